@@ -1,0 +1,67 @@
+"""fastinit: weight initialization of small fully-connected networks, fast.
+
+A compiled Cython core (forward, backward and update kernels, and a fused
+training loop) under a thin Python API.  The seed notebook's ``init_utils``
+names are all here, so ``from fastinit import ...`` replaces
+``from init_utils import ...``.
+"""
+from ._version import __version__
+
+try:
+    from . import _kernels
+except ImportError as exc:  # pragma: no cover - exercised only on broken installs
+    raise ImportError(
+        "fastinit's compiled core (fastinit._kernels) is not built, so fastinit cannot run: "
+        "it has no pure-Python fallback. Install it with  pip install .  (or  pip install -e .  "
+        "for development) from the source tree; importing the bare source tree does not work."
+    ) from exc
+from .compat import model, predict
+from .datasets import load_dataset, make_circles
+from .experiments import ComparisonRow, compare_initializations, format_table
+from .initializers import (
+    INITIALIZERS,
+    initialize_parameters,
+    initialize_parameters_he,
+    initialize_parameters_random,
+    initialize_parameters_xavier,
+    initialize_parameters_zeros,
+)
+from .layers import relu, sigmoid
+from .network import (
+    backward_propagation,
+    compute_loss,
+    forward_propagation,
+    predict_dec,
+    predict_proba,
+    update_parameters,
+)
+from .plotting import plot_decision_boundary
+from .training import TrainingResult, train
+
+__all__ = [
+    "__version__",
+    "ComparisonRow",
+    "INITIALIZERS",
+    "TrainingResult",
+    "backward_propagation",
+    "compare_initializations",
+    "compute_loss",
+    "format_table",
+    "forward_propagation",
+    "initialize_parameters",
+    "initialize_parameters_he",
+    "initialize_parameters_random",
+    "initialize_parameters_xavier",
+    "initialize_parameters_zeros",
+    "load_dataset",
+    "make_circles",
+    "model",
+    "plot_decision_boundary",
+    "predict",
+    "predict_dec",
+    "predict_proba",
+    "relu",
+    "sigmoid",
+    "train",
+    "update_parameters",
+]

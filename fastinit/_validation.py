@@ -1,0 +1,189 @@
+"""Input validation: the only place where fastinit decides what it accepts.
+
+The compiled kernels trust their inputs (bounds checks are off), so every public
+function passes its arguments through these helpers first.  Each helper either
+returns an array the kernels can use safely (right dtype, C-contiguous, finite)
+or raises a ``TypeError`` / ``ValueError`` that names the argument, what was
+expected and what was received.
+"""
+from __future__ import annotations
+
+import numbers
+import operator
+from typing import Any, Mapping
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def resolve_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
+    """Return ``float32`` or ``float64`` for a dtype-like, or raise."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}") from exc
+    if resolved not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64, got {resolved}")
+    return resolved
+
+
+def _real_array(x: Any, name: str) -> np.ndarray:
+    """``x`` as an ndarray of real numbers (bool, integer or floating)."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and friends
+        raise TypeError(f"{name} must be array-like of real numbers: {exc}") from exc
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers (bool, integer or floating), "
+            f"got an array of dtype {arr.dtype}"
+        )
+    return arr
+
+
+def check_array(x: Any, name: str, dtype: np.dtype, ndim: int | None = 2) -> np.ndarray:
+    """Validate a real, finite, non-empty array and return it as a C-contiguous
+    array of ``dtype`` (a copy only when needed; the input is never modified)."""
+    arr = _real_array(x, name)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    out = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(out).all():
+        if np.isfinite(arr).all():
+            raise ValueError(
+                f"{name} overflows {dtype}: its values do not fit the computation dtype"
+            )
+        raise ValueError(f"{name} must contain only finite values (found NaN or inf)")
+    return out
+
+
+def check_labels(Y: Any, m: int, dtype: np.dtype, name: str = "Y") -> np.ndarray:
+    """Binary labels of shape ``(1, m)`` (a 1-D ``(m,)`` array is accepted too),
+    every value 0 or 1; returned as a ``(1, m)`` array of ``dtype``."""
+    arr = _real_array(Y, name)
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    if arr.shape != (1, m):
+        raise ValueError(f"{name} must have shape (1, {m}) to match X, got {np.shape(Y)}")
+    if not np.isin(arr, (0, 1)).all():
+        bad = np.unique(arr[~np.isin(arr, (0, 1))])[:5]
+        raise ValueError(f"{name} must contain only the labels 0 and 1, found {bad.tolist()}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def check_layers_dims(layers_dims: Any, name: str = "layers_dims") -> list[int]:
+    """A sequence of at least two positive integers (input size, ..., output size)."""
+    if isinstance(layers_dims, (str, bytes)) or not hasattr(layers_dims, "__len__"):
+        raise TypeError(f"{name} must be a sequence of integers, got {layers_dims!r}")
+    dims = []
+    for i, d in enumerate(layers_dims):
+        try:
+            d = operator.index(d)
+        except TypeError as exc:
+            raise TypeError(f"{name}[{i}] must be an integer, got {d!r}") from exc
+        if d < 1:
+            raise ValueError(f"{name}[{i}] must be a positive layer size, got {d}")
+        dims.append(d)
+    if len(dims) < 2:
+        raise ValueError(
+            f"{name} must list at least the input and output sizes, got {list(layers_dims)}"
+        )
+    return dims
+
+
+def check_positive_float(value: Any, name: str) -> float:
+    """A finite real number > 0 (learning rates and the like)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+def check_count(value: Any, name: str, minimum: int = 0) -> int:
+    """An integer >= ``minimum`` (iteration counts, intervals)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    try:
+        value = operator.index(value)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be an integer, got {value!r}") from exc
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def common_float_dtype(*arrays: Any) -> np.dtype:
+    """The computation dtype of some arrays: float32 when every one of them is
+    float32, float64 otherwise."""
+    kinds = {np.asarray(a).dtype for a in arrays}
+    return np.dtype(np.float32) if kinds == {np.dtype(np.float32)} else np.dtype(np.float64)
+
+
+def check_parameters(
+    parameters: Any, dtype: np.dtype | None = None, name: str = "parameters"
+) -> tuple[list[int], dict[str, np.ndarray]]:
+    """Validate a ``{"W1": ..., "b1": ..., "WL": ..., "bL": ...}`` dict.
+
+    Returns ``(layers_dims, params)`` where ``params`` holds C-contiguous
+    arrays of ``dtype`` (``W`` of shape ``(n_l, n_{l-1})``, ``b`` of shape
+    ``(n_l, 1)``).  ``dtype=None`` means :func:`common_float_dtype` of the arrays.
+    """
+    if not isinstance(parameters, Mapping):
+        raise TypeError(f"{name} must be a dict of arrays 'W1', 'b1', ..., got {type(parameters).__name__}")
+    n_layers = len(parameters) // 2
+    expected = {f"{p}{l}" for l in range(1, n_layers + 1) for p in "Wb"}
+    if n_layers == 0 or set(parameters) != expected:
+        missing = sorted(expected - set(parameters))
+        extra = sorted(set(map(str, parameters)) - expected)
+        raise ValueError(
+            f"{name} must hold exactly 'W1', 'b1', ..., 'WL', 'bL' for some L >= 1; "
+            f"missing {missing}, unexpected {extra}"
+        )
+    if dtype is None:
+        for key, value in parameters.items():
+            _real_array(value, f"{name}[{key!r}]")
+        dtype = common_float_dtype(*parameters.values())
+    out: dict[str, np.ndarray] = {}
+    dims = [None]
+    for l in range(1, n_layers + 1):
+        W = check_array(parameters[f"W{l}"], f"{name}['W{l}']", dtype, ndim=2)
+        b = check_array(parameters[f"b{l}"], f"{name}['b{l}']", dtype, ndim=None)
+        n_out, n_in = W.shape
+        if l > 1 and n_in != dims[-1]:
+            raise ValueError(
+                f"{name}['W{l}'] must have {dims[-1]} columns (the rows of W{l - 1}), "
+                f"got shape {W.shape}"
+            )
+        if b.shape not in ((n_out, 1), (n_out,)):
+            raise ValueError(
+                f"{name}['b{l}'] must have shape ({n_out}, 1) to match W{l}, got {b.shape}"
+            )
+        if l == 1:
+            dims[0] = n_in
+        dims.append(n_out)
+        out[f"W{l}"] = W
+        out[f"b{l}"] = b.reshape(n_out, 1)
+    return dims, out
+
+
+def check_binary_output(layers_dims: list[int], name: str = "layers_dims") -> None:
+    """fastinit's networks end in one sigmoid unit (binary classification)."""
+    if layers_dims[-1] != 1:
+        raise ValueError(
+            f"{name} must end with 1 output unit (a sigmoid for binary labels), "
+            f"got {layers_dims[-1]}"
+        )
+
+
+def check_features(X: np.ndarray, n_x: int, name: str = "X") -> None:
+    """The rows of ``X`` (features) must match the input size of the network."""
+    if X.shape[0] != n_x:
+        raise ValueError(
+            f"{name} must have {n_x} rows (one per input feature, examples as columns), "
+            f"got shape {X.shape}"
+        )

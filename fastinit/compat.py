@@ -1,0 +1,81 @@
+"""Seed-notebook compatibility: ``model`` and the printing ``predict``.
+
+With ``from fastinit import ...`` in place of ``from init_utils import ...``
+the notebook runs unchanged (see the README).  The other names it uses
+(``sigmoid``, ``relu``, ``compute_loss``, ``forward_propagation``, ...) are
+fastinit's own functions, re-exported by the package.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._validation import check_labels
+from .experiments import SEED_HIDDEN_LAYERS
+from .network import predict_proba
+from .training import train
+
+
+def model(
+    X: ArrayLike,
+    Y: ArrayLike,
+    learning_rate: float = 0.01,
+    num_iterations: int = 15000,
+    print_cost: bool = True,
+    initialization: str = "random",
+) -> dict[str, np.ndarray]:
+    """The notebook's 3-layer model: LINEAR->RELU->LINEAR->RELU->LINEAR->SIGMOID
+    with layer sizes ``[n_x, 10, 5, 1]``, trained by gradient descent.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_x, m)
+    Y : array_like of shape (1, m)
+        0/1 labels.
+    learning_rate : float, default 0.01
+    num_iterations : int, default 15000
+    print_cost : bool, default True
+        Print the cost every 1000 iterations.
+    initialization : {"zeros", "random", "he", "xavier"}, default "random"
+
+    Returns
+    -------
+    dict
+        The learnt parameters.
+
+    Notes
+    -----
+    Unlike the notebook's ``model``, this one does not plot the cost curve
+    (use :func:`fastinit.train` and its ``costs``), and the cost it prints is
+    computed from the logits, so the large-random run starts from a finite
+    cost instead of ``inf``.
+    """
+    layers_dims = [np.shape(X)[0], *SEED_HIDDEN_LAYERS, 1]
+    return train(
+        X, Y, layers_dims, init=initialization, learning_rate=learning_rate,
+        num_iterations=num_iterations, print_cost=print_cost,
+    ).parameters
+
+
+def predict(X: ArrayLike, y: ArrayLike, parameters: Mapping[str, ArrayLike]) -> np.ndarray:
+    """Predict 0/1 labels, print ``"Accuracy: ..."`` against ``y`` as the notebook.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_x, m)
+    y : array_like of shape (1, m)
+        True 0/1 labels.
+    parameters : dict
+        Trained parameters.
+
+    Returns
+    -------
+    ndarray of shape (1, m), dtype int64
+        1 where the output probability is > 0.5, else 0.
+    """
+    p = (predict_proba(X, parameters) > 0.5).astype(np.int64)
+    y = check_labels(y, p.shape[1], np.float64)
+    print("Accuracy: " + str(np.mean(p[0, :] == y[0, :])))
+    return p

@@ -1,0 +1,303 @@
+"""Layer-level operations backed by the compiled kernels.
+
+Each function validates its inputs, allocates its outputs and calls one kernel
+of :mod:`fastinit._kernels` with the GIL released.  Arrays are
+column-per-example, as in the seed notebook: activations have shape
+``(n_units, m)``.  The computation dtype is float32 when every array argument is
+float32, float64 otherwise; :mod:`fastinit.reference` holds the same math in
+plain NumPy.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import _kernels
+from ._validation import (
+    _real_array,
+    check_array,
+    check_labels,
+    check_positive_float,
+)
+from ._validation import common_float_dtype as _dtype_of
+
+
+def _same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{name_b} must have the shape of {name_a} {a.shape}, got {b.shape}")
+
+
+def _elementwise(kernel, x: ArrayLike, name: str) -> np.ndarray:
+    """Apply a (n, m) -> (n, m) kernel to an array of any shape."""
+    arr = _real_array(x, name)
+    dtype = _dtype_of(arr)
+    if arr.size == 0:
+        return np.empty(arr.shape, dtype=dtype)
+    flat = check_array(arr.reshape(1, -1), name, dtype)
+    return _apply(kernel, flat).reshape(arr.shape)
+
+
+def relu(Z: ArrayLike) -> np.ndarray:
+    """Rectified linear unit, ``max(Z, 0)``, elementwise.
+
+    Parameters
+    ----------
+    Z : array_like of any shape
+        Pre-activations; must be finite.
+
+    Returns
+    -------
+    ndarray of the shape of ``Z``
+        float32 for float32 input, float64 otherwise.
+    """
+    return _elementwise(_kernels.relu_forward, Z, "Z")
+
+
+def sigmoid(Z: ArrayLike) -> np.ndarray:
+    """Logistic sigmoid ``1 / (1 + exp(-Z))``, elementwise.
+
+    Parameters
+    ----------
+    Z : array_like of any shape
+        Pre-activations; must be finite.
+
+    Returns
+    -------
+    ndarray of the shape of ``Z``
+        float32 for float32 input, float64 otherwise.
+    """
+    return _elementwise(_kernels.sigmoid_forward, Z, "Z")
+
+
+def linear_forward(A_prev: ArrayLike, W: ArrayLike, b: ArrayLike) -> np.ndarray:
+    """Linear part of a layer, ``Z = W @ A_prev + b``.
+
+    Parameters
+    ----------
+    A_prev : array_like of shape (n_in, m)
+        Activations of the previous layer (or the input ``X``).
+    W : array_like of shape (n_out, n_in)
+        Weights.
+    b : array_like of shape (n_out, 1) or (n_out,)
+        Biases.
+
+    Returns
+    -------
+    Z : ndarray of shape (n_out, m)
+    """
+    dtype = _dtype_of(A_prev, W, b)
+    W = check_array(W, "W", dtype)
+    A_prev = check_array(A_prev, "A_prev", dtype)
+    b = check_array(b, "b", dtype, ndim=None)
+    if A_prev.shape[0] != W.shape[1]:
+        raise ValueError(
+            f"A_prev must have {W.shape[1]} rows (the columns of W), got shape {A_prev.shape}"
+        )
+    if b.shape not in ((W.shape[0], 1), (W.shape[0],)):
+        raise ValueError(f"b must have shape ({W.shape[0]}, 1) to match W, got {b.shape}")
+    return _linear_forward(A_prev, W, b)
+
+
+def _linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`linear_forward` on validated arrays of one dtype."""
+    Z = np.empty((W.shape[0], A_prev.shape[1]), dtype=W.dtype)
+    _kernels.linear_forward(W, b.reshape(-1), A_prev, Z)
+    return Z
+
+
+def linear_backward(
+    dZ: ArrayLike, A_prev: ArrayLike, W: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of a linear layer from the gradient of its output.
+
+    Parameters
+    ----------
+    dZ : array_like of shape (n_out, m)
+        Gradient of the cost with respect to ``Z = W @ A_prev + b``.
+    A_prev : array_like of shape (n_in, m)
+        The layer's input.
+    W : array_like of shape (n_out, n_in)
+        The layer's weights.
+
+    Returns
+    -------
+    dA_prev : ndarray of shape (n_in, m)
+        ``W.T @ dZ``.
+    dW : ndarray of shape (n_out, n_in)
+        ``dZ @ A_prev.T``.
+    db : ndarray of shape (n_out, 1)
+        ``dZ`` summed over examples.
+    """
+    dtype = _dtype_of(dZ, A_prev, W)
+    W = check_array(W, "W", dtype)
+    dZ = check_array(dZ, "dZ", dtype)
+    A_prev = check_array(A_prev, "A_prev", dtype)
+    n_out, n_in = W.shape
+    if dZ.shape[0] != n_out:
+        raise ValueError(f"dZ must have {n_out} rows (the rows of W), got shape {dZ.shape}")
+    if A_prev.shape != (n_in, dZ.shape[1]):
+        raise ValueError(
+            f"A_prev must have shape ({n_in}, {dZ.shape[1]}) to match W and dZ, "
+            f"got {A_prev.shape}"
+        )
+    return _linear_backward(dZ, A_prev, W)
+
+
+def _linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray):
+    """:func:`linear_backward` on validated arrays of one dtype."""
+    n_out, n_in = W.shape
+    dA_prev = np.empty_like(A_prev)
+    dW = np.empty((n_out, n_in), dtype=W.dtype)
+    db = np.empty(n_out, dtype=W.dtype)
+    lanes = np.empty((n_out * n_in + n_out) * _kernels.BLOCK_SIZE, dtype=W.dtype)
+    _kernels.linear_backward(W, dZ, A_prev, dW, db, dA_prev, lanes)
+    return dA_prev, dW, db.reshape(n_out, 1)
+
+
+def _activation_backward(kernel, dA: ArrayLike, A: ArrayLike) -> np.ndarray:
+    dtype = _dtype_of(dA, A)
+    dA = check_array(dA, "dA", dtype)
+    A = check_array(A, "A", dtype)
+    _same_shape(dA, A, "dA", "A")
+    return _apply(kernel, dA, A)
+
+
+def _apply(kernel, *inputs: np.ndarray) -> np.ndarray:
+    """Run an elementwise kernel ``kernel(*inputs, out)`` on validated arrays."""
+    out = np.empty_like(inputs[0])
+    kernel(*inputs, out)
+    return out
+
+
+def relu_backward(dA: ArrayLike, A: ArrayLike) -> np.ndarray:
+    """Gradient through a ReLU: ``dZ = dA * (A > 0)``.
+
+    Parameters
+    ----------
+    dA : array_like of shape (n, m)
+        Gradient with respect to the ReLU's output.
+    A : array_like of shape (n, m)
+        The ReLU's output (``A > 0`` exactly where ``Z > 0``).
+
+    Returns
+    -------
+    dZ : ndarray of shape (n, m)
+    """
+    return _activation_backward(_kernels.relu_backward, dA, A)
+
+
+def sigmoid_backward(dA: ArrayLike, A: ArrayLike) -> np.ndarray:
+    """Gradient through a sigmoid: ``dZ = dA * A * (1 - A)``.
+
+    Parameters
+    ----------
+    dA : array_like of shape (n, m)
+        Gradient with respect to the sigmoid's output.
+    A : array_like of shape (n, m)
+        The sigmoid's output.
+
+    Returns
+    -------
+    dZ : ndarray of shape (n, m)
+    """
+    return _activation_backward(_kernels.sigmoid_backward, dA, A)
+
+
+def _probabilities_and_labels(AL: ArrayLike, Y: ArrayLike, name: str = "AL"):
+    dtype = _dtype_of(AL)
+    AL = check_array(AL, name, dtype)
+    if AL.shape[0] != 1:
+        raise ValueError(f"{name} must have shape (1, m): one output unit, got {AL.shape}")
+    return AL, check_labels(Y, AL.shape[1], dtype)
+
+
+def output_gradient(AL: ArrayLike, Y: ArrayLike) -> np.ndarray:
+    """Gradient of the mean cross-entropy with respect to the output logits.
+
+    For a sigmoid output ``AL = sigmoid(ZL)`` this is ``(AL - Y) / m``.
+
+    Parameters
+    ----------
+    AL : array_like of shape (1, m)
+        Output probabilities.
+    Y : array_like of shape (1, m) or (m,)
+        0/1 labels.
+
+    Returns
+    -------
+    dZL : ndarray of shape (1, m)
+    """
+    AL, Y = _probabilities_and_labels(AL, Y)
+    return _apply(_kernels.output_gradient, AL, Y)
+
+
+def binary_cross_entropy(AL: ArrayLike, Y: ArrayLike) -> float:
+    """Mean cross-entropy ``-mean(Y log AL + (1 - Y) log(1 - AL))``.
+
+    Only the true class's term is evaluated for each example, so a confident
+    right answer costs 0 and a confident wrong one (``AL`` exactly 0 or 1)
+    costs ``inf``, as in the seed notebook.  Training uses
+    :func:`binary_cross_entropy_from_logits` instead, which stays finite.
+
+    Parameters
+    ----------
+    AL : array_like of shape (1, m)
+        Output probabilities, in [0, 1].
+    Y : array_like of shape (1, m) or (m,)
+        0/1 labels.
+
+    Returns
+    -------
+    float
+    """
+    AL, Y = _probabilities_and_labels(AL, Y)
+    if AL.min() < 0 or AL.max() > 1:
+        raise ValueError(
+            f"AL must hold probabilities in [0, 1], got values in [{AL.min()}, {AL.max()}]"
+        )
+    return float(_kernels.binary_cross_entropy(AL, Y))
+
+
+def binary_cross_entropy_from_logits(ZL: ArrayLike, Y: ArrayLike) -> float:
+    """Mean cross-entropy of ``sigmoid(ZL)`` computed stably from the logits.
+
+    Uses ``log(1 + e^z) - y z = max(z, 0) - y z + log1p(e^-|z|)``, which is
+    finite for every finite logit, where the seed's ``-log(sigmoid(z))`` gives
+    ``inf`` once ``sigmoid(z)`` rounds to 0 or 1.
+
+    Parameters
+    ----------
+    ZL : array_like of shape (1, m)
+        Output logits.
+    Y : array_like of shape (1, m) or (m,)
+        0/1 labels.
+
+    Returns
+    -------
+    float
+    """
+    ZL, Y = _probabilities_and_labels(ZL, Y, name="ZL")
+    return float(_kernels.binary_cross_entropy_from_logits(ZL, Y))
+
+
+def gradient_descent_update(param: ArrayLike, grad: ArrayLike, learning_rate: float) -> np.ndarray:
+    """One gradient-descent step, ``param - learning_rate * grad`` (a new array).
+
+    Parameters
+    ----------
+    param, grad : array_like of the same shape
+    learning_rate : float
+        A finite number > 0.
+
+    Returns
+    -------
+    ndarray of the shape of ``param``
+    """
+    learning_rate = check_positive_float(learning_rate, "learning_rate")
+    dtype = _dtype_of(param, grad)
+    param = check_array(param, "param", dtype, ndim=None)
+    grad = check_array(grad, "grad", dtype, ndim=None)
+    _same_shape(param, grad, "param", "grad")
+    out = param.copy()  # check_array may return the caller's array itself
+    _kernels.gradient_step(out.reshape(-1), grad.reshape(-1), learning_rate)
+    return out

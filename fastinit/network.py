@@ -1,0 +1,200 @@
+"""Whole-network forward and backward passes, loss, update and prediction.
+
+The network is LINEAR->RELU repeated ``L - 1`` times, then LINEAR->SIGMOID, for
+any depth ``L >= 1`` and any layer sizes.  The function names and return values
+are the seed notebook's (``init_utils``), generalised from its three layers to
+``L``; every step runs in the compiled kernels of :mod:`fastinit.layers`.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import _kernels
+from ._validation import (
+    check_array,
+    check_binary_output,
+    check_features,
+    check_labels,
+    check_parameters,
+    check_positive_float,
+)
+from .layers import _apply, _linear_backward, _linear_forward
+from .layers import binary_cross_entropy as compute_loss
+
+__all__ = [
+    "forward_propagation",
+    "backward_propagation",
+    "compute_loss",
+    "update_parameters",
+    "predict_proba",
+    "predict_dec",
+]
+
+Cache = tuple  # (Z1, A1, W1, b1, ..., ZL, AL, WL, bL)
+
+
+def _checked_network(X: ArrayLike, parameters: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    dims, params = check_parameters(parameters)
+    check_binary_output(dims, name="parameters")
+    X = check_array(X, "X", params["W1"].dtype)
+    check_features(X, dims[0])
+    return X, params
+
+
+def _forward(X: np.ndarray, params: dict[str, np.ndarray]) -> Cache:
+    cache = []
+    A = X
+    L = len(params) // 2
+    for l in range(1, L + 1):
+        W, b = params[f"W{l}"], params[f"b{l}"]
+        Z = _linear_forward(A, W, b)
+        A = _apply(_kernels.relu_forward if l < L else _kernels.sigmoid_forward, Z)
+        cache += [Z, A, W, b]
+    return tuple(cache)
+
+
+def forward_propagation(X: ArrayLike, parameters: Mapping[str, ArrayLike]) -> tuple[np.ndarray, Cache]:
+    """Forward pass: LINEAR->RELU x (L-1) -> LINEAR->SIGMOID.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_x, m)
+        Input data, one example per column.
+    parameters : dict
+        ``"W1"``, ``"b1"``, ..., ``"WL"``, ``"bL"`` with ``W[l]`` of shape
+        (n_l, n_{l-1}) and ``b[l]`` of shape (n_l, 1); ``n_L`` must be 1.
+        float32 arrays throughout give a float32 computation, anything else
+        float64.
+
+    Returns
+    -------
+    AL : ndarray of shape (1, m)
+        Output probabilities.
+    cache : tuple
+        ``(Z1, A1, W1, b1, ..., ZL, AL, WL, bL)``, for
+        :func:`backward_propagation`.  For L = 3 this is the seed's cache.
+    """
+    X, params = _checked_network(X, parameters)
+    cache = _forward(X, params)
+    return cache[-3], cache
+
+
+def _checked_cache(cache: Any) -> tuple[list[int], dict[str, np.ndarray], list[np.ndarray]]:
+    """Validate a forward-pass cache; returns (layers_dims, params, [A1..AL])."""
+    if not isinstance(cache, (tuple, list)) or len(cache) == 0 or len(cache) % 4:
+        raise ValueError(
+            "cache must be the tuple (Z1, A1, W1, b1, ..., ZL, AL, WL, bL) returned by "
+            f"forward_propagation, got a {type(cache).__name__}"
+            + (f" of length {len(cache)}" if isinstance(cache, (tuple, list)) else "")
+        )
+    L = len(cache) // 4
+    raw = {}
+    for l in range(1, L + 1):
+        raw[f"W{l}"], raw[f"b{l}"] = cache[4 * l - 2], cache[4 * l - 1]
+    dims, params = check_parameters(raw, name="cache")
+    check_binary_output(dims, name="cache")
+    activations = []
+    for l in range(1, L + 1):
+        A = check_array(cache[4 * l - 3], f"cache A{l}", params["W1"].dtype)
+        m = activations[0].shape[1] if activations else A.shape[1]
+        if A.shape != (dims[l], m):
+            raise ValueError(f"cache A{l} must have shape ({dims[l]}, {m}), got {A.shape}")
+        activations.append(A)
+    return dims, params, activations
+
+
+def backward_propagation(X: ArrayLike, Y: ArrayLike, cache: Cache) -> dict[str, np.ndarray]:
+    """Backward pass: gradients of the mean cross-entropy.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_x, m)
+        Input data of the forward pass.
+    Y : array_like of shape (1, m)
+        0/1 labels.
+    cache : tuple
+        As returned by :func:`forward_propagation`.
+
+    Returns
+    -------
+    dict
+        Keyed as in the seed: ``"dz3"``, ``"dW3"``, ``"db3"``, ``"da2"``,
+        ``"dz2"``, ..., ``"dW1"``, ``"db1"`` (for any depth L: ``dz{l}``,
+        ``dW{l}`` and ``db{l}`` for every layer, ``da{l}`` for hidden layers).
+    """
+    dims, params, activations = _checked_cache(cache)
+    X = check_array(X, "X", params["W1"].dtype)
+    check_features(X, dims[0])
+    m = activations[0].shape[1]
+    if X.shape[1] != m:
+        raise ValueError(f"X must have {m} columns (the examples of cache), got shape {X.shape}")
+    Y = check_labels(Y, m, X.dtype)
+    L = len(dims) - 1
+    grads: dict[str, np.ndarray] = {}
+    dZ = _apply(_kernels.output_gradient, activations[-1], Y)
+    for l in range(L, 0, -1):
+        A_prev = X if l == 1 else activations[l - 2]
+        dA_prev, dW, db = _linear_backward(dZ, A_prev, params[f"W{l}"])
+        grads[f"dz{l}"], grads[f"dW{l}"], grads[f"db{l}"] = dZ, dW, db
+        if l > 1:
+            grads[f"da{l - 1}"] = dA_prev
+            dZ = _apply(_kernels.relu_backward, dA_prev, A_prev)
+    return grads
+
+
+def update_parameters(
+    parameters: Mapping[str, ArrayLike], grads: Mapping[str, ArrayLike], learning_rate: float
+) -> dict[str, np.ndarray]:
+    """One step of gradient descent on every parameter.
+
+    Parameters
+    ----------
+    parameters : dict
+        ``"W1"``, ``"b1"``, ..., ``"WL"``, ``"bL"``.
+    grads : dict
+        At least ``"dW1"``, ``"db1"``, ..., ``"dWL"``, ``"dbL"`` of matching
+        shapes (the output of :func:`backward_propagation`).
+    learning_rate : float
+        A finite number > 0.
+
+    Returns
+    -------
+    dict
+        New arrays ``parameter - learning_rate * gradient``; the inputs are not
+        modified.
+    """
+    learning_rate = check_positive_float(learning_rate, "learning_rate")
+    _, params = check_parameters(parameters)
+    if not isinstance(grads, Mapping):
+        raise TypeError(f"grads must be a dict of arrays 'dW1', 'db1', ..., got {type(grads).__name__}")
+    updated = {}
+    for key, value in params.items():
+        if "d" + key not in grads:
+            raise ValueError(f"grads is missing 'd{key}' for parameter '{key}'")
+        grad = check_array(grads["d" + key], f"grads['d{key}']", value.dtype, ndim=None)
+        allowed = [value.shape] + ([(value.shape[0],)] if key.startswith("b") else [])
+        if grad.shape not in allowed:
+            raise ValueError(
+                f"grads['d{key}'] must have the shape of parameters['{key}'] {value.shape}, "
+                f"got {grad.shape}"
+            )
+        new = value.copy()
+        _kernels.gradient_step(new.reshape(-1), grad.reshape(-1), learning_rate)
+        updated[key] = new
+    return updated
+
+
+def predict_proba(X: ArrayLike, parameters: Mapping[str, ArrayLike]) -> np.ndarray:
+    """Output probabilities ``AL`` of shape (1, m) for ``X`` of shape (n_x, m)."""
+    X, params = _checked_network(X, parameters)
+    return _forward(X, params)[-3]
+
+
+def predict_dec(parameters: Mapping[str, ArrayLike], X: ArrayLike) -> np.ndarray:
+    """Boolean predictions ``AL > 0.5`` of shape (1, m), as the seed's
+    ``predict_dec`` (argument order included: parameters first)."""
+    return predict_proba(X, parameters) > 0.5
+
