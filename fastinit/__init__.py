@@ -8,10 +8,10 @@ names are all here, so ``from fastinit import ...`` replaces
 from ._version import __version__
 
 try:
-    from . import _kernels
+    from . import _kernels_baseline
 except ImportError as exc:  # pragma: no cover - exercised only on broken installs
     raise ImportError(
-        "fastinit's compiled core (fastinit._kernels) is not built, so fastinit cannot run: "
+        "fastinit's compiled core (fastinit._kernels_baseline) is not built, so fastinit cannot run: "
         "it has no pure-Python fallback. Install it with  pip install .  (or  pip install -e .  "
         "for development) from the source tree; importing the bare source tree does not work."
     ) from exc

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _kernels
+from ._simd import kernels as _kernels
 from ._validation import (
     _real_array,
     check_array,

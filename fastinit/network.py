@@ -12,7 +12,7 @@ from typing import Any, Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _kernels
+from ._simd import kernels as _kernels
 from ._validation import (
     check_array,
     check_binary_output,

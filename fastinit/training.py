@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _kernels
+from ._simd import kernels as _kernels
 from ._validation import (
     check_array,
     check_binary_output,

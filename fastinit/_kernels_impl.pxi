@@ -1,27 +1,31 @@
-"""Compiled kernels of fastinit (private: call them through ``fastinit.layers``,
-``fastinit.network`` and ``fastinit.training``, which validate every input).
-
-The module is organised in the three tiers of ``STYLE.md``:
-
-1. scalar helpers (``cdef inline ... noexcept nogil``);
-2. block routines over raw pointers with explicit leading dimensions, shared by
-   the per-layer kernels and by the fused training loop, so both perform the
-   very same floating-point operations in the very same order;
-3. ``def`` kernels over typed memoryviews that release the GIL and write into
-   buffers allocated by the Python layer.  They trust their inputs: shapes,
-   contiguity, finiteness and label values are checked before they are called.
-
-Data are column-per-example: a layer's activations have shape
-``(n_units, n_examples)`` and the example index is the innermost, contiguous
-one, so every inner loop below runs over examples and vectorises.
-
-Weight gradients are reductions over examples.  Instead of a horizontal sum
-(which a compiler may only vectorise by reordering it, i.e. with
-``-ffast-math``), each parameter owns ``BLOCK`` *lane* accumulators: the
-example at position ``i`` of a block adds into lane ``i``.  Lanes are summed in
-a fixed order at the end, so results are deterministic and independent of how
-the compiler vectorised the loops.
-"""
+# Compiled kernels of fastinit, included by ``_kernels_baseline.pyx`` (built for
+# the baseline instruction set of the platform) and ``_kernels_avx2.pyx`` (built
+# with AVX2 and FMA); ``fastinit._simd`` imports the best one this CPU runs.
+# Private: call them through ``fastinit.layers``, ``fastinit.network`` and
+# ``fastinit.training``, which validate every input.
+#
+#
+# The module is organised in the three tiers of ``STYLE.md``:
+#
+# 1. scalar helpers (``cdef inline ... noexcept nogil``);
+# 2. block routines over raw pointers with explicit leading dimensions, shared by
+#    the per-layer kernels and by the fused training loop, so both perform the
+#    very same floating-point operations in the very same order;
+# 3. ``def`` kernels over typed memoryviews that release the GIL and write into
+#    buffers allocated by the Python layer.  They trust their inputs: shapes,
+#    contiguity, finiteness and label values are checked before they are called.
+#
+# Data are column-per-example: a layer's activations have shape
+# ``(n_units, n_examples)`` and the example index is the innermost, contiguous
+# one, so every inner loop below runs over examples and vectorises.
+#
+# Weight gradients are reductions over examples.  Instead of a horizontal sum
+# (which a compiler may only vectorise by reordering it, i.e. with
+# ``-ffast-math``), each parameter owns ``BLOCK`` *lane* accumulators: the
+# example at position ``i`` of a block adds into lane ``i``.  Lanes are summed in
+# a fixed order at the end.  Every sum in this file is written out in a fixed
+# order and the build disables FMA contraction, so results are deterministic and
+# bit-identical between the baseline and the AVX2 builds.
 from cython cimport floating
 from libc.math cimport exp, expf, log, logf, log1p, log1pf, fabs, fabsf
 from libc.string cimport memset
@@ -92,29 +96,65 @@ cdef inline floating _bce_from_prob(floating a, floating y) noexcept nogil:
 # Tier 2: block routines (pointers + leading dimensions, ``nb`` examples)
 # ---------------------------------------------------------------------------
 
+cdef inline void _weighted_row_sum(
+        floating* z,                            # OUT (nb,)
+        const floating* w, Py_ssize_t w_stride, # IN  n weights, w[k * w_stride]
+        const floating* A, Py_ssize_t lda,      # IN  (n, nb) rows
+        Py_ssize_t n, Py_ssize_t nb) noexcept nogil:
+    """z = sum_k w_k A[k], added strictly in k order.  Four rows are folded in
+    per pass over ``z`` (``((z + w0 a0) + w1 a1) + ...``, the same order as one
+    row at a time), which quarters the loads and stores of ``z``."""
+    cdef Py_ssize_t k, i
+    cdef floating w0, w1, w2, w3
+    cdef const floating* a0
+    cdef const floating* a1
+    cdef const floating* a2
+    cdef const floating* a3
+    w0 = w[0]
+    for i in range(nb):
+        z[i] = w0 * A[i]
+    k = 1
+    while k + 4 <= n:
+        w0 = w[k * w_stride]
+        w1 = w[(k + 1) * w_stride]
+        w2 = w[(k + 2) * w_stride]
+        w3 = w[(k + 3) * w_stride]
+        a0 = A + k * lda
+        a1 = a0 + lda
+        a2 = a1 + lda
+        a3 = a2 + lda
+        for i in range(nb):
+            z[i] = (((z[i] + w0 * a0[i]) + w1 * a1[i]) + w2 * a2[i]) + w3 * a3[i]
+        k = k + 4
+    while k < n:
+        w0 = w[k * w_stride]
+        a0 = A + k * lda
+        for i in range(nb):
+            z[i] = z[i] + w0 * a0[i]
+        k = k + 1
+
+
 cdef inline void _linear_forward_block(
         const floating* W, const floating* b, Py_ssize_t n_out, Py_ssize_t n_in,
         const floating* A, Py_ssize_t lda,      # IN  (n_in, nb), row stride lda
         floating* Z, Py_ssize_t ldz,            # OUT (n_out, nb), row stride ldz
-        Py_ssize_t nb) noexcept nogil:
-    """Z = W A + b: the sum over inputs in index order, then the bias (as NumPy
-    evaluates ``np.dot(W, A) + b``)."""
-    cdef Py_ssize_t j, k, i
-    cdef floating w, bj
+        Py_ssize_t nb, bint relu) noexcept nogil:
+    """Z = W A + b, then ReLU when ``relu``.  Sums run over the inputs in index
+    order and add the bias last, as NumPy evaluates ``np.dot(W, A) + b``."""
+    cdef Py_ssize_t j, i
+    cdef floating bj, v
     cdef floating* z
-    cdef const floating* a
     for j in range(n_out):
         z = Z + j * ldz
-        for i in range(nb):
-            z[i] = 0
-        for k in range(n_in):
-            w = W[j * n_in + k]
-            a = A + k * lda
-            for i in range(nb):
-                z[i] = z[i] + w * a[i]
+        _weighted_row_sum(z, W + j * n_in, 1, A, lda, n_in, nb)
         bj = b[j]
-        for i in range(nb):
-            z[i] = z[i] + bj
+        if relu:
+            for i in range(nb):
+                v = z[i] + bj
+                z[i] = v if v > 0 else 0
+        else:
+            for i in range(nb):
+                z[i] = z[i] + bj
 
 
 cdef inline void _relu_block(
@@ -180,6 +220,45 @@ cdef inline floating _bce_from_logits_block(
     return total
 
 
+cdef inline void _accumulate_lanes(
+        floating* lanes,                        # IN/OUT (n, BLOCK): lanes[k] += dz * A[k]
+        const floating* dz,                     # IN  (nb,)
+        const floating* A, Py_ssize_t lda,      # IN  (n, nb)
+        Py_ssize_t n, Py_ssize_t nb) noexcept nogil:
+    """Per-lane products for n weight gradients at once, four per pass so each
+    ``dz`` value is loaded once for four parameters."""
+    cdef Py_ssize_t k = 0, i
+    cdef floating* l0
+    cdef floating* l1
+    cdef floating* l2
+    cdef floating* l3
+    cdef const floating* a0
+    cdef const floating* a1
+    cdef const floating* a2
+    cdef const floating* a3
+    while k + 4 <= n:
+        l0 = lanes + k * BLOCK
+        l1 = l0 + BLOCK
+        l2 = l1 + BLOCK
+        l3 = l2 + BLOCK
+        a0 = A + k * lda
+        a1 = a0 + lda
+        a2 = a1 + lda
+        a3 = a2 + lda
+        for i in range(nb):
+            l0[i] = l0[i] + dz[i] * a0[i]
+            l1[i] = l1[i] + dz[i] * a1[i]
+            l2[i] = l2[i] + dz[i] * a2[i]
+            l3[i] = l3[i] + dz[i] * a3[i]
+        k = k + 4
+    while k < n:
+        l0 = lanes + k * BLOCK
+        a0 = A + k * lda
+        for i in range(nb):
+            l0[i] = l0[i] + dz[i] * a0[i]
+        k = k + 1
+
+
 cdef inline void _linear_backward_block(
         const floating* W, Py_ssize_t n_out, Py_ssize_t n_in,
         const floating* dZ, Py_ssize_t lddz,    # IN  (n_out, nb)
@@ -187,9 +266,9 @@ cdef inline void _linear_backward_block(
         floating* dW_lanes,                     # IN/OUT (n_out * n_in, BLOCK) lane sums
         floating* db_lanes,                     # IN/OUT (n_out, BLOCK) lane sums
         floating* dA, Py_ssize_t ldda,          # OUT (n_in, nb) = W^T dZ, skipped if NULL
+        bint relu_mask,                         # zero dA where A <= 0 (ReLU backward)
         Py_ssize_t nb) noexcept nogil:
     cdef Py_ssize_t j, k, i
-    cdef floating w
     cdef const floating* dz
     cdef const floating* a
     cdef floating* acc
@@ -199,22 +278,16 @@ cdef inline void _linear_backward_block(
         acc = db_lanes + j * BLOCK
         for i in range(nb):
             acc[i] = acc[i] + dz[i]
-        for k in range(n_in):
-            a = A + k * lda
-            acc = dW_lanes + (j * n_in + k) * BLOCK
-            for i in range(nb):
-                acc[i] = acc[i] + dz[i] * a[i]
+        _accumulate_lanes(dW_lanes + j * n_in * BLOCK, dz, A, lda, n_in, nb)
     if dA == NULL:
         return
     for k in range(n_in):
         da = dA + k * ldda
-        for i in range(nb):
-            da[i] = 0
-        for j in range(n_out):
-            w = W[j * n_in + k]
-            dz = dZ + j * lddz
+        _weighted_row_sum(da, W + k, n_in, dZ, lddz, n_out, nb)
+        if relu_mask:
+            a = A + k * lda
             for i in range(nb):
-                da[i] = da[i] + w * dz[i]
+                da[i] = da[i] if a[i] > 0 else 0
 
 
 cdef inline void _reduce_lanes(const floating* lanes, Py_ssize_t n,
@@ -248,7 +321,7 @@ def linear_forward(const floating[:, ::1] W,    # IN  (n_out, n_in)
     cdef Py_ssize_t m = A.shape[1]
     with nogil:
         _linear_forward_block(&W[0, 0], &b[0], W.shape[0], W.shape[1],
-                              &A[0, 0], m, &Z[0, 0], m, m)
+                              &A[0, 0], m, &Z[0, 0], m, m, False)
 
 
 def relu_forward(const floating[:, ::1] Z,      # IN  (n, m)
@@ -318,7 +391,7 @@ def linear_backward(const floating[:, ::1] W,    # IN  (n_out, n_in)
             nb = min(<Py_ssize_t>BLOCK, m - start)
             _linear_backward_block(&W[0, 0], n_out, n_in, &dZ[0, start], m,
                                    &A[0, start], m, &lanes[0], &lanes[n_w * BLOCK],
-                                   &dA[0, start], m, nb)
+                                   &dA[0, start], m, False, nb)
         _reduce_lanes(&lanes[0], n_w, &dW[0, 0])
         _reduce_lanes(&lanes[n_w * BLOCK], n_out, &db[0])
 
@@ -399,9 +472,7 @@ def train_full_batch(
                     n_out = layout[l, 1]
                     Z = &acts[layout[l, 4]]
                     _linear_forward_block(&theta[layout[l, 2]], &theta[layout[l, 3]],
-                                          n_out, n_in, A_in, lda, Z, BLOCK, nb)
-                    if l < L - 1:
-                        _relu_block(Z, BLOCK, Z, BLOCK, n_out, nb)
+                                          n_out, n_in, A_in, lda, Z, BLOCK, nb, l < L - 1)
                     A_in = Z
                     lda = BLOCK
                 # output layer: loss (only when recorded) and dZ = (sigmoid(Z) - Y) / m
@@ -423,16 +494,14 @@ def train_full_batch(
                                                delta, BLOCK, &X[0, start], m,
                                                &lanes[layout[l, 2] * BLOCK],
                                                &lanes[layout[l, 3] * BLOCK],
-                                               NULL, 0, nb)
+                                               NULL, 0, False, nb)
                     else:
                         A_in = &acts[layout[l - 1, 4]]
                         _linear_backward_block(&theta[layout[l, 2]], n_out, n_in,
                                                delta, BLOCK, A_in, BLOCK,
                                                &lanes[layout[l, 2] * BLOCK],
                                                &lanes[layout[l, 3] * BLOCK],
-                                               delta_prev, BLOCK, nb)
-                        _relu_backward_block(delta_prev, BLOCK, A_in, BLOCK,
-                                             delta_prev, BLOCK, n_in, nb)
+                                               delta_prev, BLOCK, True, nb)
                         swap = delta
                         delta = delta_prev
                         delta_prev = swap
