@@ -37,7 +37,7 @@ if MSVC:
     common_args, avx2_args = ["/O2", "/fp:precise"], ["/arch:AVX2"]
 else:
     common_args = ["-O0", "-g"] if DEBUG else ["-O3"]
-    common_args += ["-ffp-contract=off"]
+    common_args += ["-ffp-contract=off", "-fno-trapping-math"]
     avx2_args = ["-mavx2"]
 
 extensions = [

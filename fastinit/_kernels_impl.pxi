@@ -27,8 +27,9 @@
 # order and the build disables FMA contraction, so results are deterministic and
 # bit-identical between the baseline and the AVX2 builds.
 from cython cimport floating
-from libc.math cimport exp, expf, log, logf, log1p, log1pf, fabs, fabsf
-from libc.string cimport memset
+from libc.math cimport fabs, fabsf, log, log1p, log1pf, logf
+from libc.stdint cimport uint32_t, uint64_t
+from libc.string cimport memcpy, memset
 
 # Number of examples processed together; also the number of lane accumulators
 # per parameter.  32 doubles = 256 bytes per activation row keeps the working
@@ -43,11 +44,67 @@ BLOCK_SIZE = BLOCK
 # Tier 1: scalar helpers
 # ---------------------------------------------------------------------------
 
+cdef inline double _exp64(double x) noexcept nogil:
+    """exp(x) within 2 ulp, written so that loops calling it vectorise (libm's
+    exp is an opaque call).  Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2,
+    a degree-13 Taylor polynomial for e^r (truncation error < 1e-17), and 2^n
+    built in the exponent bits.  x is clamped to [-708, 709]: the result stays
+    finite and normal, which a sigmoid 1 / (1 + exp(-z)) turns into the same
+    value as an exact exp wherever that value is representable."""
+    cdef double t, n, r, p, scale
+    cdef uint64_t bits
+    x = -708.0 if x < -708.0 else (709.0 if x > 709.0 else x)
+    t = x * 1.4426950408889634 + 6755399441055744.0  # 1.5 * 2**52: rounds to an integer
+    n = t - 6755399441055744.0
+    r = (x - n * 0.693145751953125) - n * 1.42860682030941723212e-6
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    memcpy(&bits, &t, sizeof(bits))  # the low bits of t hold n
+    bits = (bits + 1023) << 52
+    memcpy(&scale, &bits, sizeof(scale))
+    return p * scale
+
+
+cdef inline float _exp32(float x) noexcept nogil:
+    """expf(x) within 2 ulp; as :func:`_exp64` with a degree-7 polynomial and x
+    clamped to [-87, 88]."""
+    cdef float t, n, r, p, scale
+    cdef uint32_t bits
+    x = <float>-87.0 if x < -87.0 else (<float>88.0 if x > 88.0 else x)
+    t = x * <float>1.44269504 + <float>12582912.0  # 1.5 * 2**23
+    n = t - <float>12582912.0
+    r = (x - n * <float>0.693359375) - n * <float>-2.12194440e-4
+    p = <float>(1.0 / 5040.0)
+    p = p * r + <float>(1.0 / 720.0)
+    p = p * r + <float>(1.0 / 120.0)
+    p = p * r + <float>(1.0 / 24.0)
+    p = p * r + <float>(1.0 / 6.0)
+    p = p * r + <float>0.5
+    p = p * r + <float>1.0
+    p = p * r + <float>1.0
+    memcpy(&bits, &t, sizeof(bits))
+    bits = (bits + 127) << 23
+    memcpy(&scale, &bits, sizeof(scale))
+    return p * scale
+
+
 cdef inline floating _exp(floating x) noexcept nogil:
     if floating is float:
-        return expf(x)
+        return _exp32(x)
     else:
-        return exp(x)
+        return _exp64(x)
 
 
 cdef inline floating _log(floating x) noexcept nogil:
