@@ -16,6 +16,7 @@ except ImportError as exc:  # pragma: no cover - exercised only on broken instal
         "for development) from the source tree; importing the bare source tree does not work."
     ) from exc
 from .compat import model, predict
+from .config import get_config, show_config
 from .datasets import load_dataset, make_circles
 from .experiments import ComparisonRow, compare_initializations, format_table
 from .initializers import (
@@ -32,6 +33,7 @@ from .network import (
     compute_loss,
     forward_propagation,
     predict_dec,
+    predict_labels,
     predict_proba,
     update_parameters,
 )
@@ -47,6 +49,7 @@ __all__ = [
     "compare_initializations",
     "compute_loss",
     "format_table",
+    "get_config",
     "forward_propagation",
     "initialize_parameters",
     "initialize_parameters_he",
@@ -59,8 +62,10 @@ __all__ = [
     "plot_decision_boundary",
     "predict",
     "predict_dec",
+    "predict_labels",
     "predict_proba",
     "relu",
+    "show_config",
     "sigmoid",
     "train",
     "update_parameters",

@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 
 from ._validation import check_labels
 from .experiments import SEED_HIDDEN_LAYERS
-from .network import predict_proba
+from .network import predict_labels
 from .training import train
 
 
@@ -75,7 +75,7 @@ def predict(X: ArrayLike, y: ArrayLike, parameters: Mapping[str, ArrayLike]) -> 
     ndarray of shape (1, m), dtype int64
         1 where the output probability is > 0.5, else 0.
     """
-    p = (predict_proba(X, parameters) > 0.5).astype(np.int64)
+    p = predict_labels(X, parameters)
     y = check_labels(y, p.shape[1], np.float64)
     print("Accuracy: " + str(np.mean(p[0, :] == y[0, :])))
     return p

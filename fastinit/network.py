@@ -30,6 +30,7 @@ __all__ = [
     "compute_loss",
     "update_parameters",
     "predict_proba",
+    "predict_labels",
     "predict_dec",
 ]
 
@@ -191,6 +192,11 @@ def predict_proba(X: ArrayLike, parameters: Mapping[str, ArrayLike]) -> np.ndarr
     """Output probabilities ``AL`` of shape (1, m) for ``X`` of shape (n_x, m)."""
     X, params = _checked_network(X, parameters)
     return _forward(X, params)[-3]
+
+
+def predict_labels(X: ArrayLike, parameters: Mapping[str, ArrayLike]) -> np.ndarray:
+    """0/1 predictions (int64) of shape (1, m): 1 where the probability > 0.5."""
+    return (predict_proba(X, parameters) > 0.5).astype(np.int64)
 
 
 def predict_dec(parameters: Mapping[str, ArrayLike], X: ArrayLike) -> np.ndarray:

@@ -28,7 +28,7 @@ from ._validation import (
     resolve_dtype,
 )
 from .initializers import DEFAULT_SEED, initialize_parameters
-from .network import predict_proba
+from .network import predict_labels, predict_proba
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class TrainingResult:
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """0/1 predictions (``int64``) of shape (1, m): 1 where the probability > 0.5."""
-        return (self.predict_proba(X) > 0.5).astype(np.int64)
+        return predict_labels(X, self.parameters)
 
     def accuracy(self, X: ArrayLike, Y: ArrayLike) -> float:
         """Fraction of examples of ``X`` whose prediction equals the label in ``Y``."""
@@ -92,6 +92,17 @@ def _pack(parameters: dict[str, np.ndarray], dims: list[int]):
         [parameters[f"{p}{l}"].ravel() for l in range(1, L + 1) for p in "Wb"]
     )
     return theta, layout, act_offset
+
+
+def _workspace(theta: np.ndarray, layout: np.ndarray, act_size: int) -> tuple[np.ndarray, ...]:
+    """Scratch buffers of ``train_full_batch``: grad, lanes, activations, deltas."""
+    n_params, dtype, block = theta.shape[0], theta.dtype, _kernels.BLOCK_SIZE
+    return (
+        np.empty(n_params, dtype=dtype),
+        np.empty(n_params * block, dtype=dtype),
+        np.empty(act_size, dtype=dtype),
+        np.empty(2 * int(layout[:, 1].max()) * block, dtype=dtype),
+    )
 
 
 def _unpack(theta: np.ndarray, layout: np.ndarray) -> dict[str, np.ndarray]:
@@ -164,18 +175,14 @@ def train(
     parameters = initialize_parameters(dims, init, seed=seed, dtype=dtype)
 
     theta, layout, act_size = _pack(parameters, dims)
-    n_params = theta.shape[0]
-    grad = np.empty(n_params, dtype=dtype)
-    lanes = np.empty(n_params * _kernels.BLOCK_SIZE, dtype=dtype)
-    acts = np.empty(act_size, dtype=dtype)
-    deltas = np.empty(2 * max(dims[1:]) * _kernels.BLOCK_SIZE, dtype=dtype)
+    workspace = _workspace(theta, layout, act_size)
 
     costs = []
     start = time.perf_counter()
     for first in range(0, num_iterations, record_every):
         n_iter = min(record_every, num_iterations - first)
         cost = _kernels.train_full_batch(
-            X, Y, theta, layout, learning_rate, n_iter, True, grad, lanes, acts, deltas
+            X, Y, theta, layout, learning_rate, n_iter, True, *workspace
         )
         costs.append(cost)
         if print_cost:

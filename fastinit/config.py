@@ -1,0 +1,35 @@
+"""Build and runtime configuration, for bug reports and benchmarks."""
+from __future__ import annotations
+
+import platform
+import sys
+
+import numpy as np
+
+from . import _kernels_baseline, _simd
+from ._version import __version__
+
+
+def get_config() -> dict[str, object]:
+    """fastinit's configuration as a dict (see :func:`show_config`)."""
+    return {
+        "fastinit": __version__,
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "cpu_has_avx2": _kernels_baseline.cpu_has_avx2(),
+        "kernels": _simd.SIMD_LEVEL,
+        "kernel_module": _simd.kernels.__name__,
+        "block_size": _simd.kernels.BLOCK_SIZE,
+    }
+
+
+def show_config() -> None:
+    """Print which compiled kernels fastinit runs on this machine, and versions.
+
+    The kernels exist in a baseline build and, on x86-64, an AVX2 build; the
+    best one the CPU supports is chosen at import (override with the
+    environment variable ``FASTINIT_SIMD=baseline|avx2``).
+    """
+    for key, value in get_config().items():
+        print(f"{key:>14}: {value}")
