@@ -50,7 +50,8 @@ def check_array(x: Any, name: str, dtype: np.dtype, ndim: int | None = 2) -> np.
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    out = np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=dtype)
     if not np.isfinite(out).all():
         if np.isfinite(arr).all():
             raise ValueError(
@@ -135,7 +136,9 @@ def check_parameters(
     """
     if not isinstance(parameters, Mapping):
         raise TypeError(f"{name} must be a dict of arrays 'W1', 'b1', ..., got {type(parameters).__name__}")
-    n_layers = len(parameters) // 2
+    numbers = [int(k[1:]) for k in parameters
+               if isinstance(k, str) and k[:1] in ("W", "b") and k[1:].isdigit()]
+    n_layers = max(numbers, default=0)
     expected = {f"{p}{l}" for l in range(1, n_layers + 1) for p in "Wb"}
     if n_layers == 0 or set(parameters) != expected:
         missing = sorted(expected - set(parameters))

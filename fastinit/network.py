@@ -83,8 +83,8 @@ def forward_propagation(X: ArrayLike, parameters: Mapping[str, ArrayLike]) -> tu
     return cache[-3], cache
 
 
-def _checked_cache(cache: Any) -> tuple[list[int], dict[str, np.ndarray], list[np.ndarray]]:
-    """Validate a forward-pass cache; returns (layers_dims, params, [A1..AL])."""
+def _checked_cache(cache: Any) -> tuple[list[int], dict[str, np.ndarray]]:
+    """Validate the parameters held in a forward-pass cache."""
     if not isinstance(cache, (tuple, list)) or len(cache) == 0 or len(cache) % 4:
         raise ValueError(
             "cache must be the tuple (Z1, A1, W1, b1, ..., ZL, AL, WL, bL) returned by "
@@ -97,14 +97,19 @@ def _checked_cache(cache: Any) -> tuple[list[int], dict[str, np.ndarray], list[n
         raw[f"W{l}"], raw[f"b{l}"] = cache[4 * l - 2], cache[4 * l - 1]
     dims, params = check_parameters(raw, name="cache")
     check_binary_output(dims, name="cache")
+    return dims, params
+
+
+def _checked_activations(cache: Cache, dims: list[int], m: int, dtype: np.dtype) -> list[np.ndarray]:
+    """The activations A1 .. AL of a cache, each of shape (n_l, m)."""
     activations = []
-    for l in range(1, L + 1):
-        A = check_array(cache[4 * l - 3], f"cache A{l}", params["W1"].dtype)
-        m = activations[0].shape[1] if activations else A.shape[1]
+    for l in range(1, len(dims)):
+        A = check_array(cache[4 * l - 3], f"cache A{l}", dtype)
         if A.shape != (dims[l], m):
-            raise ValueError(f"cache A{l} must have shape ({dims[l]}, {m}), got {A.shape}")
+            raise ValueError(
+                f"cache A{l} must have shape ({dims[l]}, {m}) to match X, got {A.shape}")
         activations.append(A)
-    return dims, params, activations
+    return activations
 
 
 def backward_propagation(X: ArrayLike, Y: ArrayLike, cache: Cache) -> dict[str, np.ndarray]:
@@ -126,13 +131,11 @@ def backward_propagation(X: ArrayLike, Y: ArrayLike, cache: Cache) -> dict[str, 
         ``"dz2"``, ..., ``"dW1"``, ``"db1"`` (for any depth L: ``dz{l}``,
         ``dW{l}`` and ``db{l}`` for every layer, ``da{l}`` for hidden layers).
     """
-    dims, params, activations = _checked_cache(cache)
+    dims, params = _checked_cache(cache)
     X = check_array(X, "X", params["W1"].dtype)
     check_features(X, dims[0])
-    m = activations[0].shape[1]
-    if X.shape[1] != m:
-        raise ValueError(f"X must have {m} columns (the examples of cache), got shape {X.shape}")
-    Y = check_labels(Y, m, X.dtype)
+    activations = _checked_activations(cache, dims, X.shape[1], X.dtype)
+    Y = check_labels(Y, X.shape[1], X.dtype)
     L = len(dims) - 1
     grads: dict[str, np.ndarray] = {}
     dZ = _apply(_kernels.output_gradient, activations[-1], Y)

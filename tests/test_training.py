@@ -1,0 +1,116 @@
+"""fastinit.train (the fused compiled loop) against the NumPy reference loop."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastinit
+from fastinit import reference
+from helpers import assert_close, random_data
+
+
+@pytest.mark.parametrize(
+    "layers_dims, m, init",
+    [([2, 10, 5, 1], 300, "he"), ([2, 1], 50, "xavier"), ([3, 1, 1], 1, "he"),
+     ([2, 7, 1], 33, "xavier"), ([4, 16, 8, 4, 2, 1], 130, "he"), ([2, 10, 5, 1], 64, "zeros")],
+    ids=str,
+)
+def test_train_matches_reference(dtype, layers_dims, m, init):
+    rng = np.random.default_rng(m)
+    X, Y = random_data(layers_dims[0], m, rng, dtype)
+    result = fastinit.train(X, Y, layers_dims, init=init, learning_rate=0.05,
+                            num_iterations=250, dtype=dtype, record_every=50)
+    initial = fastinit.initialize_parameters(layers_dims, init, dtype=dtype)
+    params_ref, costs_ref = reference.train(X, Y.astype(dtype), initial, dtype.type(0.05), 250, 50)
+    # 250 iterations compound the per-step rounding differences: allow 100x the kernel tolerance
+    rtol = 100 * {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}[dtype]
+    assert_close(result.costs, costs_ref, dtype, rtol=rtol)
+    for key in initial:
+        assert result.parameters[key].dtype == dtype
+        assert_close(result.parameters[key], params_ref[key], dtype, rtol=rtol)
+
+
+def test_seed_he_run_matches_reference_to_1e12(seed_data):
+    X, Y = seed_data[:2]
+    result = fastinit.train(X, Y, [2, 10, 5, 1], init="he")
+    initial = fastinit.initialize_parameters([2, 10, 5, 1], "he")
+    _, costs_ref = reference.train(X, Y, initial, 0.01, 15000)
+    np.testing.assert_allclose(result.costs, costs_ref, rtol=1e-12)
+
+
+def test_float32_training_tracks_float64(seed_data):
+    X, Y = seed_data[:2]
+    r64 = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=3000)
+    r32 = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=3000, dtype="float32")
+    assert r32.dtype == np.float32 and r32.parameters["W1"].dtype == np.float32
+    np.testing.assert_allclose(r32.costs, r64.costs, rtol=1e-5)
+
+
+def test_result_fields_and_recording(seed_data):
+    X, Y, tX, tY = seed_data
+    r = fastinit.train(X, Y, [2, 4, 1], num_iterations=2500, record_every=1000, seed=5)
+    assert list(r.cost_iterations) == [0, 1000, 2000] and r.costs.shape == (3,)
+    assert r.layers_dims == [2, 4, 1] and r.init == "he" and r.seed == 5
+    assert r.num_iterations == 2500 and r.learning_rate == 0.01 and r.elapsed > 0
+    assert set(r.parameters) == {"W1", "b1", "W2", "b2"}
+    assert r.parameters["b1"].shape == (4, 1)
+    assert r.predict(tX).shape == (1, 100) and 0 <= r.accuracy(tX, tY) <= 1
+    assert r.predict_proba(tX).shape == (1, 100)
+
+
+def test_zero_iterations_returns_initial_parameters(seed_data):
+    X, Y = seed_data[:2]
+    r = fastinit.train(X, Y, [2, 3, 1], num_iterations=0)
+    assert r.costs.shape == (0,)
+    initial = fastinit.initialize_parameters([2, 3, 1])
+    for key in initial:
+        np.testing.assert_array_equal(r.parameters[key], initial[key])
+
+
+def test_training_is_deterministic(seed_data):
+    X, Y = seed_data[:2]
+    a = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=2000, init="random")
+    b = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=2000, init="random")
+    np.testing.assert_array_equal(a.costs, b.costs)
+    for key in a.parameters:
+        np.testing.assert_array_equal(a.parameters[key], b.parameters[key])
+
+
+def test_seed_argument_changes_initialization(seed_data):
+    X, Y = seed_data[:2]
+    a = fastinit.train(X, Y, [2, 3, 1], num_iterations=1, seed=1)
+    b = fastinit.train(X, Y, [2, 3, 1], num_iterations=1, seed=2)
+    assert not np.array_equal(a.parameters["W1"], b.parameters["W1"])
+
+
+def test_print_cost_prints_like_the_seed(seed_data, capsys):
+    X, Y = seed_data[:2]
+    r = fastinit.train(X, Y, [2, 3, 1], num_iterations=2001, print_cost=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"Cost after iteration {i}: {c}" for i, c in zip((0, 1000, 2000), r.costs)]
+
+
+def test_training_does_not_modify_inputs(seed_data):
+    X, Y = seed_data[:2]
+    X0, Y0 = X.copy(), Y.copy()
+    fastinit.train(X, Y, [2, 3, 1], num_iterations=10)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(Y, Y0)
+
+
+def test_one_dimensional_labels_and_boolean_labels(seed_data):
+    X, Y = seed_data[:2]
+    a = fastinit.train(X, Y, [2, 3, 1], num_iterations=10)
+    b = fastinit.train(X, Y.ravel().astype(bool), [2, 3, 1], num_iterations=10)
+    np.testing.assert_array_equal(a.costs, b.costs)
+
+
+def test_xavier_initializer_scale():
+    p = fastinit.initialize_parameters([400, 300, 1], "xavier", seed=0)
+    assert np.std(p["W1"]) == pytest.approx(np.sqrt(1 / 400), rel=0.02)
+    p = fastinit.initialize_parameters([400, 300, 1], "he", seed=0)
+    assert np.std(p["W1"]) == pytest.approx(np.sqrt(2 / 400), rel=0.02)
+    p32 = fastinit.initialize_parameters([4, 3, 1], "he", dtype=np.float32)
+    np.testing.assert_array_equal(p32["W1"], fastinit.initialize_parameters_he([4, 3, 1])["W1"].astype(np.float32))
+    np.testing.assert_array_equal(fastinit.initialize_parameters_xavier([4, 3, 1])["W1"],
+                                  fastinit.initialize_parameters([4, 3, 1], "xavier")["W1"])
