@@ -50,8 +50,11 @@ def check_array(x: Any, name: str, dtype: np.dtype, ndim: int | None = 2) -> np.
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    with np.errstate(over="ignore"):
+    if arr.dtype == dtype or dtype == np.float64:
         out = np.ascontiguousarray(arr, dtype=dtype)
+    else:  # float64 -> float32 may overflow; reported below
+        with np.errstate(over="ignore"):
+            out = np.ascontiguousarray(arr, dtype=dtype)
     if not np.isfinite(out).all():
         if np.isfinite(arr).all():
             raise ValueError(
@@ -69,8 +72,9 @@ def check_labels(Y: Any, m: int, dtype: np.dtype, name: str = "Y") -> np.ndarray
         arr = arr.reshape(1, -1)
     if arr.shape != (1, m):
         raise ValueError(f"{name} must have shape (1, {m}) to match X, got {np.shape(Y)}")
-    if not np.isin(arr, (0, 1)).all():
-        bad = np.unique(arr[~np.isin(arr, (0, 1))])[:5]
+    is_label = (arr == 0) | (arr == 1)
+    if not is_label.all():
+        bad = np.unique(arr[~is_label])[:5]
         raise ValueError(f"{name} must contain only the labels 0 and 1, found {bad.tolist()}")
     return np.ascontiguousarray(arr, dtype=dtype)
 

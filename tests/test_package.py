@@ -1,0 +1,47 @@
+"""Packaging promises: the compiled core is what runs, the API is complete."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import fastinit
+
+SEED_NAMES = ["sigmoid", "relu", "compute_loss", "forward_propagation", "backward_propagation",
+              "update_parameters", "predict", "predict_dec", "load_dataset",
+              "plot_decision_boundary", "initialize_parameters_zeros",
+              "initialize_parameters_random", "initialize_parameters_he", "model"]
+
+
+def test_seed_names_are_exported():
+    for name in SEED_NAMES:
+        assert callable(getattr(fastinit, name)), name
+    assert set(fastinit.__all__) <= set(dir(fastinit))
+
+
+def test_compiled_core_is_loaded():
+    from fastinit import _simd
+
+    assert _simd.kernels.__file__.endswith((".so", ".pyd"))
+    cfg = fastinit.get_config()
+    assert cfg["kernels"] in ("baseline", "avx2") and cfg["fastinit"] == fastinit.__version__
+
+
+def _import_with(simd):
+    env = dict(os.environ, FASTINIT_SIMD=simd)
+    return subprocess.run([sys.executable, "-c", "import fastinit; fastinit.show_config()"],
+                          capture_output=True, text=True, env=env)
+
+
+def test_simd_choice_can_be_forced():
+    proc = _import_with("baseline")
+    assert proc.returncode == 0 and "kernels: baseline" in proc.stdout
+    proc = _import_with("sse9")
+    assert proc.returncode != 0 and "FASTINIT_SIMD must be one of" in proc.stderr
+
+
+def test_importing_fastinit_does_not_import_optional_dependencies():
+    code = ("import sys, fastinit; bad = [m for m in ('matplotlib', 'sklearn', 'scipy') "
+            "if m in sys.modules]; print(bad)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip() == "[]", proc.stderr
