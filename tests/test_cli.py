@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
 
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "fastinit", *args],
-                          capture_output=True, text=True, timeout=300)
+def run(*args, cwd=None):
+    # run outside the repository: "python -m" puts the working directory first on
+    # sys.path, and the source tree there has no compiled core
+    return subprocess.run([sys.executable, "-m", "fastinit", *args], capture_output=True,
+                          text=True, timeout=300, cwd=cwd or tempfile.gettempdir())
 
 
 def test_compare_prints_costs_and_table():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 
 import fastinit
 
@@ -19,6 +20,19 @@ def test_seed_names_are_exported():
     assert set(fastinit.__all__) <= set(dir(fastinit))
 
 
+def test_bare_source_tree_fails_with_a_clear_message(tmp_path):
+    """No silent pure-Python fallback: without the compiled core, import fails."""
+    import shutil
+
+    src = tmp_path / "fastinit"
+    shutil.copytree(os.path.dirname(fastinit.__file__), src,
+                    ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    proc = subprocess.run([sys.executable, "-c", "import fastinit"], capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "compiled core" in proc.stderr and "no pure-Python fallback" in proc.stderr
+
+
 def test_compiled_core_is_loaded():
     from fastinit import _simd
 
@@ -30,7 +44,7 @@ def test_compiled_core_is_loaded():
 def _import_with(simd):
     env = dict(os.environ, FASTINIT_SIMD=simd)
     return subprocess.run([sys.executable, "-c", "import fastinit; fastinit.show_config()"],
-                          capture_output=True, text=True, env=env)
+                          capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
 
 
 def test_simd_choice_can_be_forced():
@@ -43,5 +57,6 @@ def test_simd_choice_can_be_forced():
 def test_importing_fastinit_does_not_import_optional_dependencies():
     code = ("import sys, fastinit; bad = [m for m in ('matplotlib', 'sklearn', 'scipy') "
             "if m in sys.modules]; print(bad)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tempfile.gettempdir())
     assert proc.stdout.strip() == "[]", proc.stderr
