@@ -18,6 +18,7 @@ except ImportError as exc:  # pragma: no cover - exercised only on broken instal
 from .compat import model, predict
 from .config import get_config, show_config
 from .datasets import load_dataset, make_circles
+from .exceptions import DivergenceWarning, TrainingDivergedError
 from .experiments import ComparisonRow, compare_initializations, format_table
 from .initializers import (
     INITIALIZERS,
@@ -43,7 +44,9 @@ from .training import TrainingResult, train
 __all__ = [
     "__version__",
     "ComparisonRow",
+    "DivergenceWarning",
     "INITIALIZERS",
+    "TrainingDivergedError",
     "TrainingResult",
     "backward_propagation",
     "compare_initializations",

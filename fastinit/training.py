@@ -10,7 +10,8 @@ logits during the first forward pass of its chunk.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -27,6 +28,7 @@ from ._validation import (
     check_positive_float,
     resolve_dtype,
 )
+from .exceptions import DivergenceWarning, TrainingDivergedError
 from .initializers import DEFAULT_SEED, initialize_parameters
 from .network import predict_labels, predict_proba
 
@@ -51,6 +53,14 @@ class TrainingResult:
     dtype : numpy.dtype
     elapsed : float
         Wall-clock seconds spent in the training loop.
+    status : {"completed", "diverged", "interrupted"}
+        "diverged": the cost or a parameter became NaN or infinite, training
+        stopped and ``parameters`` are the last finite ones; "interrupted":
+        Ctrl-C stopped it (see :func:`train`).
+    iterations_run : int
+        Gradient-descent iterations whose updates ``parameters`` contain.
+    message : str
+        Why training stopped early, or "".
     """
 
     parameters: dict[str, np.ndarray]
@@ -63,6 +73,9 @@ class TrainingResult:
     seed: int | None
     dtype: np.dtype
     elapsed: float = field(compare=False)
+    status: str = "completed"
+    iterations_run: int = 0
+    message: str = ""
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Output probabilities of shape (1, m) for ``X`` of shape (n_x, m)."""
@@ -113,6 +126,16 @@ def _unpack(theta: np.ndarray, layout: np.ndarray) -> dict[str, np.ndarray]:
     return parameters
 
 
+# Iterations per compiled call are capped so that one call does about this many
+# multiply-adds (a few ms): Python regains control often enough to record
+# costs, check for divergence and react to Ctrl-C within a fraction of a second.
+WORK_PER_CALL = 2e7
+
+
+def _iterations_per_call(m: int, n_params: int) -> int:
+    return max(1, int(WORK_PER_CALL // (m * n_params)))
+
+
 def train(
     X: ArrayLike,
     Y: ArrayLike,
@@ -124,6 +147,7 @@ def train(
     dtype: Any = np.float64,
     record_every: int = 1000,
     print_cost: bool = False,
+    on_divergence: str = "warn",
 ) -> TrainingResult:
     """Train a LINEAR->RELU x (L-1) -> LINEAR->SIGMOID classifier by
     full-batch gradient descent on the mean cross-entropy.
@@ -150,10 +174,24 @@ def train(
         The cost is recorded before iterations 0, record_every, 2*record_every, ...
     print_cost : bool, default False
         Print ``"Cost after iteration i: cost"`` at each record, as the seed.
+    on_divergence : {"warn", "raise"}, default "warn"
+        What to do when the cost or a parameter becomes NaN or infinite (a too
+        large learning rate): training stops there and keeps the last finite
+        parameters; "warn" returns the result with ``status="diverged"`` and
+        emits a :class:`~fastinit.DivergenceWarning`, "raise" raises
+        :class:`~fastinit.TrainingDivergedError` carrying that result.
 
     Returns
     -------
     TrainingResult
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C, within a few milliseconds of compiled work.  The exception's
+        ``result`` attribute is a :class:`TrainingResult` with
+        ``status="interrupted"`` holding the parameters after the last
+        completed iteration.
 
     Notes
     -----
@@ -162,6 +200,9 @@ def train(
     The seed notebook computed ``-log(sigmoid(z))`` and printed ``inf`` for the
     large-random initialization at iteration 0, where sigmoid rounds to exactly
     0 or 1; the training itself (the gradients) is the same.
+
+    The compiled loop releases the GIL: trainings in several Python threads
+    run in parallel, each giving the same bits as when run alone.
     """
     dtype = resolve_dtype(dtype)
     dims = check_layers_dims(layers_dims)
@@ -172,32 +213,76 @@ def train(
     learning_rate = check_positive_float(learning_rate, "learning_rate")
     num_iterations = check_count(num_iterations, "num_iterations", minimum=0)
     record_every = check_count(record_every, "record_every", minimum=1)
+    if on_divergence not in ("warn", "raise"):
+        raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
     parameters = initialize_parameters(dims, init, seed=seed, dtype=dtype)
 
     theta, layout, act_size = _pack(parameters, dims)
     workspace = _workspace(theta, layout, act_size)
+    per_call = _iterations_per_call(X.shape[1], theta.shape[0])
 
-    costs = []
+    costs: list[float] = []
+    # (iterations done, parameters after them): replaced in one assignment, so
+    # an interrupt anywhere in the loop leaves a consistent pair
+    committed = (0, theta.copy())
+    status, message = "completed", ""
+
     start = time.perf_counter()
-    for first in range(0, num_iterations, record_every):
-        n_iter = min(record_every, num_iterations - first)
-        cost = _kernels.train_full_batch(
-            X, Y, theta, layout, learning_rate, n_iter, True, *workspace
-        )
-        costs.append(cost)
-        if print_cost:
-            print(f"Cost after iteration {first}: {cost}")
-    elapsed = time.perf_counter() - start
 
-    return TrainingResult(
-        parameters=_unpack(theta, layout),
-        costs=np.array(costs, dtype=np.float64),
-        cost_iterations=np.arange(0, num_iterations, record_every),
-        layers_dims=dims,
-        init=init,
-        learning_rate=learning_rate,
-        num_iterations=num_iterations,
-        seed=seed,
-        dtype=dtype,
-        elapsed=elapsed,
-    )
+    def result() -> TrainingResult:
+        # every recorded cost belongs to an iteration <= the committed one
+        done, params = committed
+        return TrainingResult(
+            parameters=_unpack(params, layout),
+            costs=np.array(costs, dtype=np.float64),
+            cost_iterations=np.arange(len(costs)) * record_every,
+            layers_dims=dims,
+            init=init,
+            learning_rate=learning_rate,
+            num_iterations=num_iterations,
+            seed=seed,
+            dtype=dtype,
+            elapsed=time.perf_counter() - start,
+            status=status,
+            iterations_run=done,
+            message=message,
+        )
+
+    try:
+        done = 0
+        while done < num_iterations:
+            record = done % record_every == 0
+            next_record = (done // record_every + 1) * record_every
+            n_iter = min(next_record, num_iterations, done + per_call) - done
+            cost = _kernels.train_full_batch(
+                X, Y, theta, layout, learning_rate, n_iter, record, *workspace
+            )
+            if record:
+                costs.append(cost)
+                if print_cost:
+                    print(f"Cost after iteration {done}: {cost}")
+                if not np.isfinite(cost):
+                    status = "diverged"
+                    message = f"the cost became {cost} at iteration {done}"
+                    break
+            if not np.isfinite(theta).all():
+                status = "diverged"
+                message = (f"the parameters became NaN or infinite between iterations "
+                           f"{done} and {done + n_iter}")
+                break
+            committed = (done + n_iter, theta.copy())
+            done = committed[0]
+    except KeyboardInterrupt as exc:
+        status, message = "interrupted", f"interrupted after {committed[0]} iterations"
+        exc.result = result()
+        raise
+
+    out = result()
+    if status == "diverged":
+        text = (f"training diverged: {message}; kept the last finite parameters "
+                f"(after {committed[0]} iterations). Try a smaller learning_rate.")
+        out = replace(out, message=text)
+        if on_divergence == "raise":
+            raise TrainingDivergedError(text, out)
+        warnings.warn(text, DivergenceWarning, stacklevel=2)
+    return out
