@@ -27,7 +27,8 @@ def test_bare_source_tree_fails_with_a_clear_message(tmp_path):
     src = tmp_path / "fastinit"
     shutil.copytree(os.path.dirname(fastinit.__file__), src,
                     ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
-    proc = subprocess.run([sys.executable, "-c", "import fastinit"], capture_output=True,
+    # -S: no site-packages, so neither an installed nor an editable fastinit is found
+    proc = subprocess.run([sys.executable, "-S", "-c", "import fastinit"], capture_output=True,
                           text=True, cwd=tmp_path)
     assert proc.returncode != 0
     assert "compiled core" in proc.stderr and "no pure-Python fallback" in proc.stderr
