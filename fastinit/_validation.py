@@ -143,10 +143,12 @@ def check_parameters(
     numbers = [int(k[1:]) for k in parameters
                if isinstance(k, str) and k[:1] in ("W", "b") and k[1:].isdigit()]
     n_layers = max(numbers, default=0)
+    if n_layers > len(parameters):  # a key like 'W1000000' cannot belong to a complete dict
+        n_layers = max(len(parameters) // 2, 1)
     expected = {f"{p}{l}" for l in range(1, n_layers + 1) for p in "Wb"}
     if n_layers == 0 or set(parameters) != expected:
-        missing = sorted(expected - set(parameters))
-        extra = sorted(set(map(str, parameters)) - expected)
+        missing = sorted(expected - set(parameters))[:10]
+        extra = sorted(set(map(str, parameters)) - expected)[:10]
         raise ValueError(
             f"{name} must hold exactly 'W1', 'b1', ..., 'WL', 'bL' for some L >= 1; "
             f"missing {missing}, unexpected {extra}"

@@ -1,0 +1,228 @@
+"""Long unattended runs: divergence, Ctrl-C, threads, determinism, resources."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+import fastinit
+from fastinit import layers
+
+# ---------------------------------------------------------------------------
+# divergence
+# ---------------------------------------------------------------------------
+
+
+def _diverging_run(**kw):
+    """A learning rate large enough that the parameters overflow within the
+    first compiled call (ReLU nets with merely large rates die instead)."""
+    X, Y = fastinit.load_dataset()[:2]
+    return fastinit.train(X * 1e10, Y, [2, 10, 5, 1], learning_rate=1e300,
+                          num_iterations=5000, **kw)
+
+
+def test_divergence_warns_and_keeps_last_finite_parameters():
+    with pytest.warns(fastinit.DivergenceWarning, match="training diverged"):
+        result = _diverging_run()
+    assert result.status == "diverged"
+    assert result.iterations_run == 0
+    assert "between iterations 0 and" in result.message and "learning_rate" in result.message
+    initial = fastinit.initialize_parameters([2, 10, 5, 1])
+    for key, value in result.parameters.items():
+        assert np.isfinite(value).all()
+        np.testing.assert_array_equal(value, initial[key])  # nothing finite after iteration 0
+
+
+def test_divergence_can_raise():
+    with pytest.raises(fastinit.TrainingDivergedError, match="training diverged") as info:
+        _diverging_run(on_divergence="raise")
+    assert info.value.result.status == "diverged"
+    assert all(np.isfinite(v).all() for v in info.value.result.parameters.values())
+
+
+def test_non_finite_cost_stops_training_at_that_record():
+    # a logistic regression whose weights grow until the logits overflow
+    X, Y = fastinit.load_dataset()[:2]
+    with pytest.warns(fastinit.DivergenceWarning):
+        result = fastinit.train(X, Y, [2, 1], learning_rate=1e308, num_iterations=5000)
+    assert result.status == "diverged" and result.iterations_run == 1000
+    assert list(result.cost_iterations) == [0, 1000] and result.costs[-1] == np.inf
+    assert "the cost became inf at iteration 1000" in result.message
+    assert all(np.isfinite(v).all() for v in result.parameters.values())
+
+
+def test_slow_learning_is_not_divergence():
+    X, Y = fastinit.load_dataset()[:2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = fastinit.train(X, Y, [2, 10, 5, 1], learning_rate=100, num_iterations=2000)
+    assert result.status == "completed" and result.message == ""
+
+
+# ---------------------------------------------------------------------------
+# Ctrl-C
+# ---------------------------------------------------------------------------
+
+CHILD = textwrap.dedent("""
+    import sys, time, numpy as np, fastinit
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 200_000))
+    Y = (X[0] * X[1] > 0).astype(int)
+    print("ready", flush=True)
+    try:
+        fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=10**9, record_every=10**9)
+    except KeyboardInterrupt as exc:
+        print("caught", flush=True)
+        r = exc.result
+        again = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=r.iterations_run)
+        same = all(np.array_equal(r.parameters[k], again.parameters[k]) for k in r.parameters)
+        print("interrupted", r.status, r.iterations_run, same, flush=True)
+        sys.exit(0)
+    print("finished without interrupt", flush=True)
+""")
+
+
+def test_sigint_interrupts_a_long_run_promptly_and_consistently():
+    proc = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tempfile.gettempdir())
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(1.0)  # well inside the compiled loop
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        caught = proc.stdout.readline().strip()
+        latency = time.perf_counter() - sent
+        line = proc.stdout.readline().split()
+        proc.wait(timeout=120)
+    finally:
+        proc.kill()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert caught == "caught"
+    assert line[:2] == ["interrupted", "interrupted"], line
+    assert int(line[2]) > 0
+    assert line[3] == "True"  # parameters are exactly those after iterations_run iterations
+    # one compiled call does ~2e7 multiply-adds (milliseconds): the issue asks for
+    # 0.2 s; allow for a busy shared machine
+    assert latency < 0.5, f"Ctrl-C took {latency:.3f} s"
+
+
+# ---------------------------------------------------------------------------
+# threads and determinism
+# ---------------------------------------------------------------------------
+
+
+def _job(seed, out, index):
+    X, Y = fastinit.load_dataset()[:2]
+    out[index] = fastinit.train(X, Y, [2, 10, 5, 1], init="he", seed=seed, num_iterations=6000)
+
+
+def _serial_and_threaded(n):
+    serial, parallel = [None] * n, [None] * n
+    t0 = time.perf_counter()
+    for i in range(n):
+        _job(i, serial, i)
+    serial_time = time.perf_counter() - t0
+    threads = [threading.Thread(target=_job, args=(i, parallel, i)) for i in range(n)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return serial, parallel, serial_time, time.perf_counter() - t0
+
+
+def test_eight_threads_match_serial_runs_and_overlap():
+    ratios = []
+    for _ in range(3):  # the machine is shared: a busy moment gets two more chances
+        serial, parallel, serial_time, parallel_time = _serial_and_threaded(8)
+        for a, b in zip(serial, parallel):
+            np.testing.assert_array_equal(a.costs, b.costs)
+            for key in a.parameters:
+                np.testing.assert_array_equal(a.parameters[key], b.parameters[key])
+        ratios.append(parallel_time / serial_time)
+        if len(os.sched_getaffinity(0)) < 2 or ratios[-1] < 0.8:
+            break
+    if len(os.sched_getaffinity(0)) >= 2:
+        # the GIL is released in the compiled loop: on 2 idle cores the 8 runs
+        # take about half the serial time; demand a clear overlap, not perfection
+        assert min(ratios) < 0.8, ratios
+
+
+def test_same_inputs_same_bits_across_processes():
+    code = ("import fastinit, numpy as np; X, Y = fastinit.load_dataset()[:2]; "
+            "r = fastinit.train(X, Y, [2, 10, 5, 1], init='random', num_iterations=3000); "
+            "print(np.concatenate([r.costs] + [v.ravel() for v in r.parameters.values()]).tobytes().hex())")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           cwd=tempfile.gettempdir(), check=True).stdout for _ in range(2)}
+    assert len(runs) == 1
+
+
+# ---------------------------------------------------------------------------
+# resources
+# ---------------------------------------------------------------------------
+
+
+def _rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _calls():
+    X, Y, _, _ = fastinit.load_dataset()
+    params = fastinit.initialize_parameters([2, 10, 5, 1])
+    AL, cache = fastinit.forward_propagation(X, params)
+    grads = fastinit.backward_propagation(X, Y, cache)
+    bad = dict(params, W1=np.full((10, 2), np.nan))
+
+    def rejected():
+        try:
+            fastinit.forward_propagation(X, bad)
+        except ValueError:
+            pass
+
+    return {
+        "train": lambda: fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=3),
+        "forward_propagation": lambda: fastinit.forward_propagation(X, params),
+        "backward_propagation": lambda: fastinit.backward_propagation(X, Y, cache),
+        "update_parameters": lambda: fastinit.update_parameters(params, grads, 0.01),
+        "predict_dec": lambda: fastinit.predict_dec(params, X),
+        "predict_labels": lambda: fastinit.predict_labels(X, params),
+        "compute_loss": lambda: fastinit.compute_loss(AL, Y),
+        "relu/sigmoid": lambda: (fastinit.relu(X), fastinit.sigmoid(X)),
+        "layers": lambda: (layers.linear_forward(X, params["W1"], params["b1"]),
+                           layers.linear_backward(cache[0], X, params["W1"]),
+                           layers.binary_cross_entropy_from_logits(cache[-4], Y)),
+        "initializers": lambda: fastinit.initialize_parameters_he([2, 10, 5, 1]),
+        "make_circles": lambda: fastinit.make_circles(50, noise=0.1, seed=1),
+        "rejected input": rejected,
+    }
+
+
+@pytest.mark.parametrize("name", list(_calls()))
+def test_repeated_calls_do_not_grow_memory(name):
+    call = _calls()[name]
+    for _ in range(500):  # warm up allocator pools and caches
+        call()
+    before = _rss_bytes()
+    for _ in range(10_000):
+        call()
+    grown = _rss_bytes() - before
+    assert grown < 4 * 2**20, f"{name}: resident memory grew by {grown / 2**20:.1f} MiB"
+
+
+def test_library_writes_no_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    X, Y = fastinit.load_dataset()[:2]
+    fastinit.train(X, Y, [2, 3, 1], num_iterations=10, print_cost=True)
+    fastinit.compare_initializations(num_iterations=10, print_cost=False)
+    assert list(tmp_path.iterdir()) == []
