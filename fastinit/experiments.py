@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .datasets import load_dataset
-from .initializers import INITIALIZERS
+from .initializers import describe
 from .training import TrainingResult, train
 
 #: the notebook's network for 2-D inputs: LINEAR(10)->RELU->LINEAR(5)->RELU->LINEAR(1)->SIGMOID
@@ -42,7 +42,7 @@ def compare_initializations(
     Parameters
     ----------
     inits : sequence of str, default ("zeros", "random", "he")
-        Initializations to compare (see :data:`fastinit.initializers.INITIALIZERS`).
+        Initializations to compare: names of :data:`fastinit.INITIALIZERS`.
     learning_rate, num_iterations, dtype
         Passed to :func:`fastinit.train`; the defaults are the notebook's.
     print_cost : bool, default True
@@ -69,7 +69,7 @@ def compare_initializations(
                 init=init,
                 train_accuracy=result.accuracy(train_X, train_Y),
                 test_accuracy=result.accuracy(test_X, test_Y),
-                comment=INITIALIZERS[init][1],
+                comment=describe(init),
                 result=result,
             )
         )

@@ -1,15 +1,46 @@
-"""Weight initializers: zeros, large random (the seed's x10), He and Xavier.
+"""Weight initializers: one registry of small, documented initializer objects.
 
-Every initializer draws from a *local* generator seeded with ``seed`` (default
-3, as in the seed notebook) and never touches NumPy's global random state.  The
-generator is NumPy's legacy ``RandomState`` (MT19937 + polar normal draws)
-because that is the stream ``np.random.seed(3); np.random.randn(...)`` used in
-the notebook: with it, fastinit prints the notebook's expected values exactly.
-Layers are drawn in order, ``W1`` first, from one stream.
+Every initializer draws ``W[l]`` of shape ``(fan_out, fan_in) = (n_l, n_{l-1})``
+from a *local* generator seeded with ``seed`` (default 3, as in the seed
+notebook) and never touches NumPy's global random state.  The generator is
+NumPy's legacy ``RandomState`` (MT19937 + polar normal draws) because that is
+the stream ``np.random.seed(3); np.random.randn(...)`` used in the notebook:
+with it, ``"random"`` and ``"he"`` print the notebook's expected values exactly.
+Layers are drawn in order, ``W1`` first, from one stream.  Biases are zeros.
+
+Names follow PyTorch (``torch.nn.init``) and Keras (``keras.initializers``);
+the seed's ``"zeros"``, ``"random"``, ``"he"`` and ``"xavier"`` are aliases:
+
+========================  ==================================================
+name                      weights
+========================  ==================================================
+zeros                     0
+constant                  ``value`` (default 0)
+normal                    N(mean, std²), default N(0, 1) (PyTorch)
+uniform                   U(low, high), default U(-0.05, 0.05) (Keras)
+truncated_normal          N(mean, std²) redrawn outside mean ± 2 std (Keras)
+random (seed)             N(0, 1) × 10
+he, he_normal,            N(0, 2 / fan_in) (PyTorch's kaiming_normal; the
+kaiming_normal            seed's He)
+he_uniform,               U(±√(6 / fan_in))
+kaiming_uniform
+xavier (seed)             N(0, 1 / fan_in): the notebook's "Xavier", which is
+                          LeCun's scaling drawn from a plain normal
+xavier_normal,            N(0, 2 / (fan_in + fan_out)) (Glorot & Bengio 2010)
+glorot_normal
+xavier_uniform,           U(±√(6 / (fan_in + fan_out)))
+glorot_uniform
+lecun_normal              truncated normal with variance 1 / fan_in (Keras)
+lecun_uniform             U(±√(3 / fan_in))
+variance_scaling          the general family the named ones derive from
+orthogonal                a random orthogonal matrix × gain (Saxe et al.)
+identity                  gain × the identity (where the shape allows)
+========================  ==================================================
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -18,36 +49,275 @@ from ._validation import check_layers_dims, resolve_dtype
 
 DEFAULT_SEED = 3
 
+Shape = tuple  # (fan_out, fan_in)
 
-def _zeros_scale(n_prev: int) -> float:
-    return 0.0
-
-
-def _random_scale(n_prev: int) -> float:
-    return 10.0
+# Keras's constant: the std of a standard normal truncated to [-2, 2] is
+# 0.87962566103423978, so VarianceScaling divides by it to keep the variance
+_TRUNCATED_STD = 0.87962566103423978
 
 
-def _he_scale(n_prev: int) -> float:
-    return math.sqrt(2.0 / n_prev)
+def _check_real(value: Any, name: str, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or (positive and value <= 0):
+        raise ValueError(f"{name} must be a finite number{' > 0' if positive else ''}, got {value}")
+    return value
 
 
-def _xavier_scale(n_prev: int) -> float:
-    return math.sqrt(1.0 / n_prev)
+class Initializer:
+    """Base class: ``init(shape, rng)`` returns a float64 array of ``shape``
+    ``(fan_out, fan_in)`` drawn from ``rng`` (a ``numpy.random.RandomState``).
+
+    Subclass it (and implement :meth:`__call__`) to pass your own scheme to
+    :func:`fastinit.train` or :func:`initialize_parameters`.
+    """
+
+    def __call__(self, shape: Shape, rng: np.random.RandomState) -> np.ndarray:
+        raise NotImplementedError
+
+    #: a short comment for result tables
+    comment = ""
 
 
-#: name -> (std of W as a function of the previous layer's size, comment for tables)
-INITIALIZERS: dict[str, tuple[Callable[[int], float], str]] = {
-    "zeros": (_zeros_scale, "fails to break symmetry"),
-    "random": (_random_scale, "too large weights"),
-    "he": (_he_scale, "recommended method"),
-    "xavier": (_xavier_scale, "scaled for tanh; shrinks ReLU signals"),
+@dataclass(frozen=True)
+class Zeros(Initializer):
+    """All weights 0: every unit of a layer stays identical (no symmetry breaking)."""
+
+    comment = "fails to break symmetry"
+
+    def __call__(self, shape, rng):
+        return np.zeros(shape)
+
+
+@dataclass(frozen=True)
+class Constant(Initializer):
+    """All weights equal to ``value``."""
+
+    value: float = 0.0
+
+    def __post_init__(self):
+        _check_real(self.value, "value")
+
+    def __call__(self, shape, rng):
+        return np.full(shape, float(self.value))
+
+
+@dataclass(frozen=True)
+class Normal(Initializer):
+    """Weights ~ N(mean, std²), drawn as ``randn * std + mean``."""
+
+    std: float = 1.0
+    mean: float = 0.0
+
+    def __post_init__(self):
+        _check_real(self.std, "std", positive=True)
+        _check_real(self.mean, "mean")
+
+    @property
+    def comment(self):
+        return "too large weights" if self.std >= 5 else ""
+
+    def __call__(self, shape, rng):
+        W = rng.randn(*shape) * self.std
+        return W + self.mean if self.mean else W
+
+
+@dataclass(frozen=True)
+class Uniform(Initializer):
+    """Weights ~ U(low, high)."""
+
+    low: float = -0.05
+    high: float = 0.05
+
+    def __post_init__(self):
+        if _check_real(self.low, "low") >= _check_real(self.high, "high"):
+            raise ValueError(f"low must be < high, got low={self.low}, high={self.high}")
+
+    def __call__(self, shape, rng):
+        return rng.uniform(self.low, self.high, size=shape)
+
+
+@dataclass(frozen=True)
+class TruncatedNormal(Initializer):
+    """Weights ~ N(mean, std²) conditioned on ``|w - mean| <= bound * std``
+    (out-of-range draws are redrawn, as Keras and JAX do with bound 2)."""
+
+    std: float = 1.0
+    mean: float = 0.0
+    bound: float = 2.0
+
+    def __post_init__(self):
+        _check_real(self.std, "std", positive=True)
+        _check_real(self.mean, "mean")
+        _check_real(self.bound, "bound", positive=True)
+
+    def __call__(self, shape, rng):
+        z = rng.randn(*shape)
+        outside = np.abs(z) > self.bound
+        while outside.any():
+            z[outside] = rng.randn(int(outside.sum()))
+            outside = np.abs(z) > self.bound
+        return z * self.std + self.mean
+
+
+def _fan(shape: Shape, mode: str) -> float:
+    fan_out, fan_in = shape
+    return {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+
+
+@dataclass(frozen=True)
+class VarianceScaling(Initializer):
+    """Weights with variance ``scale / fan``, the family of He, Glorot and LeCun.
+
+    Parameters
+    ----------
+    scale : float
+        Target variance times ``fan``: 2 for He (ReLU), 1 for LeCun and Glorot.
+    mode : {"fan_in", "fan_out", "fan_avg"}
+        ``fan`` is the number of inputs (n_{l-1}), outputs (n_l) or their mean.
+    distribution : {"normal", "truncated_normal", "uniform"}
+        "normal" draws ``randn * sqrt(scale / fan)`` (PyTorch, and the seed's
+        He); "truncated_normal" draws within ±2 std, rescaled so the variance
+        is still ``scale / fan`` (Keras); "uniform" draws from
+        ``U(±sqrt(3 scale / fan))``.
+    """
+
+    scale: float = 1.0
+    mode: str = "fan_in"
+    distribution: str = "truncated_normal"
+
+    def __post_init__(self):
+        _check_real(self.scale, "scale", positive=True)
+        if self.mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg', got {self.mode!r}")
+        if self.distribution not in ("normal", "truncated_normal", "uniform"):
+            raise ValueError("distribution must be 'normal', 'truncated_normal' or 'uniform', "
+                             f"got {self.distribution!r}")
+
+    @property
+    def comment(self):
+        return "recommended method" if (self.scale, self.mode) == (2.0, "fan_in") else ""
+
+    def std(self, shape: Shape) -> float:
+        """Standard deviation of the weights of a layer of this shape."""
+        return math.sqrt(self.scale / _fan(shape, self.mode))
+
+    def __call__(self, shape, rng):
+        std = self.std(shape)
+        if self.distribution == "normal":
+            return rng.randn(*shape) * std
+        if self.distribution == "truncated_normal":
+            return TruncatedNormal(std=std / _TRUNCATED_STD)(shape, rng)
+        limit = math.sqrt(3.0) * std
+        return rng.uniform(-limit, limit, size=shape)
+
+
+@dataclass(frozen=True)
+class Orthogonal(Initializer):
+    """A random (semi-)orthogonal matrix times ``gain``: rows orthonormal when
+    fan_out <= fan_in, columns orthonormal otherwise, so ``W Wᵀ`` or ``Wᵀ W``
+    is ``gain² I`` (PyTorch's algorithm: QR of a Gaussian matrix with the signs
+    of R's diagonal folded into Q, which makes the result Haar-distributed)."""
+
+    gain: float = 1.0
+
+    def __post_init__(self):
+        _check_real(self.gain, "gain", positive=True)
+
+    def __call__(self, shape, rng):
+        rows, cols = shape
+        flat = rng.randn(rows, cols)
+        if rows < cols:
+            flat = flat.T
+        q, r = np.linalg.qr(flat)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * q
+
+
+@dataclass(frozen=True)
+class Identity(Initializer):
+    """``gain`` on the diagonal, 0 elsewhere (for non-square shapes, the leading
+    square block is the identity, as PyTorch's ``eye_``)."""
+
+    gain: float = 1.0
+
+    def __post_init__(self):
+        _check_real(self.gain, "gain")
+
+    def __call__(self, shape, rng):
+        return self.gain * np.eye(*shape)
+
+
+#: name -> factory of the default initializer of that name
+INITIALIZERS: dict[str, Callable[[], Initializer]] = {
+    "zeros": Zeros,
+    "constant": Constant,
+    "normal": Normal,
+    "uniform": Uniform,
+    "truncated_normal": TruncatedNormal,
+    "random": lambda: Normal(std=10.0),
+    "he": lambda: VarianceScaling(2.0, "fan_in", "normal"),
+    "he_normal": lambda: VarianceScaling(2.0, "fan_in", "normal"),
+    "kaiming_normal": lambda: VarianceScaling(2.0, "fan_in", "normal"),
+    "he_uniform": lambda: VarianceScaling(2.0, "fan_in", "uniform"),
+    "kaiming_uniform": lambda: VarianceScaling(2.0, "fan_in", "uniform"),
+    "xavier": lambda: VarianceScaling(1.0, "fan_in", "normal"),
+    "xavier_normal": lambda: VarianceScaling(1.0, "fan_avg", "normal"),
+    "glorot_normal": lambda: VarianceScaling(1.0, "fan_avg", "normal"),
+    "xavier_uniform": lambda: VarianceScaling(1.0, "fan_avg", "uniform"),
+    "glorot_uniform": lambda: VarianceScaling(1.0, "fan_avg", "uniform"),
+    "lecun_normal": lambda: VarianceScaling(1.0, "fan_in", "truncated_normal"),
+    "lecun_uniform": lambda: VarianceScaling(1.0, "fan_in", "uniform"),
+    "variance_scaling": VarianceScaling,
+    "orthogonal": Orthogonal,
+    "identity": Identity,
 }
 
+_COMMENTS = {"zeros": "fails to break symmetry", "random": "too large weights",
+             "he": "recommended method", "xavier": "scaled for tanh; shrinks ReLU signals"}
 
-def _check_init(init: Any) -> str:
-    if not isinstance(init, str) or init not in INITIALIZERS:
-        raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}")
-    return init
+
+def get_initializer(init: str | Initializer) -> Initializer:
+    """The initializer object for a registered name (or ``init`` itself)."""
+    if isinstance(init, Initializer):
+        return init
+    if isinstance(init, str) and init in INITIALIZERS:
+        return INITIALIZERS[init]()
+    if isinstance(init, str):
+        raise ValueError(f"init must be one of {sorted(INITIALIZERS)} or an Initializer, got {init!r}")
+    raise TypeError(f"init must be a registered name or an Initializer, got {type(init).__name__}")
+
+
+def describe(init: str | Initializer) -> str:
+    """A short comment on an initializer, for result tables."""
+    if isinstance(init, str) and init in _COMMENTS:
+        return _COMMENTS[init]
+    return get_initializer(init).comment
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain of an activation (PyTorch's table).
+
+    ``linear`` and ``sigmoid``: 1; ``tanh``: 5/3; ``relu``: √2;
+    ``leaky_relu``: √(2 / (1 + slope²)) with ``param`` the negative slope
+    (default 0.01); ``selu``: 3/4.
+    """
+    if nonlinearity in ("linear", "sigmoid", "identity"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3.0
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else _check_real(param, "param")
+        return math.sqrt(2.0 / (1.0 + slope ** 2))
+    if nonlinearity == "selu":
+        return 0.75
+    raise ValueError("nonlinearity must be one of 'linear', 'sigmoid', 'tanh', 'relu', "
+                     f"'leaky_relu', 'selu', got {nonlinearity!r}")
 
 
 def _check_seed(seed: Any) -> int | None:
@@ -62,7 +332,7 @@ def _check_seed(seed: Any) -> int | None:
 
 def initialize_parameters(
     layers_dims: Sequence[int],
-    init: str = "he",
+    init: str | Initializer = "he",
     seed: int | None = DEFAULT_SEED,
     dtype: Any = np.float64,
 ) -> dict[str, np.ndarray]:
@@ -72,10 +342,9 @@ def initialize_parameters(
     ----------
     layers_dims : sequence of int
         Layer sizes, input first: ``[n_x, n_1, ..., n_L]``.
-    init : {"zeros", "random", "he", "xavier"}, default "he"
-        ``W[l]`` is all zeros, or ``randn * scale`` with scale 10 ("random"),
-        ``sqrt(2 / n_{l-1})`` ("he") or ``sqrt(1 / n_{l-1})`` ("xavier").
-        Biases are always zeros.
+    init : str or Initializer, default "he"
+        A name of :data:`INITIALIZERS` (see the module docstring) or an
+        :class:`Initializer` object such as ``VarianceScaling(2, "fan_avg")``.
     seed : int or None, default 3
         Seed of the local generator (3 reproduces the seed notebook); None
         draws fresh entropy from the operating system.
@@ -90,16 +359,16 @@ def initialize_parameters(
         ``"bL"``.
     """
     dims = check_layers_dims(layers_dims)
-    scale_of = INITIALIZERS[_check_init(init)][0]
+    initializer = get_initializer(init)
     dtype = resolve_dtype(dtype)
     rng = np.random.RandomState(_check_seed(seed))
     parameters = {}
     for l in range(1, len(dims)):
         shape = (dims[l], dims[l - 1])
-        if init == "zeros":
-            W = np.zeros(shape)
-        else:
-            W = rng.randn(*shape) * scale_of(dims[l - 1])
+        W = np.asarray(initializer(shape, rng), dtype=np.float64)
+        if W.shape != shape or not np.isfinite(W).all():
+            raise ValueError(f"init {initializer!r} returned an array of shape {W.shape} "
+                             f"(expected {shape}) or with non-finite values")
         parameters[f"W{l}"] = W.astype(dtype, copy=False)
         parameters[f"b{l}"] = np.zeros((dims[l], 1), dtype=dtype)
     return parameters
@@ -124,5 +393,5 @@ def initialize_parameters_he(layers_dims: Sequence[int]) -> dict[str, np.ndarray
 
 
 def initialize_parameters_xavier(layers_dims: Sequence[int]) -> dict[str, np.ndarray]:
-    """Xavier initialization ``randn * sqrt(1 / n_{l-1})``, seed 3."""
+    """The notebook's Xavier initialization ``randn * sqrt(1 / n_{l-1})``, seed 3."""
     return initialize_parameters(layers_dims, "xavier")

@@ -67,7 +67,7 @@ class TrainingResult:
     costs: np.ndarray
     cost_iterations: np.ndarray
     layers_dims: list[int]
-    init: str
+    init: Any
     learning_rate: float
     num_iterations: int
     seed: int | None
@@ -160,8 +160,10 @@ def train(
         0/1 labels.
     layers_dims : sequence of int
         ``[n_x, n_1, ..., n_{L-1}, 1]``: input size, hidden sizes, one output unit.
-    init : {"zeros", "random", "he", "xavier"}, default "he"
-        Initialization of the weights (see :func:`fastinit.initialize_parameters`).
+    init : str or Initializer, default "he"
+        Initialization of the weights: a name of :data:`fastinit.INITIALIZERS`
+        (``"zeros"``, ``"random"``, ``"he"``, ``"xavier"``, ``"orthogonal"``, ...)
+        or an :class:`~fastinit.initializers.Initializer` object.
     learning_rate : float, default 0.01
         Step size, a finite number > 0.
     num_iterations : int, default 15000
