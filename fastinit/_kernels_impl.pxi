@@ -27,7 +27,7 @@
 # order and the build disables FMA contraction, so results are deterministic and
 # bit-identical between the baseline and the AVX2 builds.
 from cython cimport floating
-from libc.math cimport fabs, fabsf, log, log1p, log1pf, logf
+from libc.math cimport fabs, fabsf, log, log1p, log1pf, logf, tanh, tanhf
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
@@ -36,6 +36,17 @@ from libc.string cimport memcpy, memset
 # set of the seed's network in L1.
 cdef enum:
     BLOCK = 32
+
+# Hidden-layer activations (the output layer is sigmoid or softmax).
+cdef enum:
+    LINEAR = 0
+    RELU = 1
+    LEAKY_RELU = 2
+    TANH = 3
+    SIGMOID = 4
+
+ACTIVATION_CODES = {"linear": LINEAR, "relu": RELU, "leaky_relu": LEAKY_RELU,
+                    "tanh": TANH, "sigmoid": SIGMOID}
 
 BLOCK_SIZE = BLOCK
 
@@ -128,12 +139,19 @@ cdef inline floating _abs(floating x) noexcept nogil:
         return fabs(x)
 
 
-cdef inline floating _relu(floating z) noexcept nogil:
-    return z if z > 0 else 0
-
-
 cdef inline floating _sigmoid(floating z) noexcept nogil:
     return 1 / (1 + _exp(-z))
+
+
+cdef inline floating _tanh(floating z) noexcept nogil:
+    if floating is float:
+        return tanhf(z)
+    else:
+        return tanh(z)
+
+
+cdef inline floating _max(floating a, floating b) noexcept nogil:
+    return a if a > b else b
 
 
 cdef inline floating _bce_from_logit(floating z, floating y) noexcept nogil:
@@ -191,78 +209,136 @@ cdef inline void _weighted_row_sum(
         k = k + 1
 
 
+cdef inline void _activate_row(
+        floating* z, floating bias,             # IN/OUT (nb,): z = f(z + bias)
+        int act, floating slope, Py_ssize_t nb) noexcept nogil:
+    """Bias and activation in one pass; one loop per activation so that each
+    vectorises on its own."""
+    cdef Py_ssize_t i
+    cdef floating v
+    if act == RELU:
+        for i in range(nb):
+            v = z[i] + bias
+            z[i] = v if v > 0 else 0
+    elif act == LEAKY_RELU:
+        for i in range(nb):
+            v = z[i] + bias
+            z[i] = v if v > 0 else slope * v
+    elif act == TANH:
+        for i in range(nb):
+            z[i] = _tanh(z[i] + bias)
+    elif act == SIGMOID:
+        for i in range(nb):
+            z[i] = _sigmoid(z[i] + bias)
+    else:
+        for i in range(nb):
+            z[i] = z[i] + bias
+
+
+cdef inline void _activation_backward_row(
+        const floating* da,                     # IN  (nb,) gradient w.r.t. the activation
+        const floating* a,                      # IN  (nb,) the activation f(z)
+        floating* dz,                           # OUT (nb,); may alias da
+        int act, floating slope, Py_ssize_t nb) noexcept nogil:
+    """dz = da * f'(z), with f' written in terms of a = f(z): relu 1[a > 0]
+    (0 at the kink), leaky_relu 1 or slope, tanh 1 - a², sigmoid a (1 - a)."""
+    cdef Py_ssize_t i
+    if act == RELU:
+        for i in range(nb):
+            dz[i] = da[i] if a[i] > 0 else 0
+    elif act == LEAKY_RELU:
+        for i in range(nb):
+            dz[i] = da[i] if a[i] > 0 else slope * da[i]
+    elif act == TANH:
+        for i in range(nb):
+            dz[i] = da[i] * (1 - a[i] * a[i])
+    elif act == SIGMOID:
+        for i in range(nb):
+            dz[i] = da[i] * (a[i] * (1 - a[i]))
+    else:
+        for i in range(nb):
+            dz[i] = da[i]
+
+
 cdef inline void _linear_forward_block(
         const floating* W, const floating* b, Py_ssize_t n_out, Py_ssize_t n_in,
         const floating* A, Py_ssize_t lda,      # IN  (n_in, nb), row stride lda
         floating* Z, Py_ssize_t ldz,            # OUT (n_out, nb), row stride ldz
-        Py_ssize_t nb, bint relu) noexcept nogil:
-    """Z = W A + b, then ReLU when ``relu``.  Sums run over the inputs in index
-    order and add the bias last, as NumPy evaluates ``np.dot(W, A) + b``."""
-    cdef Py_ssize_t j, i
-    cdef floating bj, v
+        Py_ssize_t nb, int act, floating slope) noexcept nogil:
+    """Z = f(W A + b) for the activation code ``act`` (LINEAR: no activation).
+    Sums run over the inputs in index order and add the bias last, as NumPy
+    evaluates ``np.dot(W, A) + b``."""
+    cdef Py_ssize_t j
     cdef floating* z
     for j in range(n_out):
         z = Z + j * ldz
         _weighted_row_sum(z, W + j * n_in, 1, A, lda, n_in, nb)
-        bj = b[j]
-        if relu:
-            for i in range(nb):
-                v = z[i] + bj
-                z[i] = v if v > 0 else 0
-        else:
-            for i in range(nb):
-                z[i] = z[i] + bj
+        _activate_row(z, b[j], act, slope, nb)
 
 
-cdef inline void _relu_block(
-        const floating* Z, Py_ssize_t ldz,      # IN  (n, nb)
-        floating* A, Py_ssize_t lda,            # OUT (n, nb); may alias Z
-        Py_ssize_t n, Py_ssize_t nb) noexcept nogil:
+cdef inline void _softmax_block(
+        const floating* Z, Py_ssize_t ldz,      # IN  (n, nb) logits
+        floating* P, Py_ssize_t ldp,            # OUT (n, nb) probabilities, per column
+        Py_ssize_t n, Py_ssize_t nb,
+        floating* work) noexcept nogil:         # WORK (2 * BLOCK,), nb <= BLOCK
+    """Column-wise softmax, shifted by the column maximum so no exp overflows."""
     cdef Py_ssize_t j, i
-    cdef const floating* z
-    cdef floating* a
-    for j in range(n):
-        z = Z + j * ldz
-        a = A + j * lda
+    cdef floating* zmax = work
+    cdef floating* total = work + BLOCK
+    for i in range(nb):
+        zmax[i] = Z[i]
+        total[i] = 0
+    for j in range(1, n):
         for i in range(nb):
-            a[i] = _relu(z[i])
+            zmax[i] = _max(zmax[i], Z[j * ldz + i])
+    for j in range(n):
+        for i in range(nb):
+            P[j * ldp + i] = _exp(Z[j * ldz + i] - zmax[i])
+            total[i] = total[i] + P[j * ldp + i]
+    for j in range(n):
+        for i in range(nb):
+            P[j * ldp + i] = P[j * ldp + i] / total[i]
 
 
-cdef inline void _relu_backward_block(
-        const floating* dA, Py_ssize_t ldda,    # IN  (n, nb) gradient w.r.t. the activation
-        const floating* A, Py_ssize_t lda,      # IN  (n, nb) the activation relu(Z)
-        floating* dZ, Py_ssize_t lddz,          # OUT (n, nb); may alias dA
+cdef inline floating _cce_from_logits_block(
+        const floating* Z, Py_ssize_t ldz, const floating* Y, Py_ssize_t ldy,
         Py_ssize_t n, Py_ssize_t nb) noexcept nogil:
-    """dZ = dA where A > 0, else 0 (the derivative of relu at 0 is taken as 0)."""
+    """Sum over a block of the categorical cross-entropy of softmax(Z) for
+    one-hot Y: log sum_j e^(z_j - max) + max - sum_j y_j z_j, per column."""
     cdef Py_ssize_t j, i
-    cdef const floating* da
-    cdef const floating* a
-    cdef floating* dz
-    for j in range(n):
-        da = dA + j * ldda
-        a = A + j * lda
-        dz = dZ + j * lddz
-        for i in range(nb):
-            dz[i] = da[i] if a[i] > 0 else 0
+    cdef floating zmax, total, dot, loss = 0
+    for i in range(nb):
+        zmax = Z[i]
+        for j in range(1, n):
+            zmax = _max(zmax, Z[j * ldz + i])
+        total = 0
+        dot = 0
+        for j in range(n):
+            total = total + _exp(Z[j * ldz + i] - zmax)
+            dot = dot + Y[j * ldy + i] * Z[j * ldz + i]
+        loss = loss + ((_log(total) + zmax) - dot)
+    return loss
 
 
-cdef inline void _sigmoid_output_gradient_block(
+cdef inline void _output_gradient_block(
         const floating* Z, Py_ssize_t ldz,      # IN  (n, nb) output logits
-        const floating* Y, Py_ssize_t ldy,      # IN  (n, nb) 0/1 labels
-        floating inv_m,
+        const floating* Y, Py_ssize_t ldy,      # IN  (n, nb) 0/1 labels, one-hot for softmax
+        floating inv_m, bint softmax,
         floating* dZ, Py_ssize_t lddz,          # OUT (n, nb)
-        Py_ssize_t n, Py_ssize_t nb) noexcept nogil:
-    """dZ = (1/m) (sigmoid(Z) - Y): the gradient of the mean cross-entropy."""
+        Py_ssize_t n, Py_ssize_t nb,
+        floating* work) noexcept nogil:         # WORK (2 * BLOCK,)
+    """dZ = (1/m) (p - Y) with p = sigmoid(Z) (binary) or softmax(Z) (one-hot
+    Y): the gradient of the mean cross-entropy with respect to the logits."""
     cdef Py_ssize_t j, i
-    cdef const floating* z
-    cdef const floating* y
-    cdef floating* dz
-    for j in range(n):
-        z = Z + j * ldz
-        y = Y + j * ldy
-        dz = dZ + j * lddz
-        for i in range(nb):
-            dz[i] = inv_m * (_sigmoid(z[i]) - y[i])
+    if softmax:
+        _softmax_block(Z, ldz, dZ, lddz, n, nb, work)
+        for j in range(n):
+            for i in range(nb):
+                dZ[j * lddz + i] = inv_m * (dZ[j * lddz + i] - Y[j * ldy + i])
+    else:
+        for j in range(n):
+            for i in range(nb):
+                dZ[j * lddz + i] = inv_m * (_sigmoid(Z[j * ldz + i]) - Y[j * ldy + i])
 
 
 cdef inline floating _bce_from_logits_block(
@@ -323,7 +399,7 @@ cdef inline void _linear_backward_block(
         floating* dW_lanes,                     # IN/OUT (n_out * n_in, BLOCK) lane sums
         floating* db_lanes,                     # IN/OUT (n_out, BLOCK) lane sums
         floating* dA, Py_ssize_t ldda,          # OUT (n_in, nb) = W^T dZ, skipped if NULL
-        bint relu_mask,                         # zero dA where A <= 0 (ReLU backward)
+        int act, floating slope,                # then dA *= f'(A) for A's activation
         Py_ssize_t nb) noexcept nogil:
     cdef Py_ssize_t j, k, i
     cdef const floating* dz
@@ -341,10 +417,8 @@ cdef inline void _linear_backward_block(
     for k in range(n_in):
         da = dA + k * ldda
         _weighted_row_sum(da, W + k, n_in, dZ, lddz, n_out, nb)
-        if relu_mask:
-            a = A + k * lda
-            for i in range(nb):
-                da[i] = da[i] if a[i] > 0 else 0
+        if act != LINEAR:
+            _activation_backward_row(da, A + k * lda, da, act, slope, nb)
 
 
 cdef inline void _reduce_lanes(const floating* lanes, Py_ssize_t n,
@@ -378,45 +452,42 @@ def linear_forward(const floating[:, ::1] W,    # IN  (n_out, n_in)
     cdef Py_ssize_t m = A.shape[1]
     with nogil:
         _linear_forward_block(&W[0, 0], &b[0], W.shape[0], W.shape[1],
-                              &A[0, 0], m, &Z[0, 0], m, m, False)
+                              &A[0, 0], m, &Z[0, 0], m, m, LINEAR, 0)
 
 
-def relu_forward(const floating[:, ::1] Z,      # IN  (n, m)
-                 floating[:, ::1] A):           # OUT (n, m)
-    """A = max(Z, 0)."""
-    with nogil:
-        _relu_block(&Z[0, 0], Z.shape[1], &A[0, 0], A.shape[1],
-                    Z.shape[0], Z.shape[1])
-
-
-def relu_backward(const floating[:, ::1] dA,    # IN  (n, m)
-                  const floating[:, ::1] A,     # IN  (n, m) relu output
-                  floating[:, ::1] dZ):         # OUT (n, m)
-    """dZ = dA * (A > 0)."""
-    with nogil:
-        _relu_backward_block(&dA[0, 0], dA.shape[1], &A[0, 0], A.shape[1],
-                             &dZ[0, 0], dZ.shape[1], dA.shape[0], dA.shape[1])
-
-
-def sigmoid_forward(const floating[:, ::1] Z,   # IN  (n, m)
-                    floating[:, ::1] A):        # OUT (n, m)
-    """A = 1 / (1 + exp(-Z))."""
-    cdef Py_ssize_t j, i
+def activation_forward(const floating[:, ::1] Z,   # IN  (n, m)
+                       floating[:, ::1] A,         # OUT (n, m)
+                       int act, floating slope):
+    """A = f(Z) for the activation code ``act`` (see ACTIVATION_CODES)."""
+    cdef Py_ssize_t j, i, m = Z.shape[1]
     with nogil:
         for j in range(Z.shape[0]):
-            for i in range(Z.shape[1]):
-                A[j, i] = _sigmoid(Z[j, i])
+            for i in range(m):
+                A[j, i] = Z[j, i]
+            _activate_row(&A[j, 0], 0, act, slope, m)
 
 
-def sigmoid_backward(const floating[:, ::1] dA,  # IN  (n, m)
-                     const floating[:, ::1] A,   # IN  (n, m) sigmoid output
-                     floating[:, ::1] dZ):       # OUT (n, m)
-    """dZ = dA * A * (1 - A)."""
-    cdef Py_ssize_t j, i
+def activation_backward(const floating[:, ::1] dA,  # IN  (n, m)
+                        const floating[:, ::1] A,   # IN  (n, m) the activation's output
+                        floating[:, ::1] dZ,        # OUT (n, m)
+                        int act, floating slope):
+    """dZ = dA * f'(Z), with f' computed from A = f(Z)."""
+    cdef Py_ssize_t j
     with nogil:
         for j in range(dA.shape[0]):
-            for i in range(dA.shape[1]):
-                dZ[j, i] = dA[j, i] * (A[j, i] * (1 - A[j, i]))
+            _activation_backward_row(&dA[j, 0], &A[j, 0], &dZ[j, 0], act, slope, dA.shape[1])
+
+
+def softmax_forward(const floating[:, ::1] Z,      # IN  (k, m) logits
+                    floating[:, ::1] P):           # OUT (k, m) column-wise softmax
+    """P[:, i] = softmax(Z[:, i])."""
+    cdef Py_ssize_t blk, start, m = Z.shape[1]
+    cdef floating work[2 * BLOCK]
+    with nogil:
+        for blk in range((m + BLOCK - 1) // BLOCK):
+            start = blk * BLOCK
+            _softmax_block(&Z[0, start], m, &P[0, start], m, Z.shape[0],
+                           min(<Py_ssize_t>BLOCK, m - start), work)
 
 
 def output_gradient(const floating[:, ::1] AL,   # IN  (n, m) sigmoid output
@@ -448,7 +519,7 @@ def linear_backward(const floating[:, ::1] W,    # IN  (n_out, n_in)
             nb = min(<Py_ssize_t>BLOCK, m - start)
             _linear_backward_block(&W[0, 0], n_out, n_in, &dZ[0, start], m,
                                    &A[0, start], m, &lanes[0], &lanes[n_w * BLOCK],
-                                   &dA[0, start], m, False, nb)
+                                   &dA[0, start], m, LINEAR, 0, nb)
         _reduce_lanes(&lanes[0], n_w, &dW[0, 0])
         _reduce_lanes(&lanes[n_w * BLOCK], n_out, &db[0])
 
@@ -463,6 +534,29 @@ def binary_cross_entropy(const floating[:, ::1] AL,  # IN (n, m) probabilities
             for i in range(AL.shape[1]):
                 total = total + _bce_from_prob(AL[j, i], Y[j, i])
     return (1.0 / AL.shape[1]) * total
+
+
+def categorical_cross_entropy(const floating[:, ::1] AL,  # IN (k, m) probabilities
+                              const floating[:, ::1] Y):  # IN (k, m) one-hot labels
+    """Mean of -log p(true class); inf where the true class has probability 0."""
+    cdef Py_ssize_t j, i
+    cdef floating total = 0
+    with nogil:
+        for j in range(AL.shape[0]):
+            for i in range(AL.shape[1]):
+                if Y[j, i] != 0:
+                    total = total - _log(AL[j, i])
+    return (1.0 / AL.shape[1]) * total
+
+
+def categorical_cross_entropy_from_logits(const floating[:, ::1] ZL,  # IN (k, m) logits
+                                          const floating[:, ::1] Y):  # IN (k, m) one-hot
+    """Mean cross-entropy of softmax(ZL), computed stably from the logits."""
+    cdef floating total
+    with nogil:
+        total = _cce_from_logits_block(&ZL[0, 0], ZL.shape[1], &Y[0, 0], Y.shape[1],
+                                       ZL.shape[0], ZL.shape[1])
+    return (1.0 / ZL.shape[1]) * total
 
 
 def binary_cross_entropy_from_logits(const floating[:, ::1] ZL,  # IN (n, m) logits
@@ -489,28 +583,35 @@ def gradient_step(floating[::1] theta,           # IN/OUT (n,)
 
 def train_full_batch(
         const floating[:, ::1] X,              # IN  (n_x, m)
-        const floating[:, ::1] Y,              # IN  (n_L, m) 0/1 labels
+        const floating[:, ::1] Y,              # IN  (n_L, m) 0/1 labels (one-hot for softmax)
         floating[::1] theta,                   # IN/OUT all parameters, flat
         const Py_ssize_t[:, ::1] layout,       # IN  (L, 5): n_in, n_out, W offset, b offset, act offset
         floating learning_rate,
         Py_ssize_t n_iter,
         bint record_first,
+        int hidden_act,                        # activation code of the hidden layers
+        floating slope,                        # negative slope of leaky_relu
+        bint softmax,                          # output softmax (else sigmoid)
         floating[::1] grad,                    # WORK (P,)
         floating[::1] lanes,                   # WORK (P * BLOCK,)
         floating[::1] acts,                    # WORK (sum of widths * BLOCK,)
         floating[::1] deltas):                 # WORK (2 * max width * BLOCK,)
     """Run ``n_iter`` iterations of full-batch gradient descent in place.
 
-    Layers ``0 .. L-2`` are LINEAR->RELU, layer ``L-1`` is LINEAR->SIGMOID.
-    Returns the mean cross-entropy (from the logits) of the parameters as they
-    were before the first iteration when ``record_first`` is true, else NaN.
+    Layers ``0 .. L-2`` are LINEAR->``hidden_act``, layer ``L-1`` is
+    LINEAR->SIGMOID (or SOFTMAX).  Examples are processed in blocks of BLOCK:
+    each block goes forward through all layers and back while its activations
+    are in L1.  Returns the mean cross-entropy (from the logits) of the
+    parameters as they were before the first iteration when ``record_first``
+    is true, else NaN.
     """
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = theta.shape[0]
     cdef Py_ssize_t it, blk, start, nb, l, n_in, n_out, lda
     cdef floating inv_m = 1.0 / m
     cdef floating loss_sum = 0
+    cdef floating work[2 * BLOCK]
     cdef const floating* A_in
-    cdef floating* Z
+    cdef floating* Z = &acts[0]
     cdef floating* delta
     cdef floating* delta_prev
     cdef floating* swap
@@ -521,27 +622,29 @@ def train_full_batch(
             for blk in range((m + BLOCK - 1) // BLOCK):
                 start = blk * BLOCK
                 nb = min(<Py_ssize_t>BLOCK, m - start)
-                # forward: hidden layers LINEAR->RELU (in place), output LINEAR
+                # forward: hidden layers LINEAR->activation, output LINEAR (logits)
                 A_in = &X[0, start]
                 lda = m
                 for l in range(L):
-                    n_in = layout[l, 0]
-                    n_out = layout[l, 1]
                     Z = &acts[layout[l, 4]]
                     _linear_forward_block(&theta[layout[l, 2]], &theta[layout[l, 3]],
-                                          n_out, n_in, A_in, lda, Z, BLOCK, nb, l < L - 1)
+                                          layout[l, 1], layout[l, 0], A_in, lda, Z, BLOCK,
+                                          nb, hidden_act if l < L - 1 else LINEAR, slope)
                     A_in = Z
                     lda = BLOCK
-                # output layer: loss (only when recorded) and dZ = (sigmoid(Z) - Y) / m
+                # output layer: loss (only when recorded) and dZ = (p - Y) / m
                 n_out = layout[L - 1, 1]
-                Z = &acts[layout[L - 1, 4]]
                 if record_first and it == 0:
-                    loss_sum = loss_sum + _bce_from_logits_block(
-                        Z, BLOCK, &Y[0, start], m, n_out, nb)
+                    if softmax:
+                        loss_sum = loss_sum + _cce_from_logits_block(
+                            Z, BLOCK, &Y[0, start], m, n_out, nb)
+                    else:
+                        loss_sum = loss_sum + _bce_from_logits_block(
+                            Z, BLOCK, &Y[0, start], m, n_out, nb)
                 delta = &deltas[0]
                 delta_prev = &deltas[half]
-                _sigmoid_output_gradient_block(Z, BLOCK, &Y[0, start], m, inv_m,
-                                               delta, BLOCK, n_out, nb)
+                _output_gradient_block(Z, BLOCK, &Y[0, start], m, inv_m, softmax,
+                                       delta, BLOCK, n_out, nb, work)
                 # backward, from the output layer down to the first
                 for l in range(L - 1, -1, -1):
                     n_in = layout[l, 0]
@@ -551,14 +654,13 @@ def train_full_batch(
                                                delta, BLOCK, &X[0, start], m,
                                                &lanes[layout[l, 2] * BLOCK],
                                                &lanes[layout[l, 3] * BLOCK],
-                                               NULL, 0, False, nb)
+                                               NULL, 0, LINEAR, 0, nb)
                     else:
-                        A_in = &acts[layout[l - 1, 4]]
                         _linear_backward_block(&theta[layout[l, 2]], n_out, n_in,
-                                               delta, BLOCK, A_in, BLOCK,
+                                               delta, BLOCK, &acts[layout[l - 1, 4]], BLOCK,
                                                &lanes[layout[l, 2] * BLOCK],
                                                &lanes[layout[l, 3] * BLOCK],
-                                               delta_prev, BLOCK, True, nb)
+                                               delta_prev, BLOCK, hidden_act, slope, nb)
                         swap = delta
                         delta = delta_prev
                         delta_prev = swap

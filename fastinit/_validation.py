@@ -64,19 +64,45 @@ def check_array(x: Any, name: str, dtype: np.dtype, ndim: int | None = 2) -> np.
     return out
 
 
-def check_labels(Y: Any, m: int, dtype: np.dtype, name: str = "Y") -> np.ndarray:
-    """Binary labels of shape ``(1, m)`` (a 1-D ``(m,)`` array is accepted too),
-    every value 0 or 1; returned as a ``(1, m)`` array of ``dtype``."""
+def check_labels(
+    Y: Any, m: int, dtype: np.dtype, n_outputs: int = 1, name: str = "Y"
+) -> np.ndarray:
+    """Class labels of shape ``(1, m)`` (a 1-D ``(m,)`` array is accepted too).
+
+    With one output unit (sigmoid) the labels are 0 or 1 and come back as a
+    ``(1, m)`` array of ``dtype``; with ``n_outputs = k >= 2`` (softmax) they
+    are the integers 0 .. k-1 and come back one-hot, ``(k, m)``.
+    """
     arr = _real_array(Y, name)
     if arr.ndim == 1:
         arr = arr.reshape(1, -1)
     if arr.shape != (1, m):
         raise ValueError(f"{name} must have shape (1, {m}) to match X, got {np.shape(Y)}")
-    is_label = (arr == 0) | (arr == 1)
+    n_classes = max(n_outputs, 2)
+    is_label = (arr >= 0) & (arr < n_classes) & (arr == np.round(arr))
     if not is_label.all():
         bad = np.unique(arr[~is_label])[:5]
-        raise ValueError(f"{name} must contain only the labels 0 and 1, found {bad.tolist()}")
-    return np.ascontiguousarray(arr, dtype=dtype)
+        allowed = "0 and 1" if n_classes == 2 else f"0 .. {n_classes - 1}"
+        raise ValueError(f"{name} must contain only the labels {allowed}, found {bad.tolist()}")
+    if n_outputs == 1:
+        return np.ascontiguousarray(arr, dtype=dtype)
+    one_hot = np.zeros((n_outputs, m), dtype=dtype)
+    one_hot[arr[0].astype(np.intp), np.arange(m)] = 1
+    return one_hot
+
+
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "linear")
+
+
+def check_activation(activation: Any, negative_slope: Any = 0.01) -> tuple[str, float]:
+    """A hidden-layer activation name and leaky_relu's negative slope."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+        raise TypeError(f"negative_slope must be a real number, got {negative_slope!r}")
+    if not np.isfinite(negative_slope):
+        raise ValueError(f"negative_slope must be finite, got {negative_slope}")
+    return activation, float(negative_slope)
 
 
 def check_layers_dims(layers_dims: Any, name: str = "layers_dims") -> list[int]:
@@ -178,15 +204,6 @@ def check_parameters(
         out[f"W{l}"] = W
         out[f"b{l}"] = b.reshape(n_out, 1)
     return dims, out
-
-
-def check_binary_output(layers_dims: list[int], name: str = "layers_dims") -> None:
-    """fastinit's networks end in one sigmoid unit (binary classification)."""
-    if layers_dims[-1] != 1:
-        raise ValueError(
-            f"{name} must end with 1 output unit (a sigmoid for binary labels), "
-            f"got {layers_dims[-1]}"
-        )
 
 
 def check_features(X: np.ndarray, n_x: int, name: str = "X") -> None:

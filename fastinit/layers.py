@@ -3,7 +3,8 @@
 Each function validates its inputs, allocates its outputs and calls one kernel
 of :mod:`fastinit._kernels` with the GIL released.  Arrays are
 column-per-example, as in the seed notebook: activations have shape
-``(n_units, m)``.  The computation dtype is float32 when every array argument is
+``(n_units, m)``.  Hidden layers use one of ``ACTIVATIONS``; the output layer
+is a sigmoid (one unit, labels 0/1) or a softmax (k units, labels 0 .. k-1).  The computation dtype is float32 when every array argument is
 float32, float64 otherwise; :mod:`fastinit.reference` holds the same math in
 plain NumPy.
 """
@@ -15,6 +16,7 @@ from numpy.typing import ArrayLike
 from ._simd import kernels as _kernels
 from ._validation import (
     _real_array,
+    check_activation,
     check_array,
     check_labels,
     check_positive_float,
@@ -27,46 +29,105 @@ def _same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
         raise ValueError(f"{name_b} must have the shape of {name_a} {a.shape}, got {b.shape}")
 
 
-def _elementwise(kernel, x: ArrayLike, name: str) -> np.ndarray:
-    """Apply a (n, m) -> (n, m) kernel to an array of any shape."""
-    arr = _real_array(x, name)
+def _apply(kernel, *inputs: np.ndarray, args: tuple = ()) -> np.ndarray:
+    """Run a kernel ``kernel(*inputs, out, *args)`` on validated arrays."""
+    out = np.empty_like(inputs[0])
+    kernel(*inputs, out, *args)
+    return out
+
+
+def _activation_args(activation: str, negative_slope: float) -> tuple[int, float]:
+    name, slope = check_activation(activation, negative_slope)
+    return _kernels.ACTIVATION_CODES[name], slope
+
+
+def activation_forward(Z: ArrayLike, activation: str = "relu",
+                       negative_slope: float = 0.01) -> np.ndarray:
+    """A hidden-layer activation, elementwise.
+
+    Parameters
+    ----------
+    Z : array_like of any shape
+        Pre-activations; must be finite.
+    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}, default "relu"
+    negative_slope : float, default 0.01
+        Slope of leaky_relu for negative inputs.
+
+    Returns
+    -------
+    ndarray of the shape of ``Z``
+        float32 for float32 input, float64 otherwise.
+    """
+    args = _activation_args(activation, negative_slope)
+    arr = _real_array(Z, "Z")
     dtype = _dtype_of(arr)
     if arr.size == 0:
         return np.empty(arr.shape, dtype=dtype)
-    flat = check_array(arr.reshape(1, -1), name, dtype)
-    return _apply(kernel, flat).reshape(arr.shape)
+    flat = check_array(arr.reshape(1, -1), "Z", dtype)
+    return _apply(_kernels.activation_forward, flat, args=args).reshape(arr.shape)
 
 
 def relu(Z: ArrayLike) -> np.ndarray:
-    """Rectified linear unit, ``max(Z, 0)``, elementwise.
-
-    Parameters
-    ----------
-    Z : array_like of any shape
-        Pre-activations; must be finite.
-
-    Returns
-    -------
-    ndarray of the shape of ``Z``
-        float32 for float32 input, float64 otherwise.
-    """
-    return _elementwise(_kernels.relu_forward, Z, "Z")
+    """Rectified linear unit, ``max(Z, 0)``, elementwise (any shape)."""
+    return activation_forward(Z, "relu")
 
 
 def sigmoid(Z: ArrayLike) -> np.ndarray:
-    """Logistic sigmoid ``1 / (1 + exp(-Z))``, elementwise.
+    """Logistic sigmoid ``1 / (1 + exp(-Z))``, elementwise (any shape)."""
+    return activation_forward(Z, "sigmoid")
+
+
+def leaky_relu(Z: ArrayLike, negative_slope: float = 0.01) -> np.ndarray:
+    """``Z`` where positive, ``negative_slope * Z`` elsewhere (any shape)."""
+    return activation_forward(Z, "leaky_relu", negative_slope)
+
+
+def tanh(Z: ArrayLike) -> np.ndarray:
+    """Hyperbolic tangent, elementwise (any shape)."""
+    return activation_forward(Z, "tanh")
+
+
+def softmax(Z: ArrayLike) -> np.ndarray:
+    """Column-wise softmax of logits ``Z`` of shape (k, m): each column sums to 1."""
+    Z = check_array(Z, "Z", _dtype_of(Z))
+    return _apply(_kernels.softmax_forward, Z)
+
+
+def activation_backward(dA: ArrayLike, A: ArrayLike, activation: str = "relu",
+                        negative_slope: float = 0.01) -> np.ndarray:
+    """Gradient through a hidden-layer activation, ``dZ = dA * f'(Z)``.
 
     Parameters
     ----------
-    Z : array_like of any shape
-        Pre-activations; must be finite.
+    dA : array_like of shape (n, m)
+        Gradient with respect to the activation's output.
+    A : array_like of shape (n, m)
+        The activation's output ``f(Z)``; f' is computed from it (relu:
+        ``A > 0``, leaky_relu: 1 or the slope, tanh: ``1 - A²``, sigmoid:
+        ``A (1 - A)``, linear: 1).
+    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}, default "relu"
+    negative_slope : float, default 0.01
 
     Returns
     -------
-    ndarray of the shape of ``Z``
-        float32 for float32 input, float64 otherwise.
+    dZ : ndarray of shape (n, m)
     """
-    return _elementwise(_kernels.sigmoid_forward, Z, "Z")
+    args = _activation_args(activation, negative_slope)
+    dtype = _dtype_of(dA, A)
+    dA = check_array(dA, "dA", dtype)
+    A = check_array(A, "A", dtype)
+    _same_shape(dA, A, "dA", "A")
+    return _apply(_kernels.activation_backward, dA, A, args=args)
+
+
+def relu_backward(dA: ArrayLike, A: ArrayLike) -> np.ndarray:
+    """Gradient through a ReLU: ``dZ = dA * (A > 0)`` (see :func:`activation_backward`)."""
+    return activation_backward(dA, A, "relu")
+
+
+def sigmoid_backward(dA: ArrayLike, A: ArrayLike) -> np.ndarray:
+    """Gradient through a sigmoid: ``dZ = dA * A * (1 - A)``."""
+    return activation_backward(dA, A, "sigmoid")
 
 
 def linear_forward(A_prev: ArrayLike, W: ArrayLike, b: ArrayLike) -> np.ndarray:
@@ -154,130 +215,92 @@ def _linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray):
     return dA_prev, dW, db.reshape(n_out, 1)
 
 
-def _activation_backward(kernel, dA: ArrayLike, A: ArrayLike) -> np.ndarray:
-    dtype = _dtype_of(dA, A)
-    dA = check_array(dA, "dA", dtype)
-    A = check_array(A, "A", dtype)
-    _same_shape(dA, A, "dA", "A")
-    return _apply(kernel, dA, A)
-
-
-def _apply(kernel, *inputs: np.ndarray) -> np.ndarray:
-    """Run an elementwise kernel ``kernel(*inputs, out)`` on validated arrays."""
-    out = np.empty_like(inputs[0])
-    kernel(*inputs, out)
-    return out
-
-
-def relu_backward(dA: ArrayLike, A: ArrayLike) -> np.ndarray:
-    """Gradient through a ReLU: ``dZ = dA * (A > 0)``.
-
-    Parameters
-    ----------
-    dA : array_like of shape (n, m)
-        Gradient with respect to the ReLU's output.
-    A : array_like of shape (n, m)
-        The ReLU's output (``A > 0`` exactly where ``Z > 0``).
-
-    Returns
-    -------
-    dZ : ndarray of shape (n, m)
-    """
-    return _activation_backward(_kernels.relu_backward, dA, A)
-
-
-def sigmoid_backward(dA: ArrayLike, A: ArrayLike) -> np.ndarray:
-    """Gradient through a sigmoid: ``dZ = dA * A * (1 - A)``.
-
-    Parameters
-    ----------
-    dA : array_like of shape (n, m)
-        Gradient with respect to the sigmoid's output.
-    A : array_like of shape (n, m)
-        The sigmoid's output.
-
-    Returns
-    -------
-    dZ : ndarray of shape (n, m)
-    """
-    return _activation_backward(_kernels.sigmoid_backward, dA, A)
-
-
-def _probabilities_and_labels(AL: ArrayLike, Y: ArrayLike, name: str = "AL"):
+def _outputs_and_labels(AL: ArrayLike, Y: ArrayLike, name: str = "AL"):
     dtype = _dtype_of(AL)
     AL = check_array(AL, name, dtype)
-    if AL.shape[0] != 1:
-        raise ValueError(f"{name} must have shape (1, m): one output unit, got {AL.shape}")
-    return AL, check_labels(Y, AL.shape[1], dtype)
+    return AL, check_labels(Y, AL.shape[1], dtype, n_outputs=AL.shape[0])
 
 
 def output_gradient(AL: ArrayLike, Y: ArrayLike) -> np.ndarray:
     """Gradient of the mean cross-entropy with respect to the output logits.
 
-    For a sigmoid output ``AL = sigmoid(ZL)`` this is ``(AL - Y) / m``.
+    For a sigmoid output (one row) or a softmax output (k rows) this is
+    ``(AL - Y) / m`` with ``Y`` one-hot.
 
     Parameters
     ----------
-    AL : array_like of shape (1, m)
-        Output probabilities.
+    AL : array_like of shape (n_L, m)
+        Output probabilities (sigmoid for n_L = 1, softmax columns for n_L >= 2).
     Y : array_like of shape (1, m) or (m,)
-        0/1 labels.
+        Labels: 0/1 for a sigmoid output, 0 .. n_L-1 for a softmax output.
 
     Returns
     -------
-    dZL : ndarray of shape (1, m)
+    dZL : ndarray of shape (n_L, m)
     """
-    AL, Y = _probabilities_and_labels(AL, Y)
+    AL, Y = _outputs_and_labels(AL, Y)
     return _apply(_kernels.output_gradient, AL, Y)
 
 
-def binary_cross_entropy(AL: ArrayLike, Y: ArrayLike) -> float:
-    """Mean cross-entropy ``-mean(Y log AL + (1 - Y) log(1 - AL))``.
+def cross_entropy(AL: ArrayLike, Y: ArrayLike) -> float:
+    """Mean cross-entropy of output probabilities (the seed's ``compute_loss``).
 
-    Only the true class's term is evaluated for each example, so a confident
-    right answer costs 0 and a confident wrong one (``AL`` exactly 0 or 1)
-    costs ``inf``, as in the seed notebook.  Training uses
-    :func:`binary_cross_entropy_from_logits` instead, which stays finite.
+    One row: ``-mean(Y log AL + (1 - Y) log(1 - AL))``; k rows (softmax):
+    ``-mean(log AL[Y])``.  Only the true class's term is evaluated for each
+    example, so a confident right answer costs 0 and a confident wrong one
+    (probability exactly 0) costs ``inf``, as in the seed notebook.  Training
+    uses :func:`cross_entropy_from_logits` instead, which stays finite.
 
     Parameters
     ----------
-    AL : array_like of shape (1, m)
+    AL : array_like of shape (n_L, m)
         Output probabilities, in [0, 1].
     Y : array_like of shape (1, m) or (m,)
-        0/1 labels.
+        Labels (see :func:`output_gradient`).
 
     Returns
     -------
     float
     """
-    AL, Y = _probabilities_and_labels(AL, Y)
+    AL, Y = _outputs_and_labels(AL, Y)
     if AL.min() < 0 or AL.max() > 1:
         raise ValueError(
             f"AL must hold probabilities in [0, 1], got values in [{AL.min()}, {AL.max()}]"
         )
-    return float(_kernels.binary_cross_entropy(AL, Y))
+    kernel = (_kernels.binary_cross_entropy if AL.shape[0] == 1
+              else _kernels.categorical_cross_entropy)
+    return float(kernel(AL, Y))
 
 
-def binary_cross_entropy_from_logits(ZL: ArrayLike, Y: ArrayLike) -> float:
-    """Mean cross-entropy of ``sigmoid(ZL)`` computed stably from the logits.
+def cross_entropy_from_logits(ZL: ArrayLike, Y: ArrayLike) -> float:
+    """Mean cross-entropy of ``sigmoid(ZL)`` (one row) or ``softmax(ZL)`` (k
+    rows), computed stably from the logits.
 
-    Uses ``log(1 + e^z) - y z = max(z, 0) - y z + log1p(e^-|z|)``, which is
-    finite for every finite logit, where the seed's ``-log(sigmoid(z))`` gives
-    ``inf`` once ``sigmoid(z)`` rounds to 0 or 1.
+    One row uses ``log(1 + e^z) - y z = max(z, 0) - y z + log1p(e^-|z|)``,
+    k rows ``log sum_j e^(z_j - max) + max - z_y``: finite for every finite
+    logit, where the seed's ``-log(sigmoid(z))`` gives ``inf`` once
+    ``sigmoid(z)`` rounds to 0 or 1.
 
     Parameters
     ----------
-    ZL : array_like of shape (1, m)
+    ZL : array_like of shape (n_L, m)
         Output logits.
     Y : array_like of shape (1, m) or (m,)
-        0/1 labels.
+        Labels (see :func:`output_gradient`).
 
     Returns
     -------
     float
     """
-    ZL, Y = _probabilities_and_labels(ZL, Y, name="ZL")
-    return float(_kernels.binary_cross_entropy_from_logits(ZL, Y))
+    ZL, Y = _outputs_and_labels(ZL, Y, name="ZL")
+    kernel = (_kernels.binary_cross_entropy_from_logits if ZL.shape[0] == 1
+              else _kernels.categorical_cross_entropy_from_logits)
+    return float(kernel(ZL, Y))
+
+
+#: the binary names (the same functions: the output's row count decides)
+binary_cross_entropy = cross_entropy
+binary_cross_entropy_from_logits = cross_entropy_from_logits
 
 
 def gradient_descent_update(param: ArrayLike, grad: ArrayLike, learning_rate: float) -> np.ndarray:

@@ -1,7 +1,9 @@
 """Whole-network forward and backward passes, loss, update and prediction.
 
-The network is LINEAR->RELU repeated ``L - 1`` times, then LINEAR->SIGMOID, for
-any depth ``L >= 1`` and any layer sizes.  The function names and return values
+The network is LINEAR->ACTIVATION repeated ``L - 1`` times (ReLU by default;
+also leaky_relu, tanh, sigmoid, linear), then LINEAR->SIGMOID for one output
+unit (labels 0/1) or LINEAR->SOFTMAX for k >= 2 output units (labels
+0 .. k-1), for any depth ``L >= 1`` and any layer sizes.  The function names and return values
 are the seed notebook's (``init_utils``), generalised from its three layers to
 ``L``; every step runs in the compiled kernels of :mod:`fastinit.layers`.
 """
@@ -14,15 +16,15 @@ from numpy.typing import ArrayLike
 
 from ._simd import kernels as _kernels
 from ._validation import (
+    check_activation,
     check_array,
-    check_binary_output,
     check_features,
     check_labels,
     check_parameters,
     check_positive_float,
 )
-from .layers import _apply, _linear_backward, _linear_forward
-from .layers import binary_cross_entropy as compute_loss
+from .layers import _activation_args, _apply, _linear_backward, _linear_forward
+from .layers import cross_entropy as compute_loss
 
 __all__ = [
     "forward_propagation",
@@ -39,26 +41,35 @@ Cache = tuple  # (Z1, A1, W1, b1, ..., ZL, AL, WL, bL)
 
 def _checked_network(X: ArrayLike, parameters: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     dims, params = check_parameters(parameters)
-    check_binary_output(dims, name="parameters")
     X = check_array(X, "X", params["W1"].dtype)
     check_features(X, dims[0])
     return X, params
 
 
-def _forward(X: np.ndarray, params: dict[str, np.ndarray]) -> Cache:
+def _forward(X: np.ndarray, params: dict[str, np.ndarray], act_args: tuple[int, float]) -> Cache:
     cache = []
     A = X
     L = len(params) // 2
     for l in range(1, L + 1):
         W, b = params[f"W{l}"], params[f"b{l}"]
         Z = _linear_forward(A, W, b)
-        A = _apply(_kernels.relu_forward if l < L else _kernels.sigmoid_forward, Z)
+        if l < L:
+            A = _apply(_kernels.activation_forward, Z, args=act_args)
+        elif W.shape[0] == 1:
+            A = _apply(_kernels.activation_forward, Z, args=(_kernels.ACTIVATION_CODES["sigmoid"], 0.0))
+        else:
+            A = _apply(_kernels.softmax_forward, Z)
         cache += [Z, A, W, b]
     return tuple(cache)
 
 
-def forward_propagation(X: ArrayLike, parameters: Mapping[str, ArrayLike]) -> tuple[np.ndarray, Cache]:
-    """Forward pass: LINEAR->RELU x (L-1) -> LINEAR->SIGMOID.
+def forward_propagation(
+    X: ArrayLike,
+    parameters: Mapping[str, ArrayLike],
+    activation: str = "relu",
+    negative_slope: float = 0.01,
+) -> tuple[np.ndarray, Cache]:
+    """Forward pass: LINEAR->ACTIVATION x (L-1) -> LINEAR->SIGMOID (or SOFTMAX).
 
     Parameters
     ----------
@@ -66,20 +77,25 @@ def forward_propagation(X: ArrayLike, parameters: Mapping[str, ArrayLike]) -> tu
         Input data, one example per column.
     parameters : dict
         ``"W1"``, ``"b1"``, ..., ``"WL"``, ``"bL"`` with ``W[l]`` of shape
-        (n_l, n_{l-1}) and ``b[l]`` of shape (n_l, 1); ``n_L`` must be 1.
-        float32 arrays throughout give a float32 computation, anything else
-        float64.
+        (n_l, n_{l-1}) and ``b[l]`` of shape (n_l, 1).  ``n_L = 1`` gives a
+        sigmoid output, ``n_L >= 2`` a softmax over the columns.  float32
+        arrays throughout give a float32 computation, anything else float64.
+    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}, default "relu"
+        Activation of the hidden layers.
+    negative_slope : float, default 0.01
+        Slope of leaky_relu for negative inputs.
 
     Returns
     -------
-    AL : ndarray of shape (1, m)
+    AL : ndarray of shape (n_L, m)
         Output probabilities.
     cache : tuple
         ``(Z1, A1, W1, b1, ..., ZL, AL, WL, bL)``, for
         :func:`backward_propagation`.  For L = 3 this is the seed's cache.
     """
+    act_args = _activation_args(activation, negative_slope)
     X, params = _checked_network(X, parameters)
-    cache = _forward(X, params)
+    cache = _forward(X, params, act_args)
     return cache[-3], cache
 
 
@@ -95,9 +111,7 @@ def _checked_cache(cache: Any) -> tuple[list[int], dict[str, np.ndarray]]:
     raw = {}
     for l in range(1, L + 1):
         raw[f"W{l}"], raw[f"b{l}"] = cache[4 * l - 2], cache[4 * l - 1]
-    dims, params = check_parameters(raw, name="cache")
-    check_binary_output(dims, name="cache")
-    return dims, params
+    return check_parameters(raw, name="cache")
 
 
 def _checked_activations(cache: Cache, dims: list[int], m: int, dtype: np.dtype) -> list[np.ndarray]:
@@ -112,7 +126,13 @@ def _checked_activations(cache: Cache, dims: list[int], m: int, dtype: np.dtype)
     return activations
 
 
-def backward_propagation(X: ArrayLike, Y: ArrayLike, cache: Cache) -> dict[str, np.ndarray]:
+def backward_propagation(
+    X: ArrayLike,
+    Y: ArrayLike,
+    cache: Cache,
+    activation: str = "relu",
+    negative_slope: float = 0.01,
+) -> dict[str, np.ndarray]:
     """Backward pass: gradients of the mean cross-entropy.
 
     Parameters
@@ -120,9 +140,11 @@ def backward_propagation(X: ArrayLike, Y: ArrayLike, cache: Cache) -> dict[str, 
     X : array_like of shape (n_x, m)
         Input data of the forward pass.
     Y : array_like of shape (1, m)
-        0/1 labels.
+        Labels: 0/1 for a sigmoid output, 0 .. n_L-1 for a softmax output.
     cache : tuple
         As returned by :func:`forward_propagation`.
+    activation, negative_slope
+        The hidden activation the cache was computed with.
 
     Returns
     -------
@@ -131,11 +153,12 @@ def backward_propagation(X: ArrayLike, Y: ArrayLike, cache: Cache) -> dict[str, 
         ``"dz2"``, ..., ``"dW1"``, ``"db1"`` (for any depth L: ``dz{l}``,
         ``dW{l}`` and ``db{l}`` for every layer, ``da{l}`` for hidden layers).
     """
+    act_args = _activation_args(activation, negative_slope)
     dims, params = _checked_cache(cache)
     X = check_array(X, "X", params["W1"].dtype)
     check_features(X, dims[0])
     activations = _checked_activations(cache, dims, X.shape[1], X.dtype)
-    Y = check_labels(Y, X.shape[1], X.dtype)
+    Y = check_labels(Y, X.shape[1], X.dtype, n_outputs=dims[-1])
     L = len(dims) - 1
     grads: dict[str, np.ndarray] = {}
     dZ = _apply(_kernels.output_gradient, activations[-1], Y)
@@ -145,7 +168,7 @@ def backward_propagation(X: ArrayLike, Y: ArrayLike, cache: Cache) -> dict[str, 
         grads[f"dz{l}"], grads[f"dW{l}"], grads[f"db{l}"] = dZ, dW, db
         if l > 1:
             grads[f"da{l - 1}"] = dA_prev
-            dZ = _apply(_kernels.relu_backward, dA_prev, A_prev)
+            dZ = _apply(_kernels.activation_backward, dA_prev, A_prev, args=act_args)
     return grads
 
 
@@ -191,19 +214,34 @@ def update_parameters(
     return updated
 
 
-def predict_proba(X: ArrayLike, parameters: Mapping[str, ArrayLike]) -> np.ndarray:
-    """Output probabilities ``AL`` of shape (1, m) for ``X`` of shape (n_x, m)."""
-    X, params = _checked_network(X, parameters)
-    return _forward(X, params)[-3]
+def predict_proba(
+    X: ArrayLike,
+    parameters: Mapping[str, ArrayLike],
+    activation: str = "relu",
+    negative_slope: float = 0.01,
+) -> np.ndarray:
+    """Output probabilities ``AL`` of shape (n_L, m) for ``X`` of shape (n_x, m)."""
+    return forward_propagation(X, parameters, activation, negative_slope)[0]
 
 
-def predict_labels(X: ArrayLike, parameters: Mapping[str, ArrayLike]) -> np.ndarray:
-    """0/1 predictions (int64) of shape (1, m): 1 where the probability > 0.5."""
-    return (predict_proba(X, parameters) > 0.5).astype(np.int64)
+def predict_labels(
+    X: ArrayLike,
+    parameters: Mapping[str, ArrayLike],
+    activation: str = "relu",
+    negative_slope: float = 0.01,
+) -> np.ndarray:
+    """Predicted labels (int64) of shape (1, m): for a sigmoid output 1 where
+    the probability > 0.5, else 0; for a softmax output the most probable class."""
+    AL = predict_proba(X, parameters, activation, negative_slope)
+    if AL.shape[0] == 1:
+        return (AL > 0.5).astype(np.int64)
+    return np.argmax(AL, axis=0).astype(np.int64).reshape(1, -1)
 
 
 def predict_dec(parameters: Mapping[str, ArrayLike], X: ArrayLike) -> np.ndarray:
     """Boolean predictions ``AL > 0.5`` of shape (1, m), as the seed's
-    ``predict_dec`` (argument order included: parameters first)."""
-    return predict_proba(X, parameters) > 0.5
+    ``predict_dec`` (argument order included: parameters first).  For a softmax
+    output, the predicted labels (see :func:`predict_labels`)."""
+    AL = predict_proba(X, parameters)
+    return AL > 0.5 if AL.shape[0] == 1 else np.argmax(AL, axis=0).reshape(1, -1)
 

@@ -6,8 +6,9 @@ the benchmarks use :func:`train` as the NumPy baseline (written as a competent
 NumPy user would: vectorised over examples, cost evaluated only where it is
 recorded).  It performs no input validation: call it with clean arrays.
 
-Networks are LINEAR->RELU x (L-1) -> LINEAR->SIGMOID with column-per-example
-data, exactly as in the seed notebook.
+Networks are LINEAR->ACTIVATION x (L-1) -> LINEAR->SIGMOID (one output unit)
+or LINEAR->SOFTMAX (k >= 2 units, one-hot labels), with column-per-example
+data as in the seed notebook; ReLU hidden layers are the notebook's network.
 """
 from __future__ import annotations
 
@@ -19,7 +20,42 @@ def relu(Z):
 
 
 def sigmoid(Z):
-    return 1 / (1 + np.exp(-Z))
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-Z))
+
+
+def leaky_relu(Z, slope=0.01):
+    return np.where(Z > 0, Z, slope * Z)
+
+
+def softmax(Z):
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return E / E.sum(axis=0, keepdims=True)
+
+
+def activation_forward(Z, activation="relu", slope=0.01):
+    if activation == "relu":
+        return relu(Z)
+    if activation == "leaky_relu":
+        return leaky_relu(Z, slope)
+    if activation == "tanh":
+        return np.tanh(Z)
+    if activation == "sigmoid":
+        return sigmoid(Z)
+    return Z
+
+
+def activation_backward(dA, A, activation="relu", slope=0.01):
+    """dZ from dA and the activation's output A = f(Z)."""
+    if activation == "relu":
+        return relu_backward(dA, A)
+    if activation == "leaky_relu":
+        return np.where(A > 0, dA, slope * dA)
+    if activation == "tanh":
+        return dA * (1 - A * A)
+    if activation == "sigmoid":
+        return sigmoid_backward(dA, A)
+    return dA
 
 
 def linear_forward(A_prev, W, b):
@@ -55,6 +91,32 @@ def binary_cross_entropy_from_logits(ZL, Y):
     return 1.0 / ZL.shape[1] * np.sum(np.logaddexp(0, ZL) - Y * ZL)
 
 
+def categorical_cross_entropy(AL, Y):
+    """Mean of ``-log p(true class)`` for one-hot ``Y`` of shape (k, m)."""
+    with np.errstate(divide="ignore"):
+        return 1.0 / AL.shape[1] * -np.sum(np.log(AL[Y.astype(bool)]))
+
+
+def categorical_cross_entropy_from_logits(ZL, Y):
+    zmax = ZL.max(axis=0, keepdims=True)
+    lse = np.log(np.sum(np.exp(ZL - zmax), axis=0, keepdims=True)) + zmax
+    return 1.0 / ZL.shape[1] * np.sum(lse - np.sum(Y * ZL, axis=0, keepdims=True))
+
+
+def cross_entropy_from_logits(ZL, Y):
+    if ZL.shape[0] == 1:
+        return binary_cross_entropy_from_logits(ZL, Y)
+    return categorical_cross_entropy_from_logits(ZL, Y)
+
+
+def one_hot(labels, k):
+    """(k, m) one-hot matrix of integer labels of shape (1, m)."""
+    labels = np.asarray(labels).reshape(-1).astype(int)
+    out = np.zeros((k, labels.size))
+    out[labels, np.arange(labels.size)] = 1
+    return out
+
+
 def gradient_descent_update(param, grad, learning_rate):
     return param - learning_rate * grad
 
@@ -63,7 +125,7 @@ def n_layers(parameters):
     return len(parameters) // 2
 
 
-def forward_propagation(X, parameters):
+def forward_propagation(X, parameters, activation="relu", slope=0.01):
     """Returns ``(AL, cache)`` with ``cache = (Z1, A1, W1, b1, ..., ZL, AL, WL, bL)``."""
     cache = []
     A = X
@@ -71,14 +133,18 @@ def forward_propagation(X, parameters):
     for l in range(1, L + 1):
         W, b = parameters[f"W{l}"], parameters[f"b{l}"]
         Z = linear_forward(A, W, b)
-        A = relu(Z) if l < L else sigmoid(Z)
+        if l < L:
+            A = activation_forward(Z, activation, slope)
+        else:
+            A = sigmoid(Z) if Z.shape[0] == 1 else softmax(Z)
         cache += [Z, A, W, b]
     return A, tuple(cache)
 
 
-def backward_propagation(X, Y, cache):
+def backward_propagation(X, Y, cache, activation="relu", slope=0.01):
     """Gradients of the mean cross-entropy, keyed as in the seed notebook:
-    ``dzL, dWL, dbL, daL-1, dzL-1, ..., dW1, db1``."""
+    ``dzL, dWL, dbL, daL-1, dzL-1, ..., dW1, db1``.  ``Y`` is one-hot (k, m)
+    for a softmax output."""
     L = len(cache) // 4
     grads = {}
     dZ = output_gradient(cache[4 * L - 3], Y)
@@ -88,7 +154,7 @@ def backward_propagation(X, Y, cache):
         grads[f"dz{l}"], grads[f"dW{l}"], grads[f"db{l}"] = dZ, dW, db
         if l > 1:
             grads[f"da{l - 1}"] = dA_prev
-            dZ = relu_backward(dA_prev, A_prev)
+            dZ = activation_backward(dA_prev, A_prev, activation, slope)
     return grads
 
 
@@ -99,16 +165,18 @@ def update_parameters(parameters, grads, learning_rate):
     }
 
 
-def train(X, Y, parameters, learning_rate, num_iterations, record_every=1000):
+def train(X, Y, parameters, learning_rate, num_iterations, record_every=1000,
+          activation="relu", slope=0.01):
     """Full-batch gradient descent; returns ``(parameters, costs)`` where
-    ``costs[k]`` is the cost before iteration ``k * record_every``."""
+    ``costs[k]`` is the cost before iteration ``k * record_every``.  ``Y``:
+    0/1 labels of shape (1, m), or one-hot (k, m) for a softmax output."""
     parameters = {k: np.array(v) for k, v in parameters.items()}
     L = n_layers(parameters)
     costs = []
     for i in range(num_iterations):
-        AL, cache = forward_propagation(X, parameters)
+        AL, cache = forward_propagation(X, parameters, activation, slope)
         if i % record_every == 0:
-            costs.append(binary_cross_entropy_from_logits(cache[4 * L - 4], Y))
-        grads = backward_propagation(X, Y, cache)
+            costs.append(cross_entropy_from_logits(cache[4 * L - 4], Y))
+        grads = backward_propagation(X, Y, cache, activation, slope)
         parameters = update_parameters(parameters, grads, learning_rate)
     return parameters, np.array(costs)

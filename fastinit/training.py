@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 from ._simd import kernels as _kernels
 from ._validation import (
     check_array,
-    check_binary_output,
+    check_activation,
     check_count,
     check_features,
     check_labels,
@@ -76,19 +76,23 @@ class TrainingResult:
     status: str = "completed"
     iterations_run: int = 0
     message: str = ""
+    activation: str = "relu"
+    negative_slope: float = 0.01
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Output probabilities of shape (1, m) for ``X`` of shape (n_x, m)."""
-        return predict_proba(X, self.parameters)
+        """Output probabilities of shape (n_L, m) for ``X`` of shape (n_x, m)."""
+        return predict_proba(X, self.parameters, self.activation, self.negative_slope)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """0/1 predictions (``int64``) of shape (1, m): 1 where the probability > 0.5."""
-        return predict_labels(X, self.parameters)
+        """Predicted labels (``int64``) of shape (1, m) (see :func:`fastinit.predict_labels`)."""
+        return predict_labels(X, self.parameters, self.activation, self.negative_slope)
 
     def accuracy(self, X: ArrayLike, Y: ArrayLike) -> float:
-        """Fraction of examples of ``X`` whose prediction equals the label in ``Y``."""
+        """Fraction of examples of ``X`` whose predicted label equals ``Y``'s."""
         p = self.predict(X)
-        return float(np.mean(p == check_labels(Y, p.shape[1], np.float64)))
+        one_hot = check_labels(Y, p.shape[1], np.float64, n_outputs=self.layers_dims[-1])
+        labels = one_hot if one_hot.shape[0] == 1 else np.argmax(one_hot, axis=0)
+        return float(np.mean(p == labels.reshape(1, -1)))
 
 
 def _pack(parameters: dict[str, np.ndarray], dims: list[int]):
@@ -148,6 +152,8 @@ def train(
     record_every: int = 1000,
     print_cost: bool = False,
     on_divergence: str = "warn",
+    activation: str = "relu",
+    negative_slope: float = 0.01,
 ) -> TrainingResult:
     """Train a LINEAR->RELU x (L-1) -> LINEAR->SIGMOID classifier by
     full-batch gradient descent on the mean cross-entropy.
@@ -157,9 +163,11 @@ def train(
     X : array_like of shape (n_x, m)
         Training data, one example per column; finite.
     Y : array_like of shape (1, m) or (m,)
-        0/1 labels.
+        Labels: 0/1, or 0 .. k-1 for a softmax output of k units.
     layers_dims : sequence of int
-        ``[n_x, n_1, ..., n_{L-1}, 1]``: input size, hidden sizes, one output unit.
+        ``[n_x, n_1, ..., n_{L-1}, n_L]``: input size, hidden sizes, output
+        size: 1 for a sigmoid output (labels 0/1), k >= 2 for a softmax output
+        with categorical cross-entropy (labels 0 .. k-1).
     init : str or Initializer, default "he"
         Initialization of the weights: a name of :data:`fastinit.INITIALIZERS`
         (``"zeros"``, ``"random"``, ``"he"``, ``"xavier"``, ``"orthogonal"``, ...)
@@ -176,6 +184,10 @@ def train(
         The cost is recorded before iterations 0, record_every, 2*record_every, ...
     print_cost : bool, default False
         Print ``"Cost after iteration i: cost"`` at each record, as the seed.
+    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}, default "relu"
+        Activation of the hidden layers.
+    negative_slope : float, default 0.01
+        Slope of leaky_relu for negative inputs.
     on_divergence : {"warn", "raise"}, default "warn"
         What to do when the cost or a parameter becomes NaN or infinite (a too
         large learning rate): training stops there and keeps the last finite
@@ -208,10 +220,10 @@ def train(
     """
     dtype = resolve_dtype(dtype)
     dims = check_layers_dims(layers_dims)
-    check_binary_output(dims)
+    activation, negative_slope = check_activation(activation, negative_slope)
     X = check_array(X, "X", dtype)
     check_features(X, dims[0])
-    Y = check_labels(Y, X.shape[1], dtype)
+    Y = check_labels(Y, X.shape[1], dtype, n_outputs=dims[-1])
     learning_rate = check_positive_float(learning_rate, "learning_rate")
     num_iterations = check_count(num_iterations, "num_iterations", minimum=0)
     record_every = check_count(record_every, "record_every", minimum=1)
@@ -248,6 +260,8 @@ def train(
             status=status,
             iterations_run=done,
             message=message,
+            activation=activation,
+            negative_slope=negative_slope,
         )
 
     try:
@@ -257,7 +271,8 @@ def train(
             next_record = (done // record_every + 1) * record_every
             n_iter = min(next_record, num_iterations, done + per_call) - done
             cost = _kernels.train_full_batch(
-                X, Y, theta, layout, learning_rate, n_iter, record, *workspace
+                X, Y, theta, layout, learning_rate, n_iter, record,
+                _kernels.ACTIVATION_CODES[activation], negative_slope, dims[-1] > 1, *workspace
             )
             if record:
                 costs.append(cost)
