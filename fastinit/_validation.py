@@ -30,6 +30,8 @@ def resolve_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
 
 def _real_array(x: Any, name: str) -> np.ndarray:
     """``x`` as an ndarray of real numbers (bool, integer or floating)."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{name} must not be a masked array: fill or drop the masked values first")
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and friends
@@ -43,18 +45,26 @@ def _real_array(x: Any, name: str) -> np.ndarray:
 
 
 def check_array(x: Any, name: str, dtype: np.dtype, ndim: int | None = 2) -> np.ndarray:
-    """Validate a real, finite, non-empty array and return it as a C-contiguous
-    array of ``dtype`` (a copy only when needed; the input is never modified)."""
+    """Validate a real, finite, non-empty array and return it as an aligned,
+    C-contiguous array of ``dtype``.
+
+    The result is never the caller's array object: it is a copy when a
+    conversion is needed and otherwise a *view*, whose shape the caller cannot
+    change.  (The kernels size their work from the shapes validated here; a
+    caller who reshaped their own array in place, from a callback or another
+    thread, must not be able to change what a kernel reads.)
+    """
     arr = _real_array(x, name)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if arr.dtype == dtype or dtype == np.float64:
-        out = np.ascontiguousarray(arr, dtype=dtype)
+        out = np.asarray(arr, dtype=dtype, order="C")
     else:  # float64 -> float32 may overflow; reported below
         with np.errstate(over="ignore"):
-            out = np.ascontiguousarray(arr, dtype=dtype)
+            out = np.asarray(arr, dtype=dtype, order="C")
+    out = out.view() if out.flags.aligned else out.copy()
     if not np.isfinite(out).all():
         if np.isfinite(arr).all():
             raise ValueError(
@@ -85,7 +95,7 @@ def check_labels(
         allowed = "0 and 1" if n_classes == 2 else f"0 .. {n_classes - 1}"
         raise ValueError(f"{name} must contain only the labels {allowed}, found {bad.tolist()}")
     if n_outputs == 1:
-        return np.ascontiguousarray(arr, dtype=dtype)
+        return np.array(arr, dtype=dtype, order="C")  # a private copy (see check_array)
     one_hot = np.zeros((n_outputs, m), dtype=dtype)
     one_hot[arr[0].astype(np.intp), np.arange(m)] = 1
     return one_hot
@@ -107,22 +117,59 @@ def check_activation(activation: Any, negative_slope: Any = 0.01) -> tuple[str, 
 
 def check_layers_dims(layers_dims: Any, name: str = "layers_dims") -> list[int]:
     """A sequence of at least two positive integers (input size, ..., output size)."""
-    if isinstance(layers_dims, (str, bytes)) or not hasattr(layers_dims, "__len__"):
+    if isinstance(layers_dims, (str, bytes, Mapping)):
         raise TypeError(f"{name} must be a sequence of integers, got {layers_dims!r}")
+    try:
+        items = list(layers_dims)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be a sequence of integers, got {layers_dims!r}") from exc
     dims = []
-    for i, d in enumerate(layers_dims):
+    for i, d in enumerate(items):
+        if isinstance(d, (bool, np.bool_)):
+            raise TypeError(f"{name}[{i}] must be an integer, got {d!r}")
         try:
             d = operator.index(d)
         except TypeError as exc:
             raise TypeError(f"{name}[{i}] must be an integer, got {d!r}") from exc
-        if d < 1:
-            raise ValueError(f"{name}[{i}] must be a positive layer size, got {d}")
+        if isinstance(d, bool) or not 1 <= d <= MAX_LAYER_SIZE:
+            raise ValueError(
+                f"{name}[{i}] must be a positive layer size of at most {MAX_LAYER_SIZE}, got {d}")
         dims.append(d)
+    for i in range(1, len(dims)):
+        if dims[i] * dims[i - 1] > MAX_LAYER_SIZE:
+            raise ValueError(f"{name}: layer {i} would have {dims[i] * dims[i - 1]} weights, "
+                             f"more than {MAX_LAYER_SIZE}")
     if len(dims) < 2:
         raise ValueError(
             f"{name} must list at least the input and output sizes, got {list(layers_dims)}"
         )
     return dims
+
+
+#: largest layer size, and largest weight matrix, fastinit accepts (2**31 - 1)
+MAX_LAYER_SIZE = 2**31 - 1
+
+
+def check_seed(seed: Any, name: str = "seed") -> int | None:
+    """None, or an integer in [0, 2**32) (what ``numpy.random.RandomState`` takes)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer in [0, 2**32) or None, got {seed!r}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"{name} must be an integer in [0, 2**32) or None, got {seed}")
+    return int(seed)
+
+
+def check_learning_rate(value: Any, dtype: np.dtype, name: str = "learning_rate") -> float:
+    """A finite number > 0 that stays finite and non-zero in ``dtype``."""
+    value = check_positive_float(value, name)
+    with np.errstate(over="ignore", under="ignore"):
+        rounded = dtype.type(value)
+    if not np.isfinite(rounded) or rounded == 0:
+        raise ValueError(f"{name} must be representable in {dtype} (finite and non-zero), "
+                         f"got {value}")
+    return value
 
 
 def check_positive_float(value: Any, name: str) -> float:
@@ -149,9 +196,9 @@ def check_count(value: Any, name: str, minimum: int = 0) -> int:
 
 
 def common_float_dtype(*arrays: Any) -> np.dtype:
-    """The computation dtype of some arrays: float32 when every one of them is
-    float32, float64 otherwise."""
-    kinds = {np.asarray(a).dtype for a in arrays}
+    """The computation dtype of some arrays: float32 when every one of them is a
+    float32 ndarray, float64 otherwise (lists and scalars count as float64)."""
+    kinds = {a.dtype if isinstance(a, np.ndarray) else None for a in arrays}
     return np.dtype(np.float32) if kinds == {np.dtype(np.float32)} else np.dtype(np.float64)
 
 
@@ -166,8 +213,8 @@ def check_parameters(
     """
     if not isinstance(parameters, Mapping):
         raise TypeError(f"{name} must be a dict of arrays 'W1', 'b1', ..., got {type(parameters).__name__}")
-    numbers = [int(k[1:]) for k in parameters
-               if isinstance(k, str) and k[:1] in ("W", "b") and k[1:].isdigit()]
+    numbers = [int(k[1:]) for k in parameters if isinstance(k, str) and k[:1] in ("W", "b")
+               and k[1:].isascii() and k[1:].isdigit()]
     n_layers = max(numbers, default=0)
     if n_layers > len(parameters):  # a key like 'W1000000' cannot belong to a complete dict
         n_layers = max(len(parameters) // 2, 1)

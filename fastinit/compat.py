@@ -12,7 +12,7 @@ from typing import Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import check_labels
+from ._validation import check_array, check_labels
 from .experiments import SEED_HIDDEN_LAYERS
 from .network import predict_labels
 from .training import train
@@ -52,7 +52,8 @@ def model(
     computed from the logits, so the large-random run starts from a finite
     cost instead of ``inf``.
     """
-    layers_dims = [np.shape(X)[0], *SEED_HIDDEN_LAYERS, 1]
+    X = check_array(X, "X", np.float64)
+    layers_dims = [X.shape[0], *SEED_HIDDEN_LAYERS, 1]
     return train(
         X, Y, layers_dims, init=initialization, learning_rate=learning_rate,
         num_iterations=num_iterations, print_cost=print_cost,

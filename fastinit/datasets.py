@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_count
+from ._validation import check_count, check_seed
 
 
 def make_circles(
@@ -51,7 +51,7 @@ def make_circles(
         raise ValueError(f"noise must be a number >= 0 or None, got {noise!r}")
     if not isinstance(factor, numbers.Real) or not 0 < factor < 1:
         raise ValueError(f"factor must be a number in (0, 1), got {factor!r}")
-    rng = np.random.RandomState(seed)
+    rng = np.random.RandomState(check_seed(seed))
     n_out = n_samples // 2
     n_in = n_samples - n_out
     angles_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)

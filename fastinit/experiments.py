@@ -7,7 +7,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from .datasets import load_dataset
-from .initializers import describe
+from ._validation import check_array
+from .initializers import Initializer, describe
 from .training import TrainingResult, train
 
 #: the notebook's network for 2-D inputs: LINEAR(10)->RELU->LINEAR(5)->RELU->LINEAR(1)->SIGMOID
@@ -18,7 +19,7 @@ SEED_HIDDEN_LAYERS = (10, 5)
 class ComparisonRow:
     """One line of the conclusion table."""
 
-    init: str
+    init: Any
     train_accuracy: float
     test_accuracy: float
     comment: str
@@ -54,8 +55,16 @@ def compare_initializations(
     -------
     list of ComparisonRow
     """
-    train_X, train_Y, test_X, test_Y = load_dataset() if data is None else data
-    layers_dims = [np.shape(train_X)[0], *SEED_HIDDEN_LAYERS, 1]
+    if isinstance(inits, str) or not all(isinstance(i, (str, Initializer)) for i in inits):
+        raise TypeError(f"inits must be a sequence of initializer names or objects, got {inits!r}")
+    if data is None:
+        data = load_dataset()
+    if not isinstance(data, (tuple, list)) or len(data) != 4:
+        raise ValueError("data must be (train_X, train_Y, test_X, test_Y), got "
+                         f"{type(data).__name__} of length {len(data) if hasattr(data, '__len__') else '?'}")
+    train_X, train_Y, test_X, test_Y = data
+    train_X = check_array(train_X, "train_X", np.dtype(np.float64))
+    layers_dims = [train_X.shape[0], *SEED_HIDDEN_LAYERS, 1]
     rows = []
     for init in inits:
         if print_cost:

@@ -41,11 +41,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from types import MappingProxyType
+from typing import Any, Sequence
 
 import numpy as np
 
-from ._validation import check_layers_dims, resolve_dtype
+from ._validation import check_layers_dims, check_seed, resolve_dtype
 
 DEFAULT_SEED = 3
 
@@ -251,8 +252,9 @@ class Identity(Initializer):
         return self.gain * np.eye(*shape)
 
 
-#: name -> factory of the default initializer of that name
-INITIALIZERS: dict[str, Callable[[], Initializer]] = {
+#: name -> factory of the default initializer of that name (read-only: pass
+#: your own Initializer objects directly instead of registering them)
+INITIALIZERS: MappingProxyType = MappingProxyType({
     "zeros": Zeros,
     "constant": Constant,
     "normal": Normal,
@@ -274,7 +276,7 @@ INITIALIZERS: dict[str, Callable[[], Initializer]] = {
     "variance_scaling": VarianceScaling,
     "orthogonal": Orthogonal,
     "identity": Identity,
-}
+})
 
 _COMMENTS = {"zeros": "fails to break symmetry", "random": "too large weights",
              "he": "recommended method", "xavier": "scaled for tanh; shrinks ReLU signals"}
@@ -320,16 +322,6 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
                      f"'leaky_relu', 'selu', got {nonlinearity!r}")
 
 
-def _check_seed(seed: Any) -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer in [0, 2**32) or None, got {seed!r}")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32) or None, got {seed}")
-    return int(seed)
-
-
 def initialize_parameters(
     layers_dims: Sequence[int],
     init: str | Initializer = "he",
@@ -361,7 +353,7 @@ def initialize_parameters(
     dims = check_layers_dims(layers_dims)
     initializer = get_initializer(init)
     dtype = resolve_dtype(dtype)
-    rng = np.random.RandomState(_check_seed(seed))
+    rng = np.random.RandomState(check_seed(seed))
     parameters = {}
     for l in range(1, len(dims)):
         shape = (dims[l], dims[l - 1])

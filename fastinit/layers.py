@@ -19,7 +19,7 @@ from ._validation import (
     check_activation,
     check_array,
     check_labels,
-    check_positive_float,
+    check_learning_rate,
 )
 from ._validation import common_float_dtype as _dtype_of
 
@@ -316,8 +316,8 @@ def gradient_descent_update(param: ArrayLike, grad: ArrayLike, learning_rate: fl
     -------
     ndarray of the shape of ``param``
     """
-    learning_rate = check_positive_float(learning_rate, "learning_rate")
     dtype = _dtype_of(param, grad)
+    learning_rate = check_learning_rate(learning_rate, dtype)
     param = check_array(param, "param", dtype, ndim=None)
     grad = check_array(grad, "grad", dtype, ndim=None)
     _same_shape(param, grad, "param", "grad")

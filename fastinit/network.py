@@ -16,12 +16,11 @@ from numpy.typing import ArrayLike
 
 from ._simd import kernels as _kernels
 from ._validation import (
-    check_activation,
     check_array,
     check_features,
     check_labels,
     check_parameters,
-    check_positive_float,
+    check_learning_rate,
 )
 from .layers import _activation_args, _apply, _linear_backward, _linear_forward
 from .layers import cross_entropy as compute_loss
@@ -193,8 +192,8 @@ def update_parameters(
         New arrays ``parameter - learning_rate * gradient``; the inputs are not
         modified.
     """
-    learning_rate = check_positive_float(learning_rate, "learning_rate")
     _, params = check_parameters(parameters)
+    learning_rate = check_learning_rate(learning_rate, params["W1"].dtype)
     if not isinstance(grads, Mapping):
         raise TypeError(f"grads must be a dict of arrays 'dW1', 'db1', ..., got {type(grads).__name__}")
     updated = {}

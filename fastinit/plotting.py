@@ -48,15 +48,22 @@ def plot_decision_boundary(
     X = check_array(X, "X", np.float64)
     if X.shape[0] != 2:
         raise ValueError(f"X must have shape (2, m): two features, got {X.shape}")
-    y = np.asarray(y).reshape(-1)
+    y = check_array(y, "y", np.float64, ndim=None).reshape(-1)
     if y.shape[0] != X.shape[1]:
         raise ValueError(f"y must have {X.shape[1]} labels to match X, got {np.shape(y)}")
+    if not callable(model):
+        raise TypeError(f"model must be a callable, got {type(model).__name__}")
     ax = plt.gca() if ax is None else ax
     x_min, x_max = X[0].min() - 1, X[0].max() + 1
     y_min, y_max = X[1].min() - 1, X[1].max() + 1
-    h = 0.01
+    # the notebook's step of 0.01, coarsened so the grid stays below ~10^6 points
+    h = max(0.01, (x_max - x_min) / 1000, (y_max - y_min) / 1000)
     xx, yy = np.meshgrid(np.arange(x_min, x_max, h), np.arange(y_min, y_max, h))
-    Z = np.asarray(model(np.c_[xx.ravel(), yy.ravel()]), dtype=np.float64).reshape(xx.shape)
+    Z = np.asarray(model(np.c_[xx.ravel(), yy.ravel()]))
+    if Z.size != xx.size:
+        raise ValueError(f"model must return one prediction per point: it got {xx.size} "
+                         f"points and returned {Z.size} values")
+    Z = Z.astype(np.float64).reshape(xx.shape)
     ax.contourf(xx, yy, Z, cmap=plt.cm.Spectral)
     ax.set_ylabel("x2")
     ax.set_xlabel("x1")

@@ -25,7 +25,7 @@ from ._validation import (
     check_features,
     check_labels,
     check_layers_dims,
-    check_positive_float,
+    check_learning_rate,
     resolve_dtype,
 )
 from .exceptions import DivergenceWarning, TrainingDivergedError
@@ -224,9 +224,10 @@ def train(
     X = check_array(X, "X", dtype)
     check_features(X, dims[0])
     Y = check_labels(Y, X.shape[1], dtype, n_outputs=dims[-1])
-    learning_rate = check_positive_float(learning_rate, "learning_rate")
+    learning_rate = check_learning_rate(learning_rate, dtype)
     num_iterations = check_count(num_iterations, "num_iterations", minimum=0)
     record_every = check_count(record_every, "record_every", minimum=1)
+    record_every = min(record_every, max(num_iterations, 1))  # same records, no overflow
     if on_divergence not in ("warn", "raise"):
         raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
     parameters = initialize_parameters(dims, init, seed=seed, dtype=dtype)

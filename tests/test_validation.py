@@ -186,3 +186,122 @@ def test_empty_elementwise_input_gives_empty_output():
 def test_initializers_reject_bad_layers_dims(bad):
     with pytest.raises((ValueError, TypeError), match="layers_dims"):
         fastinit.initialize_parameters_he(bad)
+
+
+# ---------------------------------------------------------------------------
+# inputs that change under our feet: callbacks and threads that reshape arrays
+# after validation must not change what a kernel reads (found in review)
+# ---------------------------------------------------------------------------
+
+
+class _Sneaky:
+    """Array-like whose conversion reshapes another array in place."""
+
+    def __init__(self, value, victim, shape):
+        self.value, self.victim, self.shape_ = value, victim, shape
+
+    def __array__(self, dtype=None, copy=None):
+        self.victim.shape = self.shape_
+        return np.asarray(self.value, dtype=dtype)
+
+
+def test_reshaping_the_cache_from_a_label_callback_is_harmless():
+    X, Y = fastinit.load_dataset()[:2]
+    p = fastinit.initialize_parameters([2, 10, 5, 1])
+    _, cache = fastinit.forward_propagation(X, p)
+    want = fastinit.backward_propagation(X, Y, cache)
+    grads = fastinit.backward_propagation(X, _Sneaky(Y, cache[6], (1, 50)), cache)
+    for key in want:
+        np.testing.assert_array_equal(grads[key], want[key])
+
+
+def test_reshaping_probabilities_from_a_label_callback_is_harmless():
+    AL = np.full((1, 6), 0.5)
+    want = fastinit.compute_loss(AL, Y)
+    assert fastinit.compute_loss(AL, _Sneaky(Y, AL, (6, 1))) == want
+
+
+def test_reshaping_parameters_from_a_data_callback_is_harmless():
+    p = {k: v.copy() for k, v in PARAMS.items()}
+    want = fastinit.predict_proba(X, p)
+    got = fastinit.predict_proba(_Sneaky(X, p["W2"], (3, 1)), p)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_reshaping_X_from_another_thread_during_training_is_harmless():
+    import threading
+
+    rng = np.random.default_rng(0)
+    X_big = rng.standard_normal((2, 20_000))
+    Y_big = (X_big[0] > 0).astype(int)
+    want = fastinit.train(X_big, Y_big, [2, 3, 1], num_iterations=40)
+    timer = threading.Timer(0.01, lambda: setattr(X_big, "shape", (1, 40_000)))
+    timer.start()
+    got = fastinit.train(X_big, Y_big, [2, 3, 1], num_iterations=40)
+    timer.join()
+    X_big.shape = (2, 20_000)
+    np.testing.assert_array_equal(got.parameters["W1"], want.parameters["W1"])
+
+
+def test_registry_is_read_only_and_huge_layer_names_are_cheap():
+    with pytest.raises(TypeError):
+        fastinit.INITIALIZERS["bad"] = lambda: None
+    with pytest.raises(ValueError, match=r"missing \['W1', 'b1'\]"):
+        fastinit.forward_propagation(np.zeros((2, 3)), {"W100000000000": 1})
+    with pytest.raises(ValueError, match="unexpected"):
+        fastinit.forward_propagation(np.zeros((2, 3)), {"W²": 1, "b²": 1})
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: fastinit.model(np.float64(1.0), [1]), ValueError, "X must be a 2-D"),
+        (lambda: fastinit.model([[1, 2], [3]], [1]), TypeError, "X must be array-like"),
+        (lambda: fastinit.compare_initializations("he"), TypeError, "inits must be a sequence"),
+        (lambda: fastinit.compare_initializations(data=(1, 2)), ValueError, "data must be"),
+        (lambda: layers.linear_forward([[1], [1, 2]], [[1.0]], [1.0]), TypeError, "A_prev must be array-like"),
+        (lambda: fastinit.make_circles(10, seed=1.5), TypeError, "seed must be an integer"),
+        (lambda: fastinit.make_circles(10, seed=-1), ValueError, "seed must be an integer"),
+        (lambda: fastinit.initialize_parameters(np.array(3)), TypeError, "layers_dims must be a sequence"),
+        (lambda: fastinit.initialize_parameters([2, 2**62, 1]), ValueError, "layers_dims"),
+        (lambda: fastinit.initialize_parameters([2, True, 1]), TypeError, r"layers_dims\[1\]"),
+        (lambda: layers.gradient_descent_update(np.float32([1]), np.float32([0]), 1e39), ValueError, "representable in float32"),
+        (lambda: _with(dtype=np.float32, learning_rate=1e-46), ValueError, "representable in float32"),
+        (lambda: fastinit.relu(np.ma.masked_array([1.0, 2.0], mask=[0, 1])), TypeError, "masked array"),
+    ],
+)
+def test_review_findings_are_clear_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_huge_record_interval_and_zero_d_and_unaligned_inputs():
+    r = _with(num_iterations=3, record_every=2**70)
+    assert list(r.cost_iterations) == [0]
+    out = layers.gradient_descent_update(np.array(1.0), np.array(2.0), 0.5)
+    assert out.shape == () and out == 0.0
+    raw = bytearray(8 * 13)
+    unaligned = np.frombuffer(raw, dtype=np.float64, count=12, offset=1).reshape(2, 6)
+    assert not unaligned.flags.aligned
+    np.testing.assert_array_equal(fastinit.predict_proba(unaligned, PARAMS),
+                                  fastinit.predict_proba(np.zeros((2, 6)), PARAMS))
+
+
+def test_plot_grid_is_bounded_and_model_output_checked():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    calls = []
+
+    def model(points):
+        calls.append(len(points))
+        return points[:, 0] > 0
+
+    fastinit.plot_decision_boundary(model, X * 1e5, Y)
+    assert calls[0] <= 1_100_000
+    with pytest.raises(ValueError, match="model must return one prediction per point"):
+        fastinit.plot_decision_boundary(lambda pts: np.ones(3), X, Y)
+    plt.close("all")
