@@ -17,8 +17,9 @@ except ImportError as exc:  # pragma: no cover - exercised only on broken instal
     ) from exc
 from .compat import model, predict
 from .config import get_config, show_config
-from .datasets import load_dataset, make_circles
+from .datasets import load_dataset, make_blobs, make_circles, make_moons, make_spiral, make_xor
 from .exceptions import DivergenceWarning, TrainingDivergedError
+from .gradcheck import gradient_check
 from .experiments import ComparisonRow, compare_initializations, format_table
 from .initializers import (
     INITIALIZERS,
@@ -59,6 +60,7 @@ __all__ = [
     "format_table",
     "get_config",
     "get_initializer",
+    "gradient_check",
     "forward_propagation",
     "initialize_parameters",
     "initialize_parameters_he",
@@ -66,7 +68,11 @@ __all__ = [
     "initialize_parameters_xavier",
     "initialize_parameters_zeros",
     "load_dataset",
+    "make_blobs",
     "make_circles",
+    "make_moons",
+    "make_spiral",
+    "make_xor",
     "model",
     "plot_decision_boundary",
     "predict",

@@ -1,4 +1,6 @@
-"""Datasets, column-per-example as in the seed notebook.
+"""Datasets, column-per-example as in the seed notebook: circles (the seed's),
+moons, blobs (k classes), spirals and XOR, each drawn from a local seeded
+generator.
 
 :func:`make_circles` reproduces scikit-learn's ``make_circles`` draw for draw
 (same linspace, same shuffle, same noise) from a local legacy ``RandomState``,
@@ -47,8 +49,7 @@ def make_circles(
         Labels 0 (outer) and 1 (inner), dtype ``intp``.
     """
     n_samples = check_count(n_samples, "n_samples", minimum=2)
-    if noise is not None and (not isinstance(noise, numbers.Real) or not noise >= 0):
-        raise ValueError(f"noise must be a number >= 0 or None, got {noise!r}")
+    _check_noise(noise)
     if not isinstance(factor, numbers.Real) or not 0 < factor < 1:
         raise ValueError(f"factor must be a number in (0, 1), got {factor!r}")
     rng = np.random.RandomState(check_seed(seed))
@@ -63,13 +64,7 @@ def make_circles(
         ]
     ).T
     labels = np.hstack([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
-    if shuffle:
-        order = np.arange(n_samples)
-        rng.shuffle(order)
-        points, labels = points[order], labels[order]
-    if noise is not None:
-        points = points + rng.normal(scale=noise, size=points.shape)
-    return np.ascontiguousarray(points.T), labels.reshape(1, n_samples)
+    return _finish(points, labels, rng, noise, shuffle)
 
 
 def load_dataset() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -86,3 +81,110 @@ def load_dataset() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     train_X, train_Y = make_circles(n_samples=300, noise=0.05, seed=1)
     test_X, test_Y = make_circles(n_samples=100, noise=0.05, seed=2)
     return train_X, train_Y, test_X, test_Y
+
+
+def _check_noise(noise):
+    if noise is not None and (isinstance(noise, bool) or not isinstance(noise, numbers.Real)
+                              or not noise >= 0 or noise == float("inf")):
+        raise ValueError(f"noise must be a finite number >= 0 or None, got {noise!r}")
+
+
+def make_moons(n_samples: int = 100, noise: float | None = None, seed: int | None = None,
+               shuffle: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles (scikit-learn's ``make_moons``, draw for draw).
+
+    Returns
+    -------
+    X : ndarray of shape (2, n_samples)
+    Y : ndarray of shape (1, n_samples)
+        Labels 0 (upper moon) and 1 (lower moon).
+    """
+    n_samples = check_count(n_samples, "n_samples", minimum=2)
+    _check_noise(noise)
+    rng = np.random.RandomState(check_seed(seed))
+    n_out = n_samples // 2
+    n_in = n_samples - n_out
+    points = np.vstack([
+        np.append(np.cos(np.linspace(0, np.pi, n_out)), 1 - np.cos(np.linspace(0, np.pi, n_in))),
+        np.append(np.sin(np.linspace(0, np.pi, n_out)), 1 - np.sin(np.linspace(0, np.pi, n_in)) - 0.5),
+    ]).T
+    labels = np.hstack([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
+    return _finish(points, labels, rng, noise, shuffle)
+
+
+def _finish(points, labels, rng, noise, shuffle):
+    """Shuffle, then add noise (scikit-learn's order), and lay out column-per-example."""
+    if shuffle:
+        order = np.arange(len(labels))
+        rng.shuffle(order)
+        points, labels = points[order], labels[order]
+    if noise is not None:
+        points = points + rng.normal(scale=noise, size=points.shape)
+    return np.ascontiguousarray(points.T), labels.reshape(1, -1)
+
+
+def make_blobs(n_samples: int = 300, n_classes: int = 3, n_features: int = 2,
+               cluster_std: float = 1.0, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Isotropic Gaussian clusters, one per class, centres uniform in [-10, 10].
+
+    Returns
+    -------
+    X : ndarray of shape (n_features, n_samples)
+    Y : ndarray of shape (1, n_samples)
+        Labels 0 .. n_classes-1, as equal in number as n_samples allows.
+    """
+    n_samples = check_count(n_samples, "n_samples", minimum=1)
+    n_classes = check_count(n_classes, "n_classes", minimum=2)
+    n_features = check_count(n_features, "n_features", minimum=1)
+    if isinstance(cluster_std, bool) or not isinstance(cluster_std, numbers.Real) \
+            or not 0 < cluster_std < float("inf"):
+        raise ValueError(f"cluster_std must be a finite number > 0, got {cluster_std!r}")
+    rng = np.random.RandomState(check_seed(seed))
+    centers = rng.uniform(-10, 10, size=(n_classes, n_features))
+    labels = np.arange(n_samples) % n_classes
+    rng.shuffle(labels)
+    points = centers[labels] + rng.normal(scale=cluster_std, size=(n_samples, n_features))
+    return np.ascontiguousarray(points.T), labels.astype(np.intp).reshape(1, -1)
+
+
+def make_spiral(n_samples: int = 300, n_classes: int = 2, noise: float = 0.2,
+                seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Interleaved spiral arms, one per class (the CS231n toy data).
+
+    Returns
+    -------
+    X : ndarray of shape (2, n_samples)
+    Y : ndarray of shape (1, n_samples)
+        Labels 0 .. n_classes-1.
+    """
+    n_samples = check_count(n_samples, "n_samples", minimum=1)
+    n_classes = check_count(n_classes, "n_classes", minimum=2)
+    _check_noise(noise)
+    rng = np.random.RandomState(check_seed(seed))
+    labels = np.arange(n_samples) % n_classes
+    t = rng.uniform(0, 1, n_samples)
+    radius = t
+    angle = labels * (2 * np.pi / n_classes) + 4 * t + rng.normal(scale=noise or 0.0, size=n_samples)
+    points = np.stack([radius * np.sin(angle), radius * np.cos(angle)], axis=1)
+    return np.ascontiguousarray(points.T), labels.astype(np.intp).reshape(1, -1)
+
+
+def make_xor(n_samples: int = 300, noise: float | None = None,
+             seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Points uniform in [-1, 1]², label 1 where the coordinates' signs differ
+    (the XOR problem: not linearly separable); optional Gaussian noise on the
+    points after labelling.
+
+    Returns
+    -------
+    X : ndarray of shape (2, n_samples)
+    Y : ndarray of shape (1, n_samples)
+    """
+    n_samples = check_count(n_samples, "n_samples", minimum=1)
+    _check_noise(noise)
+    rng = np.random.RandomState(check_seed(seed))
+    points = rng.uniform(-1, 1, size=(n_samples, 2))
+    labels = (np.sign(points[:, 0]) != np.sign(points[:, 1])).astype(np.intp)
+    if noise:
+        points = points + rng.normal(scale=noise, size=points.shape)
+    return np.ascontiguousarray(points.T), labels.reshape(1, -1)

@@ -58,3 +58,53 @@ def test_make_circles_matches_sklearn(n_samples, noise, shuffle):
 def test_make_circles_rejects_bad_arguments(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         fastinit.make_circles(**kwargs)
+
+
+@pytest.mark.parametrize("n_samples", [2, 7, 100])
+@pytest.mark.parametrize("noise", [None, 0.1])
+def test_make_moons_matches_sklearn(n_samples, noise):
+    X, Y = fastinit.make_moons(n_samples, noise=noise, seed=3)
+    Xs, Ys = sklearn_datasets.make_moons(n_samples, noise=noise, random_state=3)
+    np.testing.assert_array_equal(X, Xs.T)
+    np.testing.assert_array_equal(Y, Ys.reshape(1, -1))
+
+
+def test_other_datasets_shapes_labels_and_seeding():
+    X, Y = fastinit.make_blobs(301, n_classes=4, n_features=3, cluster_std=0.1, seed=1)
+    assert X.shape == (3, 301) and Y.shape == (1, 301)
+    assert sorted(np.unique(Y)) == [0, 1, 2, 3]
+    for k in range(4):  # tight clusters: each class sits around its own centre
+        assert X[:, Y[0] == k].std(axis=1).max() < 0.2
+    X, Y = fastinit.make_spiral(200, n_classes=3, seed=1)
+    assert X.shape == (2, 200) and sorted(np.unique(Y)) == [0, 1, 2]
+    X, Y = fastinit.make_xor(500, seed=1)
+    assert X.shape == (2, 500)
+    np.testing.assert_array_equal(Y[0], (X[0] * X[1] < 0).astype(int))
+    for make in (fastinit.make_blobs, fastinit.make_spiral, fastinit.make_xor, fastinit.make_moons):
+        a, b = make(seed=5), make(seed=5)
+        np.testing.assert_array_equal(a[0], b[0])
+        assert not np.array_equal(a[0], make(seed=6)[0])
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: fastinit.make_blobs(n_classes=1), "n_classes"),
+        (lambda: fastinit.make_blobs(cluster_std=0), "cluster_std"),
+        (lambda: fastinit.make_spiral(noise=-1), "noise"),
+        (lambda: fastinit.make_xor(n_samples=0), "n_samples"),
+        (lambda: fastinit.make_moons(seed="a"), "seed"),
+    ],
+)
+def test_dataset_arguments_are_validated(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_datasets_train_with_softmax_and_sigmoid():
+    X, Y = fastinit.make_blobs(300, n_classes=3, cluster_std=1.0, seed=0)
+    r = fastinit.train(X, Y, [2, 8, 3], learning_rate=0.05, num_iterations=3000)
+    assert r.accuracy(X, Y) > 0.9
+    X, Y = fastinit.make_xor(400, seed=0)
+    r = fastinit.train(X, Y, [2, 16, 8, 1], learning_rate=0.5, num_iterations=5000)
+    assert r.accuracy(X, Y) > 0.9
