@@ -17,6 +17,7 @@ except ImportError as exc:  # pragma: no cover - exercised only on broken instal
     ) from exc
 from .compat import model, predict
 from .config import get_config, show_config
+from .diagnostics import Diagnostics, diagnose
 from .datasets import load_dataset, make_blobs, make_circles, make_moons, make_spiral, make_xor
 from .exceptions import DivergenceWarning, TrainingDivergedError
 from .gradcheck import gradient_check
@@ -48,6 +49,7 @@ from .training import TrainingResult, train
 __all__ = [
     "__version__",
     "ComparisonRow",
+    "Diagnostics",
     "DivergenceWarning",
     "INITIALIZERS",
     "Initializer",
@@ -57,6 +59,7 @@ __all__ = [
     "calculate_gain",
     "compare_initializations",
     "compute_loss",
+    "diagnose",
     "format_table",
     "get_config",
     "get_initializer",

@@ -669,3 +669,63 @@ def train_full_batch(
     if record_first and n_iter > 0:
         return inv_m * loss_sum
     return float("nan")
+
+
+def activation_statistics(
+        const floating[:, ::1] X,              # IN  (n_x, m)
+        const floating[::1] theta,             # IN  all parameters, flat
+        const Py_ssize_t[:, ::1] layout,       # IN  (L, 5) as for train_full_batch
+        int hidden_act, floating slope, bint softmax,
+        double[:, ::1] sums,                   # OUT (L, 3): sum a, sum a^2, saturated count
+        floating[::1] alive,                   # OUT (sum of widths,): 1 where a unit was ever > 0
+        floating[::1] acts):                   # WORK (sum of widths * BLOCK,)
+    """One forward pass that only gathers per-layer statistics of the
+    activations (hidden layers: after the activation; output layer: the
+    probabilities).  "Saturated": |a| > 0.99 for tanh, a < 0.01 or a > 0.99
+    for sigmoid and the output probabilities, never for the other activations."""
+    cdef Py_ssize_t L = layout.shape[0], m = X.shape[1]
+    cdef Py_ssize_t blk, start, nb, l, j, i, n_out, lda, unit0
+    cdef int act
+    cdef floating a
+    cdef floating work[2 * BLOCK]
+    cdef const floating* A_in
+    cdef floating* Z = &acts[0]
+    cdef double s, s2, sat
+    with nogil:
+        memset(&sums[0, 0], 0, sums.shape[0] * sums.shape[1] * sizeof(double))
+        memset(&alive[0], 0, alive.shape[0] * sizeof(floating))
+        for blk in range((m + BLOCK - 1) // BLOCK):
+            start = blk * BLOCK
+            nb = min(<Py_ssize_t>BLOCK, m - start)
+            A_in = &X[0, start]
+            lda = m
+            unit0 = 0
+            for l in range(L):
+                n_out = layout[l, 1]
+                act = hidden_act if l < L - 1 else (LINEAR if softmax else SIGMOID)
+                Z = &acts[layout[l, 4]]
+                _linear_forward_block(&theta[layout[l, 2]], &theta[layout[l, 3]],
+                                      n_out, layout[l, 0], A_in, lda, Z, BLOCK, nb, act, slope)
+                if l == L - 1 and softmax:
+                    _softmax_block(Z, BLOCK, Z, BLOCK, n_out, nb, work)
+                    act = SIGMOID  # probabilities: saturated like a sigmoid's
+                s = 0
+                s2 = 0
+                sat = 0
+                for j in range(n_out):
+                    for i in range(nb):
+                        a = Z[j * BLOCK + i]
+                        s = s + a
+                        s2 = s2 + <double>a * a
+                        if a > 0:
+                            alive[unit0 + j] = 1
+                        if act == TANH and (a > 0.99 or a < -0.99):
+                            sat = sat + 1
+                        elif act == SIGMOID and (a > 0.99 or a < 0.01):
+                            sat = sat + 1
+                sums[l, 0] = sums[l, 0] + s
+                sums[l, 1] = sums[l, 1] + s2
+                sums[l, 2] = sums[l, 2] + sat
+                unit0 = unit0 + n_out
+                A_in = Z
+                lda = BLOCK

@@ -28,6 +28,7 @@ from ._validation import (
     check_learning_rate,
     resolve_dtype,
 )
+from .diagnostics import Diagnostics, _grad_norms, _stack, _statistics
 from .exceptions import DivergenceWarning, TrainingDivergedError
 from .initializers import DEFAULT_SEED, initialize_parameters
 from .network import predict_labels, predict_proba
@@ -61,6 +62,11 @@ class TrainingResult:
         Gradient-descent iterations whose updates ``parameters`` contain.
     message : str
         Why training stopped early, or "".
+    activation, negative_slope
+        The hidden activation.
+    diagnostics : Diagnostics or None
+        Per-layer activation statistics and gradient norms at each recorded
+        iteration (``diagnostics=True``, the default).
     """
 
     parameters: dict[str, np.ndarray]
@@ -78,6 +84,7 @@ class TrainingResult:
     message: str = ""
     activation: str = "relu"
     negative_slope: float = 0.01
+    diagnostics: Diagnostics | None = None
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Output probabilities of shape (n_L, m) for ``X`` of shape (n_x, m)."""
@@ -154,6 +161,7 @@ def train(
     on_divergence: str = "warn",
     activation: str = "relu",
     negative_slope: float = 0.01,
+    diagnostics: bool = True,
 ) -> TrainingResult:
     """Train a LINEAR->RELU x (L-1) -> LINEAR->SIGMOID classifier by
     full-batch gradient descent on the mean cross-entropy.
@@ -188,6 +196,9 @@ def train(
         Activation of the hidden layers.
     negative_slope : float, default 0.01
         Slope of leaky_relu for negative inputs.
+    diagnostics : bool, default True
+        Record per-layer diagnostics (:class:`~fastinit.diagnostics.Diagnostics`)
+        at each recording point: one extra forward pass per record.
     on_divergence : {"warn", "raise"}, default "warn"
         What to do when the cost or a parameter becomes NaN or infinite (a too
         large learning rate): training stops there and keeps the last finite
@@ -237,6 +248,9 @@ def train(
     per_call = _iterations_per_call(X.shape[1], theta.shape[0])
 
     costs: list[float] = []
+    records: list[np.ndarray] = []
+    act_code = _kernels.ACTIVATION_CODES[activation]
+    softmax = dims[-1] > 1
     # (iterations done, parameters after them): replaced in one assignment, so
     # an interrupt anywhere in the loop leaves a consistent pair
     committed = (0, theta.copy())
@@ -263,6 +277,8 @@ def train(
             message=message,
             activation=activation,
             negative_slope=negative_slope,
+            diagnostics=(_stack(np.arange(len(records)) * record_every, records)
+                         if records else None),
         )
 
     try:
@@ -271,10 +287,15 @@ def train(
             record = done % record_every == 0
             next_record = (done // record_every + 1) * record_every
             n_iter = min(next_record, num_iterations, done + per_call) - done
+            if record and diagnostics:
+                n_iter = 1  # the gradient of this very iteration is read below
+                stats = _statistics(X, theta, layout, act_code, negative_slope, softmax, act_size)
             cost = _kernels.train_full_batch(
                 X, Y, theta, layout, learning_rate, n_iter, record,
-                _kernels.ACTIVATION_CODES[activation], negative_slope, dims[-1] > 1, *workspace
+                act_code, negative_slope, softmax, *workspace
             )
+            if record and diagnostics:
+                records.append(np.column_stack([stats, _grad_norms(workspace[0], layout)]))
             if record:
                 costs.append(cost)
                 if print_cost:
