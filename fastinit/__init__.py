@@ -21,7 +21,14 @@ from .diagnostics import Diagnostics, diagnose
 from .datasets import load_dataset, make_blobs, make_circles, make_moons, make_spiral, make_xor
 from .exceptions import DivergenceWarning, TrainingDivergedError
 from .gradcheck import gradient_check
-from .experiments import ComparisonRow, compare_initializations, format_table
+from .experiments import (
+    ComparisonRow,
+    SignalPropagation,
+    compare_initializations,
+    format_table,
+    signal_propagation,
+    symmetry_lesson,
+)
 from .initializers import (
     INITIALIZERS,
     Initializer,
@@ -32,6 +39,7 @@ from .initializers import (
     initialize_parameters_random,
     initialize_parameters_xavier,
     initialize_parameters_zeros,
+    lsuv,
 )
 from .layers import relu, sigmoid
 from .network import (
@@ -53,6 +61,7 @@ __all__ = [
     "DivergenceWarning",
     "INITIALIZERS",
     "Initializer",
+    "SignalPropagation",
     "TrainingDivergedError",
     "TrainingResult",
     "backward_propagation",
@@ -71,6 +80,7 @@ __all__ = [
     "initialize_parameters_xavier",
     "initialize_parameters_zeros",
     "load_dataset",
+    "lsuv",
     "make_blobs",
     "make_circles",
     "make_moons",
@@ -84,6 +94,8 @@ __all__ = [
     "predict_proba",
     "relu",
     "show_config",
+    "signal_propagation",
+    "symmetry_lesson",
     "sigmoid",
     "train",
     "update_parameters",

@@ -103,3 +103,97 @@ def format_table(rows: Sequence[ComparisonRow]) -> str:
     out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
     out += [fmt.format(*line) for line in lines]
     return "\n".join(line.rstrip() for line in out)
+
+
+@dataclass(frozen=True)
+class SignalPropagation:
+    """Per-layer activation std and weight-gradient norm at initialization,
+    for each initializer (arrays of shape (depth,), layer 1 first)."""
+
+    depth: int
+    width: int
+    activation: str
+    activation_std: dict
+    grad_norm: dict
+
+    def table(self, layers: Sequence[int] | None = None) -> str:
+        """The activation std of some layers (default: 1, 10, 20, ..., depth) per initializer."""
+        layers = list(layers or sorted({1, *range(10, self.depth + 1, 10), self.depth}))
+        head = f"{'init':<10}" + "".join(f"{'layer ' + str(l):>12}" for l in layers)
+        rows = [head]
+        for name, std in self.activation_std.items():
+            rows.append(f"{name:<10}" + "".join(f"{std[l - 1]:>12.3g}" for l in layers))
+        return "\n".join(rows)
+
+
+def signal_propagation(
+    depth: int = 50,
+    width: int = 100,
+    inits: Sequence[str] = ("he", "xavier", "random", "zeros"),
+    activation: str = "relu",
+    m: int = 1000,
+    seed: int = 0,
+) -> SignalPropagation:
+    """How each initializer carries the signal through a deep network at
+    initialization (Glorot & Bengio 2010, He et al. 2015).
+
+    A network of ``depth`` hidden layers of ``width`` units (then one sigmoid
+    unit) gets standard-normal inputs of dimension ``width``; for each
+    initializer, the standard deviation of each hidden layer's activations and
+    the norm of each layer's weight gradient are measured (in the compiled
+    core, see :func:`fastinit.diagnose`).  With ReLU, He's std stays level,
+    the notebook's Xavier (variance 1/n) halves the second moment per layer
+    and ×10 random multiplies it by 50 width; zeros carries nothing.
+
+    Returns
+    -------
+    SignalPropagation
+    """
+    from ._validation import check_count
+    from .diagnostics import diagnose
+    from .initializers import initialize_parameters
+
+    depth = check_count(depth, "depth", minimum=1)
+    width = check_count(width, "width", minimum=1)
+    m = check_count(m, "m", minimum=1)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((width, m))
+    Y = rng.integers(0, 2, size=(1, m))
+    dims = [width] * (depth + 1) + [1]
+    stds, norms = {}, {}
+    for init in inits:
+        d = diagnose(initialize_parameters(dims, init, seed=seed), X, Y, activation)
+        name = init if isinstance(init, str) else repr(init)
+        stds[name] = d.activation_std[0, :depth]
+        norms[name] = d.grad_norm[0, :depth]
+    return SignalPropagation(depth, width, activation, stds, norms)
+
+
+def symmetry_lesson(
+    inits: Sequence[Any] = ("zeros", "constant", "he"),
+    num_iterations: int = 2000,
+    data: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, list[float]]:
+    """Train the seed's network from each initialization and measure, per
+    layer, how different its units ended up: the largest distance of a unit's
+    incoming weights from the first unit's.  Zero means every unit of the layer
+    is the same unit (symmetry never broken: zeros, or any constant).
+
+    Returns
+    -------
+    dict
+        init name -> list of per-hidden-layer spreads (layer 1 first).
+    """
+    from .initializers import Constant
+
+    X, Y = load_dataset()[:2] if data is None else data
+    spreads = {}
+    for init in inits:
+        obj = Constant(0.5) if init == "constant" else init
+        params = train(X, Y, [np.shape(X)[0], *SEED_HIDDEN_LAYERS, 1], init=obj,
+                       num_iterations=num_iterations, diagnostics=False).parameters
+        spreads[init if isinstance(init, str) else repr(init)] = [
+            float(np.max(np.abs(params[f"W{l}"] - params[f"W{l}"][0])))
+            for l in range(1, len(SEED_HIDDEN_LAYERS) + 1)
+        ]
+    return spreads

@@ -35,6 +35,10 @@ lecun_uniform             U(±√(3 / fan_in))
 variance_scaling          the general family the named ones derive from
 orthogonal                a random orthogonal matrix × gain (Saxe et al.)
 identity                  gain × the identity (where the shape allows)
+lsuv                      orthogonal, then each layer rescaled on the training
+                          data until its output variance is 1 (Mishkin &
+                          Matas 2015); needs the data: ``X=`` here, automatic
+                          in :func:`fastinit.train`
 ========================  ==================================================
 """
 from __future__ import annotations
@@ -46,7 +50,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._validation import check_layers_dims, check_seed, resolve_dtype
+from ._validation import (
+    check_activation,
+    check_array,
+    check_features,
+    check_layers_dims,
+    check_seed,
+    resolve_dtype,
+)
 
 DEFAULT_SEED = 3
 
@@ -252,6 +263,79 @@ class Identity(Initializer):
         return self.gain * np.eye(*shape)
 
 
+@dataclass(frozen=True)
+class LSUV(Initializer):
+    """Layer-sequential unit-variance initialization (Mishkin & Matas, 2015).
+
+    Weights start from ``base`` (orthogonal by default); then, layer after
+    layer, the layer's pre-activations ``Z = W A + b`` on the data are
+    computed and ``W`` is divided by ``std(Z)`` until ``|var(Z) - 1| < tol``
+    or ``max_iter`` rescalings were made.  Data-dependent: use it through
+    :func:`initialize_parameters` with ``X=`` or through :func:`fastinit.train`.
+    """
+
+    tol: float = 0.1
+    max_iter: int = 10
+    base: Initializer = Orthogonal()
+
+    def __post_init__(self):
+        _check_real(self.tol, "tol", positive=True)
+        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, (int, np.integer)) \
+                or self.max_iter < 1:
+            raise ValueError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
+        if not isinstance(self.base, Initializer) or isinstance(self.base, LSUV):
+            raise TypeError(f"base must be a data-independent Initializer, got {self.base!r}")
+
+    def __call__(self, shape, rng):
+        return self.base(shape, rng)
+
+    def refine(self, parameters: dict, X: np.ndarray, activation: str = "relu",
+               negative_slope: float = 0.01) -> "LSUVReport":
+        """Rescale ``parameters`` in place, layer by layer; returns what it did."""
+        from .layers import _linear_forward, activation_forward
+
+        L = len(parameters) // 2
+        A = X
+        variances_before, variances_after, steps = [], [], []
+        for l in range(1, L + 1):
+            W, b = parameters[f"W{l}"], parameters[f"b{l}"]
+            Z = _linear_forward(A, W, b)
+            variances_before.append(float(Z.var()))
+            n = 0
+            while n < self.max_iter and abs(Z.var() - 1.0) >= self.tol and Z.var() > 0:
+                W /= W.dtype.type(np.sqrt(Z.var()))
+                Z = _linear_forward(A, W, b)
+                n += 1
+            variances_after.append(float(Z.var()))
+            steps.append(n)
+            if l < L:
+                A = activation_forward(Z, activation, negative_slope)
+        return LSUVReport(np.array(variances_before), np.array(variances_after),
+                          np.array(steps), self.tol)
+
+
+@dataclass(frozen=True)
+class LSUVReport:
+    """What :class:`LSUV` did, per layer (layer ``l`` at index ``l - 1``)."""
+
+    variance_before: np.ndarray
+    variance_after: np.ndarray
+    rescalings: np.ndarray
+    tol: float
+
+    @property
+    def converged(self) -> np.ndarray:
+        """Per layer: did the output variance end within ``tol`` of 1?"""
+        return np.abs(self.variance_after - 1.0) < self.tol
+
+    def __str__(self) -> str:
+        lines = [f"LSUV (tol {self.tol}): layer, var(Z) before -> after, rescalings"]
+        for l, (vb, va, n) in enumerate(zip(self.variance_before, self.variance_after,
+                                            self.rescalings), start=1):
+            lines.append(f"  {l:>3}  {vb:12.6g} -> {va:10.6g}  {n}")
+        return "\n".join(lines)
+
+
 #: name -> factory of the default initializer of that name (read-only: pass
 #: your own Initializer objects directly instead of registering them)
 INITIALIZERS: MappingProxyType = MappingProxyType({
@@ -276,6 +360,7 @@ INITIALIZERS: MappingProxyType = MappingProxyType({
     "variance_scaling": VarianceScaling,
     "orthogonal": Orthogonal,
     "identity": Identity,
+    "lsuv": LSUV,
 })
 
 _COMMENTS = {"zeros": "fails to break symmetry", "random": "too large weights",
@@ -327,6 +412,9 @@ def initialize_parameters(
     init: str | Initializer = "he",
     seed: int | None = DEFAULT_SEED,
     dtype: Any = np.float64,
+    X: Any = None,
+    activation: str = "relu",
+    negative_slope: float = 0.01,
 ) -> dict[str, np.ndarray]:
     """Initial parameters of a fully-connected network.
 
@@ -343,6 +431,11 @@ def initialize_parameters(
     dtype : float32 or float64, default float64
         Draws are made in float64 and then cast, so float32 parameters are the
         float64 ones rounded.
+    X : array_like of shape (n_x, m), optional
+        Data for data-dependent initializers (``"lsuv"``); required by them,
+        ignored by the others.
+    activation, negative_slope
+        The hidden activation the data-dependent initializers assume.
 
     Returns
     -------
@@ -361,9 +454,42 @@ def initialize_parameters(
         if W.shape != shape or not np.isfinite(W).all():
             raise ValueError(f"init {initializer!r} returned an array of shape {W.shape} "
                              f"(expected {shape}) or with non-finite values")
-        parameters[f"W{l}"] = W.astype(dtype, copy=False)
+        parameters[f"W{l}"] = np.ascontiguousarray(W, dtype=dtype)
         parameters[f"b{l}"] = np.zeros((dims[l], 1), dtype=dtype)
+    if isinstance(initializer, LSUV):
+        if X is None:
+            raise ValueError("init 'lsuv' is data-dependent: pass the training data as X")
+        X = check_array(X, "X", dtype)
+        check_features(X, dims[0])
+        initializer.refine(parameters, X, *check_activation(activation, negative_slope))
     return parameters
+
+
+def lsuv(
+    layers_dims: Sequence[int],
+    X: Any,
+    seed: int | None = DEFAULT_SEED,
+    dtype: Any = np.float64,
+    tol: float = 0.1,
+    max_iter: int = 10,
+    activation: str = "relu",
+    negative_slope: float = 0.01,
+) -> tuple[dict[str, np.ndarray], LSUVReport]:
+    """LSUV initialization with its report (see :class:`LSUV`).
+
+    Returns
+    -------
+    parameters : dict
+    report : LSUVReport
+        Per layer: the output variance before and after, and the number of
+        rescalings made.
+    """
+    init = LSUV(tol=tol, max_iter=max_iter)
+    parameters = initialize_parameters(layers_dims, init.base, seed=seed, dtype=dtype)
+    X = check_array(X, "X", np.dtype(parameters["W1"].dtype))
+    check_features(X, len(parameters["W1"][0]))
+    report = init.refine(parameters, X, *check_activation(activation, negative_slope))
+    return parameters, report
 
 
 def initialize_parameters_zeros(layers_dims: Sequence[int]) -> dict[str, np.ndarray]:

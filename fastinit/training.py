@@ -241,7 +241,8 @@ def train(
     record_every = min(record_every, max(num_iterations, 1))  # same records, no overflow
     if on_divergence not in ("warn", "raise"):
         raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
-    parameters = initialize_parameters(dims, init, seed=seed, dtype=dtype)
+    parameters = initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,
+                                       activation=activation, negative_slope=negative_slope)
 
     theta, layout, act_size = _pack(parameters, dims)
     workspace = _workspace(theta, layout, act_size)
