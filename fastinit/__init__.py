@@ -51,7 +51,12 @@ from .network import (
     predict_proba,
     update_parameters,
 )
-from .plotting import plot_decision_boundary
+from .plotting import (
+    plot_cost_curves,
+    plot_decision_boundary,
+    plot_signal_propagation,
+    plot_symmetry,
+)
 from .training import TrainingResult, train
 
 __all__ = [
@@ -87,7 +92,10 @@ __all__ = [
     "make_spiral",
     "make_xor",
     "model",
+    "plot_cost_curves",
     "plot_decision_boundary",
+    "plot_signal_propagation",
+    "plot_symmetry",
     "predict",
     "predict_dec",
     "predict_labels",

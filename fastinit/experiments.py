@@ -125,6 +125,12 @@ class SignalPropagation:
             rows.append(f"{name:<10}" + "".join(f"{std[l - 1]:>12.3g}" for l in layers))
         return "\n".join(rows)
 
+    def plot(self, ax: Any = None) -> Any:
+        """The activation std per layer (needs matplotlib); returns the Figure."""
+        from .plotting import plot_signal_propagation
+
+        return plot_signal_propagation(self, ax)
+
 
 def signal_propagation(
     depth: int = 50,

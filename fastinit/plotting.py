@@ -69,3 +69,89 @@ def plot_decision_boundary(
     ax.set_xlabel("x1")
     ax.scatter(X[0], X[1], c=y, cmap=plt.cm.Spectral)
     return ax
+
+
+def _axes(ax):
+    plt = _pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4))
+    return ax.figure, ax
+
+
+def plot_cost_curves(results: Any, ax: Any = None) -> Any:
+    """Cost against iteration for several trainings on one axes.
+
+    Parameters
+    ----------
+    results : list of ComparisonRow or dict of name -> TrainingResult
+        E.g. the output of :func:`fastinit.compare_initializations`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = _axes(ax)
+    if isinstance(results, dict):
+        items = list(results.items())
+    else:
+        items = [(row.init, row.result) for row in results]
+    for name, result in items:
+        ax.plot(result.cost_iterations, result.costs, label=str(name))
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("cost")
+    ax.set_yscale("log")
+    ax.legend()
+    return fig
+
+
+def plot_signal_propagation(experiment: Any, ax: Any = None) -> Any:
+    """Activation std per layer at initialization, one line per initializer
+    (log scale; an all-zero line, as from zeros initialization, is drawn at the
+    bottom edge and labelled).
+
+    Parameters
+    ----------
+    experiment : SignalPropagation
+        The output of :func:`fastinit.signal_propagation`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = _axes(ax)
+    layers = np.arange(1, experiment.depth + 1)
+    for name, std in experiment.activation_std.items():
+        if np.all(std == 0):
+            name = f"{name} (all zero)"
+            std = np.full_like(std, np.nan)
+        ax.plot(layers, std, label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("layer")
+    ax.set_ylabel("activation std")
+    ax.set_title(f"{experiment.activation} network of width {experiment.width}")
+    ax.legend()
+    return fig
+
+
+def plot_symmetry(spreads: dict, ax: Any = None) -> Any:
+    """Bar chart of :func:`fastinit.symmetry_lesson`: how far apart the units
+    of each hidden layer ended up, per initialization.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = _axes(ax)
+    names = list(spreads)
+    n_layers = len(next(iter(spreads.values())))
+    width = 0.8 / n_layers
+    for l in range(n_layers):
+        ax.bar(np.arange(len(names)) + l * width, [spreads[n][l] for n in names], width,
+               label=f"layer {l + 1}")
+    ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2)
+    ax.set_xticklabels(names)
+    ax.set_ylabel("max distance between units' weights")
+    ax.legend()
+    return fig

@@ -39,3 +39,21 @@ def test_missing_matplotlib_gives_a_clear_error(monkeypatch, seed_data):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r'pip install "fastinit\[plot\]"'):
         fastinit.plot_decision_boundary(lambda x: x[:, 0] > 0, *seed_data[:2])
+
+
+def test_experiment_plots(tmp_path, seed_data):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = fastinit.compare_initializations(num_iterations=2001, print_cost=False)
+    fig = fastinit.plot_cost_curves(rows)
+    assert len(fig.axes[0].lines) == 3
+    sp = fastinit.signal_propagation(depth=10, width=20, m=50)
+    fig = sp.plot()
+    assert len(fig.axes[0].lines) == 4 and "zeros (all zero)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    fig.savefig(tmp_path / "depth.png")
+    assert (tmp_path / "depth.png").stat().st_size > 5000
+    fig = fastinit.plot_symmetry(fastinit.symmetry_lesson(num_iterations=50))
+    assert len(fig.axes[0].patches) == 6
+    plt.close("all")
