@@ -12,9 +12,9 @@ from typing import Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import check_array, check_labels
+from ._validation import check_array, check_parameters
 from .experiments import SEED_HIDDEN_LAYERS
-from .network import predict_labels
+from .network import accuracy_of, predict_labels
 from .training import train
 
 
@@ -67,16 +67,17 @@ def predict(X: ArrayLike, y: ArrayLike, parameters: Mapping[str, ArrayLike]) -> 
     ----------
     X : array_like of shape (n_x, m)
     y : array_like of shape (1, m)
-        True 0/1 labels.
+        True labels (0/1; 0 .. k-1 for a softmax output of k units).
     parameters : dict
         Trained parameters.
 
     Returns
     -------
     ndarray of shape (1, m), dtype int64
-        1 where the output probability is > 0.5, else 0.
+        1 where the output probability is > 0.5, else 0 (softmax: the most
+        probable class).
     """
+    n_outputs = check_parameters(parameters)[0][-1]
     p = predict_labels(X, parameters)
-    y = check_labels(y, p.shape[1], np.float64)
-    print("Accuracy: " + str(np.mean(p[0, :] == y[0, :])))
+    print("Accuracy: " + str(np.float64(accuracy_of(p, y, n_outputs))))
     return p

@@ -33,6 +33,7 @@ __all__ = [
     "predict_proba",
     "predict_labels",
     "predict_dec",
+    "accuracy_of",
 ]
 
 Cache = tuple  # (Z1, A1, W1, b1, ..., ZL, AL, WL, bL)
@@ -235,6 +236,13 @@ def predict_labels(
     if AL.shape[0] == 1:
         return (AL > 0.5).astype(np.int64)
     return np.argmax(AL, axis=0).astype(np.int64).reshape(1, -1)
+
+
+def accuracy_of(labels: np.ndarray, Y: ArrayLike, n_outputs: int) -> float:
+    """Fraction of predicted ``labels`` (1, m) equal to the labels in ``Y``."""
+    one_hot = check_labels(Y, labels.shape[1], np.dtype(np.float64), n_outputs=n_outputs)
+    truth = one_hot if n_outputs == 1 else np.argmax(one_hot, axis=0).reshape(1, -1)
+    return float(np.mean(labels == truth))
 
 
 def predict_dec(parameters: Mapping[str, ArrayLike], X: ArrayLike) -> np.ndarray:

@@ -31,7 +31,7 @@ from ._validation import (
 from .diagnostics import Diagnostics, _grad_norms, _stack, _statistics
 from .exceptions import DivergenceWarning, TrainingDivergedError
 from .initializers import DEFAULT_SEED, initialize_parameters
-from .network import predict_labels, predict_proba
+from .network import accuracy_of, predict_labels, predict_proba
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,7 @@ class TrainingResult:
 
     def accuracy(self, X: ArrayLike, Y: ArrayLike) -> float:
         """Fraction of examples of ``X`` whose predicted label equals ``Y``'s."""
-        p = self.predict(X)
-        one_hot = check_labels(Y, p.shape[1], np.float64, n_outputs=self.layers_dims[-1])
-        labels = one_hot if one_hot.shape[0] == 1 else np.argmax(one_hot, axis=0)
-        return float(np.mean(p == labels.reshape(1, -1)))
+        return accuracy_of(self.predict(X), Y, self.layers_dims[-1])
 
 
 def _pack(parameters: dict[str, np.ndarray], dims: list[int]):
