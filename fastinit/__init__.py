@@ -42,6 +42,7 @@ from .initializers import (
     lsuv,
 )
 from .layers import relu, sigmoid
+from .model_io import SavedModel, load_model, save_model
 from .network import (
     backward_propagation,
     compute_loss,
@@ -62,6 +63,7 @@ from .training import TrainingResult, train
 __all__ = [
     "__version__",
     "ComparisonRow",
+    "SavedModel",
     "Diagnostics",
     "DivergenceWarning",
     "INITIALIZERS",
@@ -85,6 +87,7 @@ __all__ = [
     "initialize_parameters_xavier",
     "initialize_parameters_zeros",
     "load_dataset",
+    "load_model",
     "lsuv",
     "make_blobs",
     "make_circles",
@@ -101,6 +104,7 @@ __all__ = [
     "predict_labels",
     "predict_proba",
     "relu",
+    "save_model",
     "show_config",
     "signal_propagation",
     "symmetry_lesson",
