@@ -5,6 +5,7 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
 import pytest
 
 
@@ -55,3 +56,54 @@ def test_bad_arguments_fail_with_a_clear_message(args, message):
 def test_help():
     proc = run("compare", "--help")
     assert proc.returncode == 0 and "--learning-rate" in proc.stdout
+
+
+def test_compare_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "out.png"
+    proc = run("compare", "--iterations", "1001", "--quiet", "--plot", str(out))
+    assert proc.returncode == 0, proc.stderr
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width > 1000 and height > 250  # four panels side by side
+
+
+def test_train_then_predict_from_npy_and_csv(tmp_path):
+    model = tmp_path / "m.npz"
+    proc = run("train", "--dataset", "blobs", "--iterations", "3000", "--learning-rate", "0.05",
+               "--quiet", "--out", str(model))
+    assert proc.returncode == 0, proc.stderr
+    assert "test accuracy" in proc.stdout and model.exists()
+    import fastinit
+
+    X, Y = fastinit.make_blobs(300, n_classes=3, seed=1)
+    np.save(tmp_path / "x.npy", X.T[:20])
+    np.savetxt(tmp_path / "x.csv", X.T[:20], delimiter=",")
+    for name in ("x.npy", "x.csv"):
+        proc = run("predict", str(model), str(tmp_path / name))
+        assert proc.returncode == 0, proc.stderr
+        labels = [int(v) for v in proc.stdout.split()]
+        assert len(labels) == 20 and np.mean(np.array(labels) == Y[0, :20]) > 0.8
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train"], "--out"),
+        (["train", "--out", "/nonexistent-dir/m.npz", "--iterations", "1"], "No such file"),
+        (["predict", "missing.npz", "x.npy"], "No such file"),
+        (["train", "--layers", "0", "--out", "m.npz"], "layers_dims[1] must be a positive"),
+    ],
+)
+def test_train_predict_bad_arguments(args, message, tmp_path):
+    proc = run(*args, cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_predict_rejects_a_malformed_model(tmp_path):
+    (tmp_path / "bad.npz").write_bytes(b"junk")
+    np.save(tmp_path / "x.npy", np.zeros((3, 2)))
+    proc = run("predict", str(tmp_path / "bad.npz"), str(tmp_path / "x.npy"))
+    assert proc.returncode == 2 and "not a valid fastinit model file" in proc.stderr
