@@ -50,7 +50,11 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
         Gradient-descent iterations.
     dtype : {"float64", "float32"}, default "float64"
     random_state : int or None, default 3
-        Seed of the initializer (3 reproduces the notebook).
+        Seed of the initializer (3 reproduces the notebook) and of the
+        mini-batch shuffling.
+    batch_size : int or None, default None
+        None: full-batch gradient descent (the seed's); else mini-batches
+        reshuffled every epoch (``max_iter`` counts mini-batch steps).
 
     Attributes
     ----------
@@ -71,6 +75,7 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
         max_iter: int = 15000,
         dtype: str = "float64",
         random_state: int | None = 3,
+        batch_size: int | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.init = init
@@ -79,6 +84,7 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.dtype = dtype
         self.random_state = random_state
+        self.batch_size = batch_size
 
     def fit(self, X: Any, y: Any) -> "FastInitClassifier":
         """Train on ``X`` of shape (n_samples, n_features) and labels ``y``."""
@@ -97,7 +103,7 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
             np.ascontiguousarray(X.T), encoder.transform(y).reshape(1, -1),
             [X.shape[1], *hidden, n_outputs], init=self.init, learning_rate=self.learning_rate,
             num_iterations=self.max_iter, seed=self.random_state, dtype=self.dtype,
-            activation=self.activation, diagnostics=False,
+            activation=self.activation, diagnostics=False, batch_size=self.batch_size,
         )
         self.n_iter_ = self.result_.iterations_run
         return self

@@ -134,6 +134,38 @@ def _unpack(theta: np.ndarray, layout: np.ndarray) -> dict[str, np.ndarray]:
     return parameters
 
 
+class _MiniBatches:
+    """The batches of mini-batch training: examples reshuffled every epoch by a
+    local generator, each batch a C-contiguous copy (the kernels' layout)."""
+
+    @classmethod
+    def create(cls, X, Y, batch_size, seed):
+        if batch_size is None:
+            return None
+        batch_size = check_count(batch_size, "batch_size", minimum=1)
+        return cls(X, Y, batch_size, seed) if batch_size < X.shape[1] else None
+
+    def __init__(self, X, Y, batch_size, seed):
+        self.X, self.Y, self.size = X, Y, batch_size
+        self.n_batches = -(-X.shape[1] // batch_size)
+        self.rng = np.random.default_rng(seed)
+        self.batches: list = []
+
+    def __bool__(self):
+        return True
+
+    def batch(self, step: int):
+        k = step % self.n_batches
+        if k == 0:
+            order = self.rng.permutation(self.X.shape[1])
+            X, Y = self.X[:, order], self.Y[:, order]
+            self.batches = [
+                (np.ascontiguousarray(X[:, s:s + self.size]), np.ascontiguousarray(Y[:, s:s + self.size]))
+                for s in range(0, X.shape[1], self.size)
+            ]
+        return self.batches[k]
+
+
 # Iterations per compiled call are capped so that one call does about this many
 # multiply-adds (a few ms): Python regains control often enough to record
 # costs, check for divergence and react to Ctrl-C within a fraction of a second.
@@ -159,9 +191,10 @@ def train(
     activation: str = "relu",
     negative_slope: float = 0.01,
     diagnostics: bool = True,
+    batch_size: int | None = None,
 ) -> TrainingResult:
     """Train a LINEAR->RELU x (L-1) -> LINEAR->SIGMOID classifier by
-    full-batch gradient descent on the mean cross-entropy.
+    gradient descent on the mean cross-entropy (full batch by default).
 
     Parameters
     ----------
@@ -193,6 +226,12 @@ def train(
         Activation of the hidden layers.
     negative_slope : float, default 0.01
         Slope of leaky_relu for negative inputs.
+    batch_size : int or None, default None
+        None (or >= m): full-batch gradient descent, as the seed.  Otherwise
+        mini-batch gradient descent: each iteration is one step on a batch of
+        ``batch_size`` examples; the examples are reshuffled at every epoch by
+        a local generator seeded with ``seed``, so results are reproducible.
+        Recorded costs are always on the whole training set.
     diagnostics : bool, default True
         Record per-layer diagnostics (:class:`~fastinit.diagnostics.Diagnostics`)
         at each recording point: one extra forward pass per record.
@@ -243,7 +282,8 @@ def train(
 
     theta, layout, act_size = _pack(parameters, dims)
     workspace = _workspace(theta, layout, act_size)
-    per_call = _iterations_per_call(X.shape[1], theta.shape[0])
+    batches = _MiniBatches.create(X, Y, batch_size, seed)
+    per_call = 1 if batches else _iterations_per_call(X.shape[1], theta.shape[0])
 
     costs: list[float] = []
     records: list[np.ndarray] = []
@@ -288,10 +328,19 @@ def train(
             if record and diagnostics:
                 n_iter = 1  # the gradient of this very iteration is read below
                 stats = _statistics(X, theta, layout, act_code, negative_slope, softmax, act_size)
-            cost = _kernels.train_full_batch(
-                X, Y, theta, layout, learning_rate, n_iter, record,
-                act_code, negative_slope, softmax, *workspace
-            )
+            if batches:  # one step on the next batch; the record is on all the data
+                Xb, Yb = batches.batch(done)
+                if record:
+                    cost = _kernels.train_full_batch(
+                        X, Y, theta.copy(), layout, learning_rate, 1, True,
+                        act_code, negative_slope, softmax, *workspace)
+                _kernels.train_full_batch(Xb, Yb, theta, layout, learning_rate, 1, False,
+                                          act_code, negative_slope, softmax, *workspace)
+            else:
+                cost = _kernels.train_full_batch(
+                    X, Y, theta, layout, learning_rate, n_iter, record,
+                    act_code, negative_slope, softmax, *workspace
+                )
             if record and diagnostics:
                 records.append(np.column_stack([stats, _grad_norms(workspace[0], layout)]))
             if record:

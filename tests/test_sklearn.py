@@ -59,3 +59,11 @@ def test_importing_fastinit_does_not_need_sklearn():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=tempfile.gettempdir())
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_minibatch_estimator(seed_data):
+    train_X, train_Y, test_X, test_Y = seed_data
+    clf = FastInitClassifier(batch_size=32, max_iter=20000, learning_rate=0.05).fit(train_X.T, train_Y.ravel())
+    assert clf.n_iter_ == 20000 and clf.score(test_X.T, test_Y.ravel()) > 0.9
+    again = FastInitClassifier(batch_size=32, max_iter=20000, learning_rate=0.05).fit(train_X.T, train_Y.ravel())
+    np.testing.assert_array_equal(clf.predict_proba(test_X.T), again.predict_proba(test_X.T))

@@ -114,3 +114,45 @@ def test_xavier_initializer_scale():
     np.testing.assert_array_equal(p32["W1"], fastinit.initialize_parameters_he([4, 3, 1])["W1"].astype(np.float32))
     np.testing.assert_array_equal(fastinit.initialize_parameters_xavier([4, 3, 1])["W1"],
                                   fastinit.initialize_parameters([4, 3, 1], "xavier")["W1"])
+
+
+def test_minibatch_training_is_reproducible_and_matches_a_numpy_loop(seed_data):
+    X, Y = seed_data[:2]
+    a = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=600, batch_size=64, seed=7,
+                       learning_rate=0.05, record_every=100)
+    b = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=600, batch_size=64, seed=7,
+                       learning_rate=0.05, record_every=100)
+    np.testing.assert_array_equal(a.parameters["W1"], b.parameters["W1"])
+    np.testing.assert_array_equal(a.costs, b.costs)
+    # the same schedule written with the NumPy reference
+    params = fastinit.initialize_parameters([2, 10, 5, 1], "he", seed=7)
+    rng = np.random.default_rng(7)
+    costs = []
+    for step in range(600):
+        if step % 5 == 0:  # 300 examples / 64 -> 5 batches per epoch
+            order = rng.permutation(300)
+            Xs, Ys = X[:, order], Y[:, order].astype(float)
+        if step % 100 == 0:
+            costs.append(reference.cross_entropy_from_logits(
+                reference.forward_propagation(X, params)[1][-4], Y))
+        k = step % 5
+        Xb, Yb = Xs[:, 64 * k:64 * (k + 1)], Ys[:, 64 * k:64 * (k + 1)]
+        grads = reference.backward_propagation(Xb, Yb, reference.forward_propagation(Xb, params)[1])
+        params = reference.update_parameters(params, grads, 0.05)
+    np.testing.assert_allclose(a.costs, costs, rtol=1e-10)
+    for key in params:
+        np.testing.assert_allclose(a.parameters[key], params[key], rtol=1e-9, atol=1e-12)
+    c = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=600, batch_size=64, seed=8,
+                       learning_rate=0.05)
+    assert not np.array_equal(a.parameters["W1"], c.parameters["W1"])
+
+
+def test_batch_size_at_least_m_is_full_batch(seed_data):
+    X, Y = seed_data[:2]
+    a = fastinit.train(X, Y, [2, 3, 1], num_iterations=50, batch_size=300)
+    b = fastinit.train(X, Y, [2, 3, 1], num_iterations=50)
+    np.testing.assert_array_equal(a.parameters["W1"], b.parameters["W1"])
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        fastinit.train(X, Y, [2, 3, 1], batch_size=0)
+    with pytest.raises(TypeError, match="batch_size must be an integer"):
+        fastinit.train(X, Y, [2, 3, 1], batch_size=1.5)
