@@ -55,6 +55,7 @@ from .network import (
 from .plotting import (
     plot_cost_curves,
     plot_decision_boundary,
+    plot_diagnostics,
     plot_signal_propagation,
     plot_symmetry,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "model",
     "plot_cost_curves",
     "plot_decision_boundary",
+    "plot_diagnostics",
     "plot_signal_propagation",
     "plot_symmetry",
     "predict",

@@ -1,8 +1,9 @@
-"""Command line: ``fastinit compare | train | predict`` (also ``python -m fastinit``)."""
+"""Command line: ``fastinit compare | train | predict | bench`` (also ``python -m fastinit``)."""
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import Sequence
 
 import numpy as np
@@ -88,6 +89,13 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("model", metavar="MODEL.npz")
     pr.add_argument("data", metavar="DATA", help=".npy (2-D, samples as rows) or .csv "
                                                  "(comma-separated, samples as rows, no header)")
+
+    be = sub.add_parser("bench", help="time fastinit against the NumPy reference, side by side",
+                        description="Time the seed's He run with the NumPy reference and with "
+                                    "fastinit, interleaved in one process; print per-round ratios.")
+    be.add_argument("--rounds", type=int, default=5, help="default: 5")
+    be.add_argument("--iterations", type=int, default=15000, help="default: 15000")
+    be.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     return parser
 
 
@@ -122,13 +130,34 @@ def _plot_comparison(rows, data, path: str) -> None:
     plt.close(fig)
 
 
+class _ProgressLine:
+    """A live "iteration i / N" line on a terminal, redrawn at most 10 times a
+    second, with the cursor left at its start so that the cost lines printed
+    meanwhile overwrite it; erased at the end.  Nothing at all when stderr is
+    not a terminal (or with --quiet)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < 0.1 and done < total):
+            return
+        self.last = now
+        text = f"  iteration {done:>{len(str(total))}} / {total}"
+        sys.stderr.write(f"{text}\r" if done < total else " " * len(text) + "\r")
+        sys.stderr.flush()
+
+
 def _train(args) -> int:
     train_X, train_Y, test_X, test_Y = _load(args.dataset)
     n_out = int(np.max(train_Y)) + 1
     dims = [train_X.shape[0], *args.layers, 1 if n_out == 2 else n_out]
     result = train(train_X, train_Y, dims, init=args.init, learning_rate=args.learning_rate,
                    num_iterations=args.iterations, seed=args.seed, dtype=args.dtype,
-                   print_cost=not args.quiet, activation=args.activation)
+                   print_cost=not args.quiet, activation=args.activation,
+                   progress=_ProgressLine(not args.quiet))
     print(f"train accuracy {result.accuracy(train_X, train_Y):.4f}, "
           f"test accuracy {result.accuracy(test_X, test_Y):.4f}, "
           f"{result.elapsed * 1000:.0f} ms, status {result.status}")
@@ -153,10 +182,18 @@ def _predict(args) -> int:
     return 0
 
 
+def _bench(args) -> int:
+    from .benchmark import compare_with_numpy
+
+    compare_with_numpy(rounds=args.rounds, iterations=args.iterations, dtype=args.dtype)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fastinit`` command; returns the exit status."""
     args = _build_parser().parse_args(argv)
-    command = {"compare": _compare, "train": _train, "predict": _predict}[args.command]
+    command = {"compare": _compare, "train": _train, "predict": _predict,
+               "bench": _bench}[args.command]
     try:
         return command(args)
     except (ValueError, TypeError, OSError, ImportError) as exc:

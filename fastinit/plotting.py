@@ -155,3 +155,37 @@ def plot_symmetry(spreads: dict, ax: Any = None) -> Any:
     ax.set_ylabel("max distance between units' weights")
     ax.legend()
     return fig
+
+
+def plot_diagnostics(diagnostics: Any) -> Any:
+    """Per-layer diagnostics over training, one line per layer: activation std,
+    dead fraction, saturated fraction and weight-gradient norm.
+
+    Parameters
+    ----------
+    diagnostics : Diagnostics or TrainingResult
+        ``result.diagnostics`` of :func:`fastinit.train` (or the result itself).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    d = getattr(diagnostics, "diagnostics", diagnostics)
+    if d is None or not hasattr(d, "activation_std"):
+        raise ValueError("no diagnostics to plot: train with diagnostics=True")
+    panels = [("activation_std", "activation std", "log"), ("dead_fraction", "dead units", "linear"),
+              ("saturated_fraction", "saturated activations", "linear"),
+              ("grad_norm", "||dW||", "log")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.5))
+    for ax, (name, title, scale) in zip(axes, panels):
+        values = getattr(d, name)
+        for l in range(values.shape[1]):
+            ax.plot(d.iterations, values[:, l], label=f"layer {l + 1}")
+        ax.set_title(title)
+        ax.set_xlabel("iteration")
+        if scale == "log" and np.all(values > 0):
+            ax.set_yscale("log")
+    axes[0].legend()
+    fig.tight_layout()
+    return fig

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -192,6 +192,7 @@ def train(
     negative_slope: float = 0.01,
     diagnostics: bool = True,
     batch_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> TrainingResult:
     """Train a LINEAR->RELU x (L-1) -> LINEAR->SIGMOID classifier by
     gradient descent on the mean cross-entropy (full batch by default).
@@ -232,6 +233,9 @@ def train(
         ``batch_size`` examples; the examples are reshuffled at every epoch by
         a local generator seeded with ``seed``, so results are reproducible.
         Recorded costs are always on the whole training set.
+    progress : callable, optional
+        Called as ``progress(iterations_done, num_iterations)`` after every
+        compiled call (every few milliseconds): for progress bars.
     diagnostics : bool, default True
         Record per-layer diagnostics (:class:`~fastinit.diagnostics.Diagnostics`)
         at each recording point: one extra forward pass per record.
@@ -358,6 +362,8 @@ def train(
                 break
             committed = (done + n_iter, theta.copy())
             done = committed[0]
+            if progress is not None:
+                progress(done, num_iterations)
     except KeyboardInterrupt as exc:
         status, message = "interrupted", f"interrupted after {committed[0]} iterations"
         exc.result = result()

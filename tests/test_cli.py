@@ -107,3 +107,17 @@ def test_predict_rejects_a_malformed_model(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((3, 2)))
     proc = run("predict", str(tmp_path / "bad.npz"), str(tmp_path / "x.npy"))
     assert proc.returncode == 2 and "not a valid fastinit model file" in proc.stderr
+
+
+def test_bench_prints_ratios():
+    proc = run("bench", "--rounds", "2", "--iterations", "1500")
+    assert proc.returncode == 0, proc.stderr
+    assert "median ratio NumPy / fastinit" in proc.stdout and "recorded costs agree" in proc.stdout
+    proc = run("bench", "--rounds", "0")
+    assert proc.returncode == 2 and "rounds must be >= 1" in proc.stderr
+
+
+def test_no_progress_line_when_not_a_terminal(tmp_path):
+    proc = run("train", "--iterations", "3000", "--out", str(tmp_path / "m.npz"))
+    assert proc.returncode == 0 and "iteration 3000 / 3000" not in proc.stderr
+    assert proc.stdout.count("Cost after iteration") == 3

@@ -57,3 +57,19 @@ def test_experiment_plots(tmp_path, seed_data):
     fig = fastinit.plot_symmetry(fastinit.symmetry_lesson(num_iterations=50))
     assert len(fig.axes[0].patches) == 6
     plt.close("all")
+
+
+def test_plot_diagnostics(seed_data, tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X, Y = seed_data[:2]
+    r = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=5000)
+    fig = fastinit.plot_diagnostics(r)
+    assert len(fig.axes) == 4 and len(fig.axes[0].lines) == 3
+    fig.savefig(tmp_path / "d.png")
+    assert (tmp_path / "d.png").stat().st_size > 5000
+    with pytest.raises(ValueError, match="no diagnostics"):
+        fastinit.plot_diagnostics(fastinit.train(X, Y, [2, 3, 1], num_iterations=5, diagnostics=False))
+    plt.close("all")

@@ -156,3 +156,11 @@ def test_batch_size_at_least_m_is_full_batch(seed_data):
         fastinit.train(X, Y, [2, 3, 1], batch_size=0)
     with pytest.raises(TypeError, match="batch_size must be an integer"):
         fastinit.train(X, Y, [2, 3, 1], batch_size=1.5)
+
+
+def test_progress_callback_reports_every_call(seed_data):
+    X, Y = seed_data[:2]
+    seen = []
+    fastinit.train(X, Y, [2, 3, 1], num_iterations=2500, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (2500, 2500) and all(t == 2500 for _, t in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and len(seen) >= 3
