@@ -183,6 +183,8 @@ def _calls():
     AL, cache = fastinit.forward_propagation(X, params)
     grads = fastinit.backward_propagation(X, Y, cache)
     bad = dict(params, W1=np.full((10, 2), np.nan))
+    result = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=1)
+    model_path = os.path.join(tempfile.mkdtemp(prefix="fastinit-rss-"), "m.npz")
 
     def rejected():
         try:
@@ -202,8 +204,17 @@ def _calls():
         "layers": lambda: (layers.linear_forward(X, params["W1"], params["b1"]),
                            layers.linear_backward(cache[0], X, params["W1"]),
                            layers.binary_cross_entropy_from_logits(cache[-4], Y)),
-        "initializers": lambda: fastinit.initialize_parameters_he([2, 10, 5, 1]),
-        "make_circles": lambda: fastinit.make_circles(50, noise=0.1, seed=1),
+        "initializers": lambda: (fastinit.initialize_parameters_he([2, 10, 5, 1]),
+                                 fastinit.initialize_parameters([2, 10, 5, 1], "orthogonal"),
+                                 fastinit.calculate_gain("tanh")),
+        "lsuv": lambda: fastinit.lsuv([2, 4, 1], X[:, :20]),
+        "datasets": lambda: (fastinit.make_circles(50, noise=0.1, seed=1),
+                             fastinit.make_moons(50, seed=1), fastinit.make_blobs(50, seed=1),
+                             fastinit.make_spiral(50, seed=1), fastinit.make_xor(50, seed=1)),
+        "diagnose": lambda: fastinit.diagnose(params, X[:, :50], Y[:, :50]),
+        "model (seed API)": lambda: fastinit.model(X, Y, num_iterations=2, print_cost=False),
+        "model files": lambda: (fastinit.save_model(model_path, result),
+                                fastinit.load_model(model_path)),
         "rejected input": rejected,
     }
 
