@@ -8,7 +8,7 @@ names are all here, so ``from fastinit import ...`` replaces
 from ._version import __version__
 
 try:
-    from . import _kernels_baseline
+    from . import _kernels_baseline  # noqa: F401  (fails clearly without the compiled core)
 except ImportError as exc:  # pragma: no cover - exercised only on broken installs
     raise ImportError(
         "fastinit's compiled core (fastinit._kernels_baseline) is not built, so fastinit cannot run: "
