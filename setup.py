@@ -9,13 +9,21 @@ Cython extensions, because their compiler flags and directives need code:
   builds use ``-O3`` and never ``-march=native``, so a wheel runs on any CPU.
 * ``-ffp-contract=off``: no fused multiply-adds are formed behind our back, so
   both builds perform the same roundings and give bit-identical results.
+* OpenMP (threads over chunks of examples, ``n_threads``) is used when the
+  compiler can build and link a small OpenMP program; ``FASTINIT_OPENMP=0``
+  builds without it (the kernels then run single-threaded) and
+  ``FASTINIT_OPENMP=1`` makes a missing OpenMP an error.
+  ``fastinit.show_config()`` tells which way a build went.
 * ``FASTINIT_DEBUG_CYTHON=1`` rebuilds with bounds checking, wraparound and
   initialization checks on and without optimisation, so an out-of-bounds
   access in a kernel raises ``IndexError`` instead of corrupting memory.
 """
 import os
 import platform
+import subprocess
 import sys
+import sysconfig
+import tempfile
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -40,11 +48,44 @@ else:
     common_args += ["-ffp-contract=off", "-fno-trapping-math"]
     avx2_args = ["-mavx2"]
 
+
+def _openmp_flags():
+    """Compile and link flags for OpenMP, or empty lists when the compiler
+    cannot build and link a small OpenMP program."""
+    wanted = os.environ.get("FASTINIT_OPENMP", "auto").lower()
+    if wanted in ("0", "no", "off", "false"):
+        return [], []
+    flags = (["/openmp"], []) if MSVC else (["-fopenmp"], ["-fopenmp"])
+    if MSVC:
+        return flags
+    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    program = "#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        source = os.path.join(tmp, "probe.c")
+        with open(source, "w") as f:
+            f.write(program)
+        command = cc.split() + flags[0] + [source, "-o", os.path.join(tmp, "probe")] + flags[1]
+        try:
+            ok = subprocess.run(command, capture_output=True).returncode == 0
+        except OSError:
+            ok = False
+    if ok:
+        return flags
+    if wanted in ("1", "yes", "on", "true"):
+        raise RuntimeError("FASTINIT_OPENMP=1 but the compiler cannot build an OpenMP program")
+    print("fastinit: OpenMP not available, building single-threaded kernels", file=sys.stderr)
+    return [], []
+
+
+omp_compile, omp_link = _openmp_flags()
+common_args = common_args + omp_compile
+
 extensions = [
     Extension(
         "fastinit._kernels_baseline",
         sources=["fastinit/_kernels_baseline.pyx"],
         extra_compile_args=common_args,
+        extra_link_args=omp_link,
         depends=["fastinit/_kernels_impl.pxi"],
     )
 ]
@@ -54,6 +95,7 @@ if X86_64:
             "fastinit._kernels_avx2",
             sources=["fastinit/_kernels_avx2.pyx"],
             extra_compile_args=common_args + avx2_args,
+            extra_link_args=omp_link,
             depends=["fastinit/_kernels_impl.pxi"],
         )
     )

@@ -31,6 +31,8 @@ from libc.math cimport fabs, fabsf, log, log1p, log1pf, logf, tanh, tanhf
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
+from cython.parallel cimport prange, threadid
+
 # Number of examples processed together; also the number of lane accumulators
 # per parameter.  32 doubles = 256 bytes per activation row keeps the working
 # set of the seed's network in L1.
@@ -505,23 +507,31 @@ def output_gradient(const floating[:, ::1] AL,   # IN  (n, m) sigmoid output
 def linear_backward(const floating[:, ::1] W,    # IN  (n_out, n_in)
                     const floating[:, ::1] dZ,   # IN  (n_out, m)
                     const floating[:, ::1] A,    # IN  (n_in, m) the layer's input
-                    floating[:, ::1] dW,         # OUT (n_out, n_in) = dZ A^T
-                    floating[::1] db,            # OUT (n_out,) = dZ summed over examples
                     floating[:, ::1] dA,         # OUT (n_in, m) = W^T dZ
-                    floating[::1] lanes):        # WORK ((n_out * n_in + n_out) * BLOCK,)
-    """Gradients of a linear layer, accumulated in lanes (see module doc)."""
+                    floating[::1] lanes,         # WORK ((n_out * n_in + n_out) * BLOCK,)
+                    floating[:, ::1] grads):     # OUT (n_chunks, n_out * n_in + n_out)
+    """Gradients of a linear layer: row 0 of ``grads`` ends as [dW | db],
+    accumulated in lanes chunk by chunk exactly as ``train_full_batch`` does
+    (see module doc), so the two agree to the bit for any m."""
     cdef Py_ssize_t n_out = W.shape[0], n_in = W.shape[1], m = dZ.shape[1]
-    cdef Py_ssize_t blk, start, nb, n_w = n_out * n_in
+    cdef Py_ssize_t n_g = n_out * n_in + n_out, per_chunk, n_chunks
+    per_chunk, n_chunks = chunking(m)
+    if grads.shape[0] < n_chunks or grads.shape[1] != n_g or lanes.shape[0] != n_g * BLOCK:
+        raise ValueError("linear_backward: work buffers do not match the problem")
+    cdef Py_ssize_t c, blk, start, nb, p, n_w = n_out * n_in
     with nogil:
-        memset(&lanes[0], 0, lanes.shape[0] * sizeof(floating))
-        for blk in range((m + BLOCK - 1) // BLOCK):
-            start = blk * BLOCK
-            nb = min(<Py_ssize_t>BLOCK, m - start)
-            _linear_backward_block(&W[0, 0], n_out, n_in, &dZ[0, start], m,
-                                   &A[0, start], m, &lanes[0], &lanes[n_w * BLOCK],
-                                   &dA[0, start], m, LINEAR, 0, nb)
-        _reduce_lanes(&lanes[0], n_w, &dW[0, 0])
-        _reduce_lanes(&lanes[n_w * BLOCK], n_out, &db[0])
+        for c in range(n_chunks):
+            memset(&lanes[0], 0, lanes.shape[0] * sizeof(floating))
+            for blk in range(c * per_chunk, min((c + 1) * per_chunk, (m + BLOCK - 1) // BLOCK)):
+                start = blk * BLOCK
+                nb = min(<Py_ssize_t>BLOCK, m - start)
+                _linear_backward_block(&W[0, 0], n_out, n_in, &dZ[0, start], m,
+                                       &A[0, start], m, &lanes[0], &lanes[n_w * BLOCK],
+                                       &dA[0, start], m, LINEAR, 0, nb)
+            _reduce_lanes(&lanes[0], n_g, &grads[c, 0])
+            if c > 0:
+                for p in range(n_g):
+                    grads[0, p] = grads[0, p] + grads[c, p]
 
 
 def binary_cross_entropy(const floating[:, ::1] AL,  # IN (n, m) probabilities
@@ -580,6 +590,125 @@ def gradient_step(floating[::1] theta,           # IN/OUT (n,)
 # ---------------------------------------------------------------------------
 # Tier 2 entry point: the fused full-batch training loop
 # ---------------------------------------------------------------------------
+#
+# Threads.  The examples are cut into *chunks* of whole blocks.  The cut depends
+# on m alone (``chunking``), never on the number of threads: each chunk sums its
+# blocks into its own lanes, reduces them into its own gradient row, and the
+# rows are then added in chunk order.  Whichever thread computes a chunk, the
+# same operations happen in the same order, so the result has the same bits for
+# any thread count.  With a single chunk (m <= CHUNK_MIN_BLOCKS * BLOCK, e.g.
+# the seed's m = 300) there is nothing to add and no thread is started.
+
+# A chunk has at least this many blocks (2048 examples), so that a thread's
+# share of an iteration outweighs the cost of waking it...
+cdef enum:
+    CHUNK_MIN_BLOCKS = 64
+# ...and a problem has at most this many chunks (bounds the gradient rows).
+cdef enum:
+    MAX_CHUNKS = 256
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define FASTINIT_OPENMP 1
+    #else
+    #define FASTINIT_OPENMP 0
+    #endif
+    """
+    const int FASTINIT_OPENMP
+
+OPENMP = bool(FASTINIT_OPENMP)
+CHUNK_EXAMPLES = CHUNK_MIN_BLOCKS * BLOCK
+
+
+def chunking(Py_ssize_t m):
+    """(blocks per chunk, number of chunks) of a training set of m examples."""
+    cdef Py_ssize_t n_blocks = (m + BLOCK - 1) // BLOCK
+    cdef Py_ssize_t per_chunk = max(<Py_ssize_t>CHUNK_MIN_BLOCKS,
+                                    (n_blocks + MAX_CHUNKS - 1) // MAX_CHUNKS)
+    return per_chunk, max(1, (n_blocks + per_chunk - 1) // per_chunk)
+
+
+cdef inline floating _block_pass(
+        const floating* theta, const Py_ssize_t* layout, Py_ssize_t L,
+        const floating* X, const floating* Y, Py_ssize_t m, Py_ssize_t start, Py_ssize_t nb,
+        floating* lanes, floating* acts, floating* deltas, Py_ssize_t half,
+        floating inv_m, int hidden_act, floating slope, bint softmax,
+        bint record) noexcept nogil:
+    """Forward and backward pass of the ``nb`` examples from ``start``: adds
+    their gradient into ``lanes``; returns their summed loss when ``record``
+    (else 0).  ``layout`` is the (L, 5) table of ``train_full_batch``."""
+    cdef Py_ssize_t l, n_in, n_out, lda
+    cdef const Py_ssize_t* row
+    cdef const floating* A_in = X + start
+    cdef floating* Z = acts
+    cdef floating* delta = deltas
+    cdef floating* delta_prev = deltas + half
+    cdef floating* swap
+    cdef floating loss = 0
+    cdef floating work[2 * BLOCK]
+    # forward: hidden layers LINEAR->activation, output LINEAR (logits)
+    lda = m
+    for l in range(L):
+        row = layout + 5 * l
+        Z = acts + row[4]
+        _linear_forward_block(theta + row[2], theta + row[3], row[1], row[0], A_in, lda,
+                              Z, BLOCK, nb, hidden_act if l < L - 1 else LINEAR, slope)
+        A_in = Z
+        lda = BLOCK
+    # output layer: loss (only when recorded) and dZ = (p - Y) / m
+    n_out = layout[5 * (L - 1) + 1]
+    if record:
+        if softmax:
+            loss = _cce_from_logits_block(Z, BLOCK, Y + start, m, n_out, nb)
+        else:
+            loss = _bce_from_logits_block(Z, BLOCK, Y + start, m, n_out, nb)
+    _output_gradient_block(Z, BLOCK, Y + start, m, inv_m, softmax, delta, BLOCK, n_out, nb, work)
+    # backward, from the output layer down to the first
+    for l in range(L - 1, -1, -1):
+        row = layout + 5 * l
+        n_in = row[0]
+        n_out = row[1]
+        if l == 0:
+            _linear_backward_block(theta + row[2], n_out, n_in, delta, BLOCK, X + start, m,
+                                   lanes + row[2] * BLOCK, lanes + row[3] * BLOCK,
+                                   NULL, 0, LINEAR, 0, nb)
+        else:
+            _linear_backward_block(theta + row[2], n_out, n_in, delta, BLOCK,
+                                   acts + layout[5 * (l - 1) + 4], BLOCK,
+                                   lanes + row[2] * BLOCK, lanes + row[3] * BLOCK,
+                                   delta_prev, BLOCK, hidden_act, slope, nb)
+            swap = delta
+            delta = delta_prev
+            delta_prev = swap
+    return loss
+
+
+cdef inline floating _chunk_pass(
+        const floating* theta, Py_ssize_t n_params, const Py_ssize_t* layout, Py_ssize_t L,
+        const floating* X, const floating* Y, Py_ssize_t m,
+        Py_ssize_t blk0, Py_ssize_t blk1,
+        floating* lanes, floating* acts, floating* deltas, Py_ssize_t half,
+        floating* grad,                         # OUT (n_params,) this chunk's gradient
+        floating inv_m, int hidden_act, floating slope, bint softmax,
+        bint record) noexcept nogil:
+    """Gradient (and summed loss, when ``record``) of blocks blk0 .. blk1-1."""
+    cdef Py_ssize_t blk, start, nb
+    cdef floating loss = 0
+    memset(lanes, 0, n_params * BLOCK * sizeof(floating))
+    for blk in range(blk0, blk1):
+        start = blk * BLOCK
+        nb = min(<Py_ssize_t>BLOCK, m - start)
+        if nb == BLOCK:  # the compile-time block size lets the compiler drop loop tails
+            loss = loss + _block_pass(theta, layout, L, X, Y, m, start, BLOCK, lanes, acts,
+                                      deltas, half, inv_m, hidden_act, slope, softmax, record)
+        else:
+            loss = loss + _block_pass(theta, layout, L, X, Y, m, start, nb, lanes, acts,
+                                      deltas, half, inv_m, hidden_act, slope, softmax, record)
+    _reduce_lanes(lanes, n_params, grad)
+    return loss
+
 
 def train_full_batch(
         const floating[:, ::1] X,              # IN  (n_x, m)
@@ -592,82 +721,70 @@ def train_full_batch(
         int hidden_act,                        # activation code of the hidden layers
         floating slope,                        # negative slope of leaky_relu
         bint softmax,                          # output softmax (else sigmoid)
-        floating[::1] grad,                    # WORK (P,)
-        floating[::1] lanes,                   # WORK (P * BLOCK,)
-        floating[::1] acts,                    # WORK (sum of widths * BLOCK,)
-        floating[::1] deltas):                 # WORK (2 * max width * BLOCK,)
+        int n_threads,                         # upper bound; at most one per chunk
+        floating[:, ::1] grad,                 # WORK (n_chunks, P): row 0 ends as the gradient
+        floating[:, ::1] lanes,                # WORK (threads, P * BLOCK)
+        floating[:, ::1] acts,                 # WORK (threads, sum of widths * BLOCK)
+        floating[:, ::1] deltas,               # WORK (threads, 2 * max width * BLOCK)
+        floating[::1] losses):                 # WORK (n_chunks,)
     """Run ``n_iter`` iterations of full-batch gradient descent in place.
 
     Layers ``0 .. L-2`` are LINEAR->``hidden_act``, layer ``L-1`` is
     LINEAR->SIGMOID (or SOFTMAX).  Examples are processed in blocks of BLOCK:
     each block goes forward through all layers and back while its activations
-    are in L1.  Returns the mean cross-entropy (from the logits) of the
+    are in L1.  Blocks are grouped in chunks (``chunking``) that up to
+    ``n_threads`` threads process in parallel; the result does not depend on
+    the thread count.  Returns the mean cross-entropy (from the logits) of the
     parameters as they were before the first iteration when ``record_first``
-    is true, else NaN.
+    is true, else NaN.  The buffer sizes are checked here (cheaply, before
+    releasing the GIL); everything else is trusted.
     """
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = theta.shape[0]
-    cdef Py_ssize_t it, blk, start, nb, l, n_in, n_out, lda
+    cdef Py_ssize_t per_chunk, n_chunks, n_blocks = (m + BLOCK - 1) // BLOCK
+    per_chunk, n_chunks = chunking(m)
+    cdef int nt = <int>min(<Py_ssize_t>max(n_threads, 1), n_chunks)
+    if not FASTINIT_OPENMP:
+        nt = 1
+    if (grad.shape[0] < n_chunks or grad.shape[1] != n_params or losses.shape[0] < n_chunks
+            or lanes.shape[0] < nt or lanes.shape[1] != n_params * BLOCK
+            or acts.shape[0] < nt or deltas.shape[0] < nt or m == 0):
+        raise ValueError("train_full_batch: work buffers do not match the problem")
+    cdef Py_ssize_t it, c, p, tid
     cdef floating inv_m = 1.0 / m
-    cdef floating loss_sum = 0
-    cdef floating work[2 * BLOCK]
-    cdef const floating* A_in
-    cdef floating* Z = &acts[0]
-    cdef floating* delta
-    cdef floating* delta_prev
-    cdef floating* swap
-    cdef Py_ssize_t half = deltas.shape[0] // 2
+    cdef floating loss_sum, recorded = 0
+    cdef bint record
+    cdef Py_ssize_t half = deltas.shape[1] // 2
+    cdef const Py_ssize_t* lay = &layout[0, 0]
+    cdef floating* g = &grad[0, 0]
     with nogil:
         for it in range(n_iter):
-            memset(&lanes[0], 0, lanes.shape[0] * sizeof(floating))
-            for blk in range((m + BLOCK - 1) // BLOCK):
-                start = blk * BLOCK
-                nb = min(<Py_ssize_t>BLOCK, m - start)
-                # forward: hidden layers LINEAR->activation, output LINEAR (logits)
-                A_in = &X[0, start]
-                lda = m
-                for l in range(L):
-                    Z = &acts[layout[l, 4]]
-                    _linear_forward_block(&theta[layout[l, 2]], &theta[layout[l, 3]],
-                                          layout[l, 1], layout[l, 0], A_in, lda, Z, BLOCK,
-                                          nb, hidden_act if l < L - 1 else LINEAR, slope)
-                    A_in = Z
-                    lda = BLOCK
-                # output layer: loss (only when recorded) and dZ = (p - Y) / m
-                n_out = layout[L - 1, 1]
-                if record_first and it == 0:
-                    if softmax:
-                        loss_sum = loss_sum + _cce_from_logits_block(
-                            Z, BLOCK, &Y[0, start], m, n_out, nb)
-                    else:
-                        loss_sum = loss_sum + _bce_from_logits_block(
-                            Z, BLOCK, &Y[0, start], m, n_out, nb)
-                delta = &deltas[0]
-                delta_prev = &deltas[half]
-                _output_gradient_block(Z, BLOCK, &Y[0, start], m, inv_m, softmax,
-                                       delta, BLOCK, n_out, nb, work)
-                # backward, from the output layer down to the first
-                for l in range(L - 1, -1, -1):
-                    n_in = layout[l, 0]
-                    n_out = layout[l, 1]
-                    if l == 0:
-                        _linear_backward_block(&theta[layout[l, 2]], n_out, n_in,
-                                               delta, BLOCK, &X[0, start], m,
-                                               &lanes[layout[l, 2] * BLOCK],
-                                               &lanes[layout[l, 3] * BLOCK],
-                                               NULL, 0, LINEAR, 0, nb)
-                    else:
-                        _linear_backward_block(&theta[layout[l, 2]], n_out, n_in,
-                                               delta, BLOCK, &acts[layout[l - 1, 4]], BLOCK,
-                                               &lanes[layout[l, 2] * BLOCK],
-                                               &lanes[layout[l, 3] * BLOCK],
-                                               delta_prev, BLOCK, hidden_act, slope, nb)
-                        swap = delta
-                        delta = delta_prev
-                        delta_prev = swap
-            _reduce_lanes(&lanes[0], n_params, &grad[0])
-            _gradient_step(&theta[0], &grad[0], learning_rate, n_params)
+            record = record_first and it == 0
+            if nt == 1:
+                for c in range(n_chunks):
+                    losses[c] = _chunk_pass(
+                        &theta[0], n_params, lay, L, &X[0, 0], &Y[0, 0], m,
+                        c * per_chunk, min((c + 1) * per_chunk, n_blocks),
+                        &lanes[0, 0], &acts[0, 0], &deltas[0, 0], half, &grad[c, 0],
+                        inv_m, hidden_act, slope, softmax, record)
+            else:
+                for c in prange(n_chunks, num_threads=nt, schedule="static"):
+                    tid = threadid()
+                    losses[c] = _chunk_pass(
+                        &theta[0], n_params, lay, L, &X[0, 0], &Y[0, 0], m,
+                        c * per_chunk, min((c + 1) * per_chunk, n_blocks),
+                        &lanes[tid, 0], &acts[tid, 0], &deltas[tid, 0], half, &grad[c, 0],
+                        inv_m, hidden_act, slope, softmax, record)
+            # chunk gradients and losses added in chunk order
+            loss_sum = losses[0]
+            for c in range(1, n_chunks):
+                loss_sum = loss_sum + losses[c]
+                for p in range(n_params):
+                    g[p] = g[p] + g[c * n_params + p]
+            _gradient_step(&theta[0], g, learning_rate, n_params)
+            if record:
+                recorded = loss_sum
     if record_first and n_iter > 0:
-        return inv_m * loss_sum
+        return inv_m * recorded
     return float("nan")
 
 

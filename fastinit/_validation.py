@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import os
 from typing import Any, Mapping
 
 import numpy as np
@@ -192,6 +193,24 @@ def check_count(value: Any, name: str, minimum: int = 0) -> int:
         raise TypeError(f"{name} must be an integer, got {value!r}") from exc
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def check_n_threads(value: Any, name: str = "n_threads") -> int:
+    """A thread count: an integer >= 1, or -1 for every available CPU."""
+    value = check_count(value, name, minimum=-1)
+    if value == -1:
+        return available_cpus()
+    if value == 0:
+        raise ValueError(f"{name} must be >= 1, or -1 for all CPUs, got 0")
     return value
 
 

@@ -207,12 +207,12 @@ def linear_backward(
 def _linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray):
     """:func:`linear_backward` on validated arrays of one dtype."""
     n_out, n_in = W.shape
+    n_grads = n_out * n_in + n_out
     dA_prev = np.empty_like(A_prev)
-    dW = np.empty((n_out, n_in), dtype=W.dtype)
-    db = np.empty(n_out, dtype=W.dtype)
-    lanes = np.empty((n_out * n_in + n_out) * _kernels.BLOCK_SIZE, dtype=W.dtype)
-    _kernels.linear_backward(W, dZ, A_prev, dW, db, dA_prev, lanes)
-    return dA_prev, dW, db.reshape(n_out, 1)
+    lanes = np.empty(n_grads * _kernels.BLOCK_SIZE, dtype=W.dtype)
+    grads = np.empty((_kernels.chunking(dZ.shape[1])[1], n_grads), dtype=W.dtype)
+    _kernels.linear_backward(W, dZ, A_prev, dA_prev, lanes, grads)
+    return dA_prev, grads[0, :n_out * n_in].reshape(n_out, n_in), grads[0, n_out * n_in:].reshape(n_out, 1)
 
 
 def _outputs_and_labels(AL: ArrayLike, Y: ArrayLike, name: str = "AL"):

@@ -26,6 +26,7 @@ from ._validation import (
     check_labels,
     check_layers_dims,
     check_learning_rate,
+    check_n_threads,
     resolve_dtype,
 )
 from .diagnostics import Diagnostics, _grad_norms, _stack, _statistics
@@ -115,14 +116,26 @@ def _pack(parameters: dict[str, np.ndarray], dims: list[int]):
     return theta, layout, act_offset
 
 
-def _workspace(theta: np.ndarray, layout: np.ndarray, act_size: int) -> tuple[np.ndarray, ...]:
-    """Scratch buffers of ``train_full_batch``: grad, lanes, activations, deltas."""
+def _threads_used(m: int, n_threads: int) -> int:
+    """Threads the kernel really starts for m examples: at most one per chunk
+    of examples (see ``_kernels.chunking``), one without OpenMP."""
+    return min(n_threads, _kernels.chunking(m)[1]) if _kernels.OPENMP else 1
+
+
+def _workspace(theta: np.ndarray, layout: np.ndarray, act_size: int, m: int,
+               n_threads: int) -> tuple[np.ndarray, ...]:
+    """Scratch buffers of ``train_full_batch`` for up to m examples: chunk
+    gradients (row 0: the gradient), and per thread lanes, activations and
+    deltas; chunk losses."""
     n_params, dtype, block = theta.shape[0], theta.dtype, _kernels.BLOCK_SIZE
+    n_chunks = _kernels.chunking(m)[1]
+    threads = _threads_used(m, n_threads)
     return (
-        np.empty(n_params, dtype=dtype),
-        np.empty(n_params * block, dtype=dtype),
-        np.empty(act_size, dtype=dtype),
-        np.empty(2 * int(layout[:, 1].max()) * block, dtype=dtype),
+        np.empty((n_chunks, n_params), dtype=dtype),
+        np.empty((threads, n_params * block), dtype=dtype),
+        np.empty((threads, act_size), dtype=dtype),
+        np.empty((threads, 2 * int(layout[:, 1].max()) * block), dtype=dtype),
+        np.empty(n_chunks, dtype=dtype),
     )
 
 
@@ -193,6 +206,7 @@ def train(
     diagnostics: bool = True,
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    n_threads: int = 1,
 ) -> TrainingResult:
     """Train a LINEAR->RELU x (L-1) -> LINEAR->SIGMOID classifier by
     gradient descent on the mean cross-entropy (full batch by default).
@@ -236,6 +250,12 @@ def train(
     progress : callable, optional
         Called as ``progress(iterations_done, num_iterations)`` after every
         compiled call (every few milliseconds): for progress bars.
+    n_threads : int, default 1
+        Threads of the compiled loop (-1: every available CPU).  The examples
+        are cut into chunks of at least 2048 (a cut that depends on m only),
+        so problems of fewer examples run on one thread whatever is asked, and
+        the result has the same bits for every thread count.  Without OpenMP
+        (see :func:`fastinit.show_config`) the loop always runs on one thread.
     diagnostics : bool, default True
         Record per-layer diagnostics (:class:`~fastinit.diagnostics.Diagnostics`)
         at each recording point: one extra forward pass per record.
@@ -279,13 +299,14 @@ def train(
     num_iterations = check_count(num_iterations, "num_iterations", minimum=0)
     record_every = check_count(record_every, "record_every", minimum=1)
     record_every = min(record_every, max(num_iterations, 1))  # same records, no overflow
+    n_threads = check_n_threads(n_threads)
     if on_divergence not in ("warn", "raise"):
         raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
     parameters = initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,
                                        activation=activation, negative_slope=negative_slope)
 
     theta, layout, act_size = _pack(parameters, dims)
-    workspace = _workspace(theta, layout, act_size)
+    workspace = _workspace(theta, layout, act_size, X.shape[1], n_threads)
     batches = _MiniBatches.create(X, Y, batch_size, seed)
     per_call = 1 if batches else _iterations_per_call(X.shape[1], theta.shape[0])
 
@@ -337,16 +358,16 @@ def train(
                 if record:
                     cost = _kernels.train_full_batch(
                         X, Y, theta.copy(), layout, learning_rate, 1, True,
-                        act_code, negative_slope, softmax, *workspace)
+                        act_code, negative_slope, softmax, n_threads, *workspace)
                 _kernels.train_full_batch(Xb, Yb, theta, layout, learning_rate, 1, False,
-                                          act_code, negative_slope, softmax, *workspace)
+                                          act_code, negative_slope, softmax, n_threads, *workspace)
             else:
                 cost = _kernels.train_full_batch(
                     X, Y, theta, layout, learning_rate, n_iter, record,
-                    act_code, negative_slope, softmax, *workspace
+                    act_code, negative_slope, softmax, n_threads, *workspace
                 )
             if record and diagnostics:
-                records.append(np.column_stack([stats, _grad_norms(workspace[0], layout)]))
+                records.append(np.column_stack([stats, _grad_norms(workspace[0][0], layout)]))
             if record:
                 costs.append(cost)
                 if print_cost:

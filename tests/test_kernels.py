@@ -180,8 +180,8 @@ def test_both_simd_builds_give_identical_bits(rng):
         for module in (_kernels_baseline, avx2):
             theta, layout, act_size = _pack(fastinit.initialize_parameters(dims, dtype=dtype), dims)
             cost = module.train_full_batch(X.astype(dtype), Y.astype(dtype), theta, layout, 0.01,
-                                           500, True, 1, 0.0, False,
-                                           *_workspace(theta, layout, act_size))
+                                           500, True, 1, 0.0, False, 1,
+                                           *_workspace(theta, layout, act_size, 300, 1))
             z = np.empty((1, 300), dtype)
             module.activation_forward((X[:1] * 30).astype(dtype), z, module.ACTIVATION_CODES["sigmoid"], 0.0)
             results.append((cost, theta, z))
