@@ -8,6 +8,7 @@ import numpy.typing as npt
 _F = npt.NDArray[np.floating]
 
 BLOCK_SIZE: int
+LANE_COUNT: int
 CHUNK_EXAMPLES: int
 OPENMP: bool
 

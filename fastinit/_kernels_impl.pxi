@@ -33,11 +33,17 @@ from libc.string cimport memcpy, memset
 
 from cython.parallel cimport prange, threadid
 
-# Number of examples processed together; also the number of lane accumulators
-# per parameter.  32 doubles = 256 bytes per activation row keeps the working
-# set of the seed's network in L1.
+# LANES: lane accumulators per parameter.  BLOCK: examples processed together,
+# SUB = BLOCK / LANES sub-blocks of LANES examples.  Example ``i`` of a block
+# adds into lane ``i % LANES``, sub-block after sub-block, which is the very
+# order of blocks of LANES examples taken one after the other; updating the
+# lanes once per block for all SUB sub-blocks (instead of once per sub-block)
+# divides their loads and stores by SUB without changing a bit.  A row of 128
+# doubles is 1 KiB: the activations of the seed's network stay in L1.
 cdef enum:
-    BLOCK = 32
+    LANES = 32
+    SUB = 4
+    BLOCK = 128
 
 # Hidden-layer activations (the output layer is sigmoid or softmax).
 cdef enum:
@@ -51,6 +57,7 @@ ACTIVATION_CODES = {"linear": LINEAR, "relu": RELU, "leaky_relu": LEAKY_RELU,
                     "tanh": TANH, "sigmoid": SIGMOID}
 
 BLOCK_SIZE = BLOCK
+LANE_COUNT = LANES
 
 
 # ---------------------------------------------------------------------------
@@ -355,51 +362,80 @@ cdef inline floating _bce_from_logits_block(
     return total
 
 
+cdef inline void _accumulate_lanes_sub(
+        floating* lanes,                        # IN/OUT (n, LANES): lanes[k] += dz * A[k]
+        const floating* dz,                     # IN  (ns,)
+        const floating* A, Py_ssize_t lda,      # IN  (n, ns); A == NULL: A[k] = 1 (bias)
+        Py_ssize_t n, Py_ssize_t ns) noexcept nogil:
+    """One sub-block (ns <= LANES examples) into the lanes of n parameters."""
+    cdef Py_ssize_t k, i
+    cdef floating* l0
+    cdef const floating* a0
+    if A == NULL:
+        for i in range(ns):
+            lanes[i] = lanes[i] + dz[i]
+        return
+    for k in range(n):
+        l0 = lanes + k * LANES
+        a0 = A + k * lda
+        for i in range(ns):
+            l0[i] = l0[i] + dz[i] * a0[i]
+
+
 cdef inline void _accumulate_lanes(
-        floating* lanes,                        # IN/OUT (n, BLOCK): lanes[k] += dz * A[k]
+        floating* lanes,                        # IN/OUT (n, LANES): lanes[k] += dz * A[k]
         const floating* dz,                     # IN  (nb,)
-        const floating* A, Py_ssize_t lda,      # IN  (n, nb)
+        const floating* A, Py_ssize_t lda,      # IN  (n, nb); A == NULL: A[k] = 1 (bias)
         Py_ssize_t n, Py_ssize_t nb) noexcept nogil:
-    """Per-lane products for n weight gradients at once, four per pass so each
-    ``dz`` value is loaded once for four parameters."""
-    cdef Py_ssize_t k = 0, i
+    """Per-lane products of n weight gradients over a block: lane i receives
+    examples i, i + LANES, i + 2 LANES, ... in that order.  A full block adds
+    its SUB sub-blocks in one pass over the lanes; a partial one goes sub-block
+    by sub-block (the same order, so the same bits)."""
+    cdef Py_ssize_t k, i, s0
     cdef floating* l0
     cdef floating* l1
-    cdef floating* l2
-    cdef floating* l3
     cdef const floating* a0
     cdef const floating* a1
-    cdef const floating* a2
-    cdef const floating* a3
-    while k + 4 <= n:
-        l0 = lanes + k * BLOCK
-        l1 = l0 + BLOCK
-        l2 = l1 + BLOCK
-        l3 = l2 + BLOCK
+    if nb != BLOCK:
+        s0 = 0
+        while s0 < nb:
+            _accumulate_lanes_sub(lanes, dz + s0, A + s0 if A != NULL else NULL, lda,
+                                  n, min(<Py_ssize_t>LANES, nb - s0))
+            s0 = s0 + LANES
+        return
+    if A == NULL:
+        for i in range(LANES):
+            lanes[i] = (((lanes[i] + dz[i]) + dz[i + LANES]) + dz[i + 2 * LANES]) + dz[i + 3 * LANES]
+        return
+    k = 0
+    while k + 2 <= n:  # two parameters per pass: each dz value is loaded once for both
+        l0 = lanes + k * LANES
+        l1 = l0 + LANES
         a0 = A + k * lda
         a1 = a0 + lda
-        a2 = a1 + lda
-        a3 = a2 + lda
-        for i in range(nb):
-            l0[i] = l0[i] + dz[i] * a0[i]
-            l1[i] = l1[i] + dz[i] * a1[i]
-            l2[i] = l2[i] + dz[i] * a2[i]
-            l3[i] = l3[i] + dz[i] * a3[i]
-        k = k + 4
-    while k < n:
-        l0 = lanes + k * BLOCK
+        for i in range(LANES):
+            l0[i] = (((l0[i] + dz[i] * a0[i])
+                      + dz[i + LANES] * a0[i + LANES])
+                     + dz[i + 2 * LANES] * a0[i + 2 * LANES]) + dz[i + 3 * LANES] * a0[i + 3 * LANES]
+            l1[i] = (((l1[i] + dz[i] * a1[i])
+                      + dz[i + LANES] * a1[i + LANES])
+                     + dz[i + 2 * LANES] * a1[i + 2 * LANES]) + dz[i + 3 * LANES] * a1[i + 3 * LANES]
+        k = k + 2
+    if k < n:
+        l0 = lanes + k * LANES
         a0 = A + k * lda
-        for i in range(nb):
-            l0[i] = l0[i] + dz[i] * a0[i]
-        k = k + 1
+        for i in range(LANES):
+            l0[i] = (((l0[i] + dz[i] * a0[i])
+                      + dz[i + LANES] * a0[i + LANES])
+                     + dz[i + 2 * LANES] * a0[i + 2 * LANES]) + dz[i + 3 * LANES] * a0[i + 3 * LANES]
 
 
 cdef inline void _linear_backward_block(
         const floating* W, Py_ssize_t n_out, Py_ssize_t n_in,
         const floating* dZ, Py_ssize_t lddz,    # IN  (n_out, nb)
         const floating* A, Py_ssize_t lda,      # IN  (n_in, nb) the layer's input
-        floating* dW_lanes,                     # IN/OUT (n_out * n_in, BLOCK) lane sums
-        floating* db_lanes,                     # IN/OUT (n_out, BLOCK) lane sums
+        floating* dW_lanes,                     # IN/OUT (n_out * n_in, LANES) lane sums
+        floating* db_lanes,                     # IN/OUT (n_out, LANES) lane sums
         floating* dA, Py_ssize_t ldda,          # OUT (n_in, nb) = W^T dZ, skipped if NULL
         int act, floating slope,                # then dA *= f'(A) for A's activation
         Py_ssize_t nb) noexcept nogil:
@@ -410,10 +446,8 @@ cdef inline void _linear_backward_block(
     cdef floating* da
     for j in range(n_out):
         dz = dZ + j * lddz
-        acc = db_lanes + j * BLOCK
-        for i in range(nb):
-            acc[i] = acc[i] + dz[i]
-        _accumulate_lanes(dW_lanes + j * n_in * BLOCK, dz, A, lda, n_in, nb)
+        _accumulate_lanes(db_lanes + j * LANES, dz, NULL, 0, 1, nb)
+        _accumulate_lanes(dW_lanes + j * n_in * LANES, dz, A, lda, n_in, nb)
     if dA == NULL:
         return
     for k in range(n_in):
@@ -425,14 +459,34 @@ cdef inline void _linear_backward_block(
 
 cdef inline void _reduce_lanes(const floating* lanes, Py_ssize_t n,
                                floating* out) noexcept nogil:
-    """out[p] = sum of the BLOCK lanes of parameter p, in lane order."""
-    cdef Py_ssize_t p, i
-    cdef floating total
-    for p in range(n):
-        total = 0
-        for i in range(BLOCK):
-            total = total + lanes[p * BLOCK + i]
-        out[p] = total
+    """out[p] = sum of the LANES lanes of parameter p, in lane order.  Four
+    parameters at a time: four independent chains of additions keep the adder
+    busy where one chain would wait for each previous sum."""
+    cdef Py_ssize_t p = 0, i
+    cdef floating t0, t1, t2, t3
+    cdef const floating* l0
+    while p + 4 <= n:
+        l0 = lanes + p * LANES
+        t0 = 0
+        t1 = 0
+        t2 = 0
+        t3 = 0
+        for i in range(LANES):
+            t0 = t0 + l0[i]
+            t1 = t1 + l0[LANES + i]
+            t2 = t2 + l0[2 * LANES + i]
+            t3 = t3 + l0[3 * LANES + i]
+        out[p] = t0
+        out[p + 1] = t1
+        out[p + 2] = t2
+        out[p + 3] = t3
+        p = p + 4
+    while p < n:
+        t0 = 0
+        for i in range(LANES):
+            t0 = t0 + lanes[p * LANES + i]
+        out[p] = t0
+        p = p + 1
 
 
 cdef inline void _gradient_step(floating* theta, const floating* grad,
@@ -508,7 +562,7 @@ def linear_backward(const floating[:, ::1] W,    # IN  (n_out, n_in)
                     const floating[:, ::1] dZ,   # IN  (n_out, m)
                     const floating[:, ::1] A,    # IN  (n_in, m) the layer's input
                     floating[:, ::1] dA,         # OUT (n_in, m) = W^T dZ
-                    floating[::1] lanes,         # WORK ((n_out * n_in + n_out) * BLOCK,)
+                    floating[::1] lanes,         # WORK ((n_out * n_in + n_out) * LANES,)
                     floating[:, ::1] grads):     # OUT (n_chunks, n_out * n_in + n_out)
     """Gradients of a linear layer: row 0 of ``grads`` ends as [dW | db],
     accumulated in lanes chunk by chunk exactly as ``train_full_batch`` does
@@ -516,7 +570,7 @@ def linear_backward(const floating[:, ::1] W,    # IN  (n_out, n_in)
     cdef Py_ssize_t n_out = W.shape[0], n_in = W.shape[1], m = dZ.shape[1]
     cdef Py_ssize_t n_g = n_out * n_in + n_out, per_chunk, n_chunks
     per_chunk, n_chunks = chunking(m)
-    if grads.shape[0] < n_chunks or grads.shape[1] != n_g or lanes.shape[0] != n_g * BLOCK:
+    if grads.shape[0] < n_chunks or grads.shape[1] != n_g or lanes.shape[0] != n_g * LANES:
         raise ValueError("linear_backward: work buffers do not match the problem")
     cdef Py_ssize_t c, blk, start, nb, p, n_w = n_out * n_in
     with nogil:
@@ -526,7 +580,7 @@ def linear_backward(const floating[:, ::1] W,    # IN  (n_out, n_in)
                 start = blk * BLOCK
                 nb = min(<Py_ssize_t>BLOCK, m - start)
                 _linear_backward_block(&W[0, 0], n_out, n_in, &dZ[0, start], m,
-                                       &A[0, start], m, &lanes[0], &lanes[n_w * BLOCK],
+                                       &A[0, start], m, &lanes[0], &lanes[n_w * LANES],
                                        &dA[0, start], m, LINEAR, 0, nb)
             _reduce_lanes(&lanes[0], n_g, &grads[c, 0])
             if c > 0:
@@ -602,7 +656,7 @@ def gradient_step(floating[::1] theta,           # IN/OUT (n,)
 # A chunk has at least this many blocks (2048 examples), so that a thread's
 # share of an iteration outweighs the cost of waking it...
 cdef enum:
-    CHUNK_MIN_BLOCKS = 64
+    CHUNK_MIN_BLOCKS = 16
 # ...and a problem has at most this many chunks (bounds the gradient rows).
 cdef enum:
     MAX_CHUNKS = 256
@@ -635,18 +689,18 @@ cdef inline floating _block_pass(
         const floating* X, const floating* Y, Py_ssize_t m, Py_ssize_t start, Py_ssize_t nb,
         floating* lanes, floating* acts, floating* deltas, Py_ssize_t half,
         floating inv_m, int hidden_act, floating slope, bint softmax,
-        bint record) noexcept nogil:
+        bint record, floating loss) noexcept nogil:
     """Forward and backward pass of the ``nb`` examples from ``start``: adds
-    their gradient into ``lanes``; returns their summed loss when ``record``
-    (else 0).  ``layout`` is the (L, 5) table of ``train_full_batch``."""
-    cdef Py_ssize_t l, n_in, n_out, lda
+    their gradient into ``lanes``; returns ``loss`` plus their losses (added
+    one sub-block sum at a time) when ``record``, else ``loss``.  ``layout``
+    is the (L, 5) table of ``train_full_batch``."""
+    cdef Py_ssize_t l, n_in, n_out, lda, s0
     cdef const Py_ssize_t* row
     cdef const floating* A_in = X + start
     cdef floating* Z = acts
     cdef floating* delta = deltas
     cdef floating* delta_prev = deltas + half
     cdef floating* swap
-    cdef floating loss = 0
     cdef floating work[2 * BLOCK]
     # forward: hidden layers LINEAR->activation, output LINEAR (logits)
     lda = m
@@ -659,11 +713,16 @@ cdef inline floating _block_pass(
         lda = BLOCK
     # output layer: loss (only when recorded) and dZ = (p - Y) / m
     n_out = layout[5 * (L - 1) + 1]
-    if record:
-        if softmax:
-            loss = _cce_from_logits_block(Z, BLOCK, Y + start, m, n_out, nb)
-        else:
-            loss = _bce_from_logits_block(Z, BLOCK, Y + start, m, n_out, nb)
+    if record:  # summed per sub-block, as the blocks of LANES examples of old
+        s0 = 0
+        while s0 < nb:
+            if softmax:
+                loss = loss + _cce_from_logits_block(Z + s0, BLOCK, Y + start + s0, m, n_out,
+                                                     min(<Py_ssize_t>LANES, nb - s0))
+            else:
+                loss = loss + _bce_from_logits_block(Z + s0, BLOCK, Y + start + s0, m, n_out,
+                                                     min(<Py_ssize_t>LANES, nb - s0))
+            s0 = s0 + LANES
     _output_gradient_block(Z, BLOCK, Y + start, m, inv_m, softmax, delta, BLOCK, n_out, nb, work)
     # backward, from the output layer down to the first
     for l in range(L - 1, -1, -1):
@@ -672,12 +731,12 @@ cdef inline floating _block_pass(
         n_out = row[1]
         if l == 0:
             _linear_backward_block(theta + row[2], n_out, n_in, delta, BLOCK, X + start, m,
-                                   lanes + row[2] * BLOCK, lanes + row[3] * BLOCK,
+                                   lanes + row[2] * LANES, lanes + row[3] * LANES,
                                    NULL, 0, LINEAR, 0, nb)
         else:
             _linear_backward_block(theta + row[2], n_out, n_in, delta, BLOCK,
                                    acts + layout[5 * (l - 1) + 4], BLOCK,
-                                   lanes + row[2] * BLOCK, lanes + row[3] * BLOCK,
+                                   lanes + row[2] * LANES, lanes + row[3] * LANES,
                                    delta_prev, BLOCK, hidden_act, slope, nb)
             swap = delta
             delta = delta_prev
@@ -696,16 +755,16 @@ cdef inline floating _chunk_pass(
     """Gradient (and summed loss, when ``record``) of blocks blk0 .. blk1-1."""
     cdef Py_ssize_t blk, start, nb
     cdef floating loss = 0
-    memset(lanes, 0, n_params * BLOCK * sizeof(floating))
+    memset(lanes, 0, n_params * LANES * sizeof(floating))
     for blk in range(blk0, blk1):
         start = blk * BLOCK
         nb = min(<Py_ssize_t>BLOCK, m - start)
         if nb == BLOCK:  # the compile-time block size lets the compiler drop loop tails
-            loss = loss + _block_pass(theta, layout, L, X, Y, m, start, BLOCK, lanes, acts,
-                                      deltas, half, inv_m, hidden_act, slope, softmax, record)
+            loss = _block_pass(theta, layout, L, X, Y, m, start, BLOCK, lanes, acts,
+                               deltas, half, inv_m, hidden_act, slope, softmax, record, loss)
         else:
-            loss = loss + _block_pass(theta, layout, L, X, Y, m, start, nb, lanes, acts,
-                                      deltas, half, inv_m, hidden_act, slope, softmax, record)
+            loss = _block_pass(theta, layout, L, X, Y, m, start, nb, lanes, acts,
+                               deltas, half, inv_m, hidden_act, slope, softmax, record, loss)
     _reduce_lanes(lanes, n_params, grad)
     return loss
 
@@ -723,7 +782,7 @@ def train_full_batch(
         bint softmax,                          # output softmax (else sigmoid)
         int n_threads,                         # upper bound; at most one per chunk
         floating[:, ::1] grad,                 # WORK (n_chunks, P): row 0 ends as the gradient
-        floating[:, ::1] lanes,                # WORK (threads, P * BLOCK)
+        floating[:, ::1] lanes,                # WORK (threads, P * LANES)
         floating[:, ::1] acts,                 # WORK (threads, sum of widths * BLOCK)
         floating[:, ::1] deltas,               # WORK (threads, 2 * max width * BLOCK)
         floating[::1] losses):                 # WORK (n_chunks,)
@@ -746,7 +805,7 @@ def train_full_batch(
     if not FASTINIT_OPENMP:
         nt = 1
     if (grad.shape[0] < n_chunks or grad.shape[1] != n_params or losses.shape[0] < n_chunks
-            or lanes.shape[0] < nt or lanes.shape[1] != n_params * BLOCK
+            or lanes.shape[0] < nt or lanes.shape[1] != n_params * LANES
             or acts.shape[0] < nt or deltas.shape[0] < nt or m == 0):
         raise ValueError("train_full_batch: work buffers do not match the problem")
     cdef Py_ssize_t it, c, p, tid

@@ -209,7 +209,7 @@ def _linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray):
     n_out, n_in = W.shape
     n_grads = n_out * n_in + n_out
     dA_prev = np.empty_like(A_prev)
-    lanes = np.empty(n_grads * _kernels.BLOCK_SIZE, dtype=W.dtype)
+    lanes = np.empty(n_grads * _kernels.LANE_COUNT, dtype=W.dtype)
     grads = np.empty((_kernels.chunking(dZ.shape[1])[1], n_grads), dtype=W.dtype)
     _kernels.linear_backward(W, dZ, A_prev, dA_prev, lanes, grads)
     return dA_prev, grads[0, :n_out * n_in].reshape(n_out, n_in), grads[0, n_out * n_in:].reshape(n_out, 1)

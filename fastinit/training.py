@@ -132,7 +132,7 @@ def _workspace(theta: np.ndarray, layout: np.ndarray, act_size: int, m: int,
     threads = _threads_used(m, n_threads)
     return (
         np.empty((n_chunks, n_params), dtype=dtype),
-        np.empty((threads, n_params * block), dtype=dtype),
+        np.empty((threads, n_params * _kernels.LANE_COUNT), dtype=dtype),
         np.empty((threads, act_size), dtype=dtype),
         np.empty((threads, 2 * int(layout[:, 1].max()) * block), dtype=dtype),
         np.empty(n_chunks, dtype=dtype),
