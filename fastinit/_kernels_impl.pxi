@@ -534,6 +534,33 @@ def activation_backward(const floating[:, ::1] dA,  # IN  (n, m)
             _activation_backward_row(&dA[j, 0], &A[j, 0], &dZ[j, 0], act, slope, dA.shape[1])
 
 
+def bias_activation(floating[:, ::1] Z,         # IN/OUT (n, m): Z = f(Z + b)
+                    const floating[::1] b,        # IN  (n,)
+                    int act, floating slope):
+    """In place: add the bias to each row and apply the activation ``act``
+    (the elementwise half of a layer whose product W A came from BLAS)."""
+    cdef Py_ssize_t j
+    with nogil:
+        for j in range(Z.shape[0]):
+            _activate_row(&Z[j, 0], b[j], act, slope, Z.shape[1])
+
+
+def output_gradient_from_logits(const floating[:, ::1] Z,  # IN  (n, m) output logits
+                                const floating[:, ::1] Y,  # IN  (n, m) labels (one-hot for softmax)
+                                bint softmax,
+                                floating[:, ::1] dZ):      # OUT (n, m)
+    """dZ = (1/m) (p - Y), p = sigmoid(Z) or softmax(Z): as the fused loop."""
+    cdef Py_ssize_t blk, start, m = Z.shape[1]
+    cdef floating inv_m = 1.0 / m
+    cdef floating work[2 * BLOCK]
+    with nogil:
+        for blk in range((m + BLOCK - 1) // BLOCK):
+            start = blk * BLOCK
+            _output_gradient_block(&Z[0, start], m, &Y[0, start], m, inv_m, softmax,
+                                   &dZ[0, start], m, Z.shape[0],
+                                   min(<Py_ssize_t>BLOCK, m - start), work)
+
+
 def softmax_forward(const floating[:, ::1] Z,      # IN  (k, m) logits
                     floating[:, ::1] P):           # OUT (k, m) column-wise softmax
     """P[:, i] = softmax(Z[:, i])."""

@@ -128,13 +128,13 @@ def diagnose(
     Diagnostics
     """
     from .network import backward_propagation, forward_propagation
-    from .training import _pack
+    from ._engines import pack
 
     activation, negative_slope = check_activation(activation, negative_slope)
     dims, params = check_parameters(parameters)
     X = check_array(X, "X", params["W1"].dtype)
     check_features(X, dims[0])
-    theta, layout, act_size = _pack(params, dims)
+    theta, layout, act_size = pack(params, dims)
     stats = _statistics(X, theta, layout, _kernels.ACTIVATION_CODES[activation],
                         negative_slope, dims[-1] > 1, act_size)
     grads = backward_propagation(X, Y, forward_propagation(X, params, activation, negative_slope)[1],

@@ -1,11 +1,14 @@
-"""Full-batch gradient-descent training in the compiled core.
+"""Gradient-descent training in the compiled core.
 
 :func:`train` validates its inputs once, packs all parameters into one flat
-buffer and hands it to the fused kernel ``_kernels.train_full_batch``, which
-runs forward, backward and update for many iterations with the GIL released.
-Python regains control only at recording points (every ``record_every``
-iterations), where the kernel returns the cost it computed from the output
-logits during the first forward pass of its chunk.
+buffer and hands it to an engine (``fastinit._engines``): the fused kernel
+``_kernels.train_full_batch``, which runs forward, backward and update for
+many iterations with the GIL released, or, for wide layers, BLAS products with
+compiled elementwise kernels.  Python regains control between calls of a few
+milliseconds of work: at recording points (every ``record_every``
+iterations), where the engine returns the cost it computed from the output
+logits during the first forward pass of its call, to check for divergence,
+report progress and react to Ctrl-C.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._engines import BlasEngine, FusedEngine, choose_engine, pack, unpack
 from ._simd import kernels as _kernels
 from ._validation import (
     check_array,
@@ -100,53 +104,6 @@ class TrainingResult:
         return accuracy_of(self.predict(X), Y, self.layers_dims[-1])
 
 
-def _pack(parameters: dict[str, np.ndarray], dims: list[int]):
-    """Flat parameter vector plus the kernel's layout table and workspace sizes."""
-    L = len(dims) - 1
-    layout = np.empty((L, 5), dtype=np.intp)
-    offset = act_offset = 0
-    for l in range(1, L + 1):
-        n_in, n_out = dims[l - 1], dims[l]
-        layout[l - 1] = (n_in, n_out, offset, offset + n_out * n_in, act_offset)
-        offset += n_out * (n_in + 1)
-        act_offset += n_out * _kernels.BLOCK_SIZE
-    theta = np.concatenate(
-        [parameters[f"{p}{l}"].ravel() for l in range(1, L + 1) for p in "Wb"]
-    )
-    return theta, layout, act_offset
-
-
-def _threads_used(m: int, n_threads: int) -> int:
-    """Threads the kernel really starts for m examples: at most one per chunk
-    of examples (see ``_kernels.chunking``), one without OpenMP."""
-    return min(n_threads, _kernels.chunking(m)[1]) if _kernels.OPENMP else 1
-
-
-def _workspace(theta: np.ndarray, layout: np.ndarray, act_size: int, m: int,
-               n_threads: int) -> tuple[np.ndarray, ...]:
-    """Scratch buffers of ``train_full_batch`` for up to m examples: chunk
-    gradients (row 0: the gradient), and per thread lanes, activations and
-    deltas; chunk losses."""
-    n_params, dtype, block = theta.shape[0], theta.dtype, _kernels.BLOCK_SIZE
-    n_chunks = _kernels.chunking(m)[1]
-    threads = _threads_used(m, n_threads)
-    return (
-        np.empty((n_chunks, n_params), dtype=dtype),
-        np.empty((threads, n_params * _kernels.LANE_COUNT), dtype=dtype),
-        np.empty((threads, act_size), dtype=dtype),
-        np.empty((threads, 2 * int(layout[:, 1].max()) * block), dtype=dtype),
-        np.empty(n_chunks, dtype=dtype),
-    )
-
-
-def _unpack(theta: np.ndarray, layout: np.ndarray) -> dict[str, np.ndarray]:
-    parameters = {}
-    for l, (n_in, n_out, w_off, b_off, _) in enumerate(layout, start=1):
-        parameters[f"W{l}"] = theta[w_off:b_off].reshape(n_out, n_in).copy()
-        parameters[f"b{l}"] = theta[b_off:b_off + n_out].reshape(n_out, 1).copy()
-    return parameters
-
-
 class _MiniBatches:
     """The batches of mini-batch training: examples reshuffled every epoch by a
     local generator, each batch a C-contiguous copy (the kernels' layout)."""
@@ -186,6 +143,7 @@ WORK_PER_CALL = 2e7
 
 
 def _iterations_per_call(m: int, n_params: int) -> int:
+    """Iterations of one compiled call (at least one)."""
     return max(1, int(WORK_PER_CALL // (m * n_params)))
 
 
@@ -207,6 +165,7 @@ def train(
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     n_threads: int = 1,
+    engine: str = "auto",
 ) -> TrainingResult:
     """Train a LINEAR->RELU x (L-1) -> LINEAR->SIGMOID classifier by
     gradient descent on the mean cross-entropy (full batch by default).
@@ -256,6 +215,13 @@ def train(
         so problems of fewer examples run on one thread whatever is asked, and
         the result has the same bits for every thread count.  Without OpenMP
         (see :func:`fastinit.show_config`) the loop always runs on one thread.
+        The "blas" engine ignores it: NumPy's BLAS uses its own threads.
+    engine : {"auto", "fused", "blas"}, default "auto"
+        "fused": the compiled loop, every layer of a block of examples at
+        once (fastest for narrow networks); "blas": matrix products by NumPy's
+        BLAS, elementwise work compiled (fastest for wide layers); "auto"
+        picks "blas" when some layer has 512 weights or more (the measured
+        crossover, see ``fastinit._engines``).
     diagnostics : bool, default True
         Record per-layer diagnostics (:class:`~fastinit.diagnostics.Diagnostics`)
         at each recording point: one extra forward pass per record.
@@ -300,20 +266,25 @@ def train(
     record_every = check_count(record_every, "record_every", minimum=1)
     record_every = min(record_every, max(num_iterations, 1))  # same records, no overflow
     n_threads = check_n_threads(n_threads)
+    engine = choose_engine(dims, engine)
     if on_divergence not in ("warn", "raise"):
         raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
     parameters = initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,
                                        activation=activation, negative_slope=negative_slope)
 
-    theta, layout, act_size = _pack(parameters, dims)
-    workspace = _workspace(theta, layout, act_size, X.shape[1], n_threads)
+    theta, layout, act_size = pack(parameters, dims)
+    act_code = _kernels.ACTIVATION_CODES[activation]
+    softmax = dims[-1] > 1
+    if engine == "blas":
+        runner = BlasEngine(theta, layout, act_code, negative_slope, softmax)
+    else:
+        runner = FusedEngine(theta, layout, act_size, X.shape[1], n_threads, act_code,
+                             negative_slope, softmax)
     batches = _MiniBatches.create(X, Y, batch_size, seed)
     per_call = 1 if batches else _iterations_per_call(X.shape[1], theta.shape[0])
 
     costs: list[float] = []
     records: list[np.ndarray] = []
-    act_code = _kernels.ACTIVATION_CODES[activation]
-    softmax = dims[-1] > 1
     # (iterations done, parameters after them): replaced in one assignment, so
     # an interrupt anywhere in the loop leaves a consistent pair
     committed = (0, theta.copy())
@@ -325,7 +296,7 @@ def train(
         # every recorded cost belongs to an iteration <= the committed one
         done, params = committed
         return TrainingResult(
-            parameters=_unpack(params, layout),
+            parameters=unpack(params, layout),
             costs=np.array(costs, dtype=np.float64),
             cost_iterations=np.arange(len(costs)) * record_every,
             layers_dims=dims,
@@ -356,18 +327,12 @@ def train(
             if batches:  # one step on the next batch; the record is on all the data
                 Xb, Yb = batches.batch(done)
                 if record:
-                    cost = _kernels.train_full_batch(
-                        X, Y, theta.copy(), layout, learning_rate, 1, True,
-                        act_code, negative_slope, softmax, n_threads, *workspace)
-                _kernels.train_full_batch(Xb, Yb, theta, layout, learning_rate, 1, False,
-                                          act_code, negative_slope, softmax, n_threads, *workspace)
+                    cost = runner.run(X, Y, theta.copy(), learning_rate, 1, True)
+                runner.run(Xb, Yb, theta, learning_rate, 1, False)
             else:
-                cost = _kernels.train_full_batch(
-                    X, Y, theta, layout, learning_rate, n_iter, record,
-                    act_code, negative_slope, softmax, n_threads, *workspace
-                )
+                cost = runner.run(X, Y, theta, learning_rate, n_iter, record)
             if record and diagnostics:
-                records.append(np.column_stack([stats, _grad_norms(workspace[0][0], layout)]))
+                records.append(np.column_stack([stats, _grad_norms(runner.gradient, layout)]))
             if record:
                 costs.append(cost)
                 if print_cost:

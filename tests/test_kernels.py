@@ -171,17 +171,17 @@ def test_both_simd_builds_give_identical_bits(rng):
     avx2 = pytest.importorskip("fastinit._kernels_avx2")
     if not _kernels_baseline.cpu_has_avx2():
         pytest.skip("this CPU has no AVX2")
-    from fastinit.training import _pack, _workspace
+    from fastinit._engines import pack, workspace
 
     X, Y = fastinit.load_dataset()[:2]
     dims = [2, 10, 5, 1]
     for dtype in (np.float64, np.float32):
         results = []
         for module in (_kernels_baseline, avx2):
-            theta, layout, act_size = _pack(fastinit.initialize_parameters(dims, dtype=dtype), dims)
+            theta, layout, act_size = pack(fastinit.initialize_parameters(dims, dtype=dtype), dims)
             cost = module.train_full_batch(X.astype(dtype), Y.astype(dtype), theta, layout, 0.01,
                                            500, True, 1, 0.0, False, 1,
-                                           *_workspace(theta, layout, act_size, 300, 1))
+                                           *workspace(theta, layout, act_size, 300, 1))
             z = np.empty((1, 300), dtype)
             module.activation_forward((X[:1] * 30).astype(dtype), z, module.ACTIVATION_CODES["sigmoid"], 0.0)
             results.append((cost, theta, z))

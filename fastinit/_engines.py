@@ -1,0 +1,192 @@
+"""The two ways :func:`fastinit.train` runs gradient-descent iterations.
+
+* :class:`FusedEngine` hands many iterations at a time to the compiled loop
+  ``_kernels.train_full_batch``: each block of examples goes forward and back
+  through every layer while it is in L1, with deterministic per-lane
+  gradient sums, optionally on several OpenMP threads.  It is the fastest way
+  for the narrow networks this library is about (the seed's [2, 10, 5, 1]).
+* :class:`BlasEngine` runs one iteration per Python step with the matrix
+  products done by NumPy's BLAS (``np.matmul`` into preallocated buffers) and
+  the elementwise work (bias, activations, output gradient, update) by the
+  compiled kernels.  A tuned GEMM beats the fused loops once a layer is wide:
+  see :func:`choose_engine` for the measured crossover.
+
+Both engines compute the same mathematics, record the cost from the logits
+of the parameters as they are before the first iteration of a call, and
+leave the last gradient in :attr:`gradient`.  Both trust their inputs:
+:func:`fastinit.train` has validated everything.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ._simd import kernels as _kernels
+
+LINEAR = _kernels.ACTIVATION_CODES["linear"]
+
+# The BLAS engine takes over when some layer has at least this many weights
+# (n_in * n_out).  Measured on the 2-core AVX2 development machine with
+# ``python bench/crossover.py`` (time per iteration, fused / BLAS; > 1 means
+# BLAS is faster), the same at m = 300, 10,000 and 100,000:
+#   [2, 10, 5, 1]    (50 weights in the widest layer)  0.34 / 0.78 / 0.62
+#   [2, 16, 16, 1]   (256)                              0.80 / 0.92 / 0.87
+#   [16, 32, 16, 1]  (512)                              1.61 / 1.47 / 1.43
+#   [2, 32, 32, 1]   (1,024)                            1.57 / 1.42 / 1.43
+#   [2, 64, 64, 1]   (4,096)                            2.55 / 2.30 / -
+#   [784, 128, 64, 1] (100,352)                         -    / 11.3 / -
+# so the crossover lies between 256 and 512 weights.
+BLAS_MIN_WEIGHTS = 512
+ENGINES = ("auto", "fused", "blas")
+
+
+def choose_engine(dims: Sequence[int], engine: str = "auto") -> str:
+    """"fused" or "blas" for a network of layer sizes ``dims``."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if engine != "auto":
+        return engine
+    widest = max(n_in * n_out for n_in, n_out in zip(dims[:-1], dims[1:]))
+    return "blas" if widest >= BLAS_MIN_WEIGHTS else "fused"
+
+
+def pack(parameters: dict[str, np.ndarray], dims: list[int]):
+    """Flat parameter vector, the kernels' (L, 5) layout table (n_in, n_out,
+    W offset, b offset, activation offset) and the activation workspace size."""
+    L = len(dims) - 1
+    layout = np.empty((L, 5), dtype=np.intp)
+    offset = act_offset = 0
+    for l in range(1, L + 1):
+        n_in, n_out = dims[l - 1], dims[l]
+        layout[l - 1] = (n_in, n_out, offset, offset + n_out * n_in, act_offset)
+        offset += n_out * (n_in + 1)
+        act_offset += n_out * _kernels.BLOCK_SIZE
+    theta = np.concatenate(
+        [parameters[f"{p}{l}"].ravel() for l in range(1, L + 1) for p in "Wb"]
+    )
+    return theta, layout, act_offset
+
+
+def unpack(theta: np.ndarray, layout: np.ndarray) -> dict[str, np.ndarray]:
+    """The parameter dictionary (copies) of a flat parameter vector."""
+    parameters = {}
+    for l, (n_in, n_out, w_off, b_off, _) in enumerate(layout, start=1):
+        parameters[f"W{l}"] = theta[w_off:b_off].reshape(n_out, n_in).copy()
+        parameters[f"b{l}"] = theta[b_off:b_off + n_out].reshape(n_out, 1).copy()
+    return parameters
+
+
+def _layer_views(vector: np.ndarray, layout: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(W, b) views of each layer into a flat parameter (or gradient) vector."""
+    return [(vector[w:b].reshape(n_out, n_in), vector[b:b + n_out])
+            for n_in, n_out, w, b, _ in layout]
+
+
+def threads_used(m: int, n_threads: int) -> int:
+    """Threads the fused loop really starts for m examples: at most one per
+    chunk of examples (``_kernels.chunking``), one without OpenMP."""
+    return min(n_threads, _kernels.chunking(m)[1]) if _kernels.OPENMP else 1
+
+
+def workspace(theta: np.ndarray, layout: np.ndarray, act_size: int, m: int,
+              n_threads: int) -> tuple[np.ndarray, ...]:
+    """Scratch buffers of ``train_full_batch`` for up to m examples: chunk
+    gradients (row 0: the gradient), per thread lanes, activations and
+    deltas, and chunk losses."""
+    n_params, dtype = theta.shape[0], theta.dtype
+    n_chunks = _kernels.chunking(m)[1]
+    threads = threads_used(m, n_threads)
+    return (
+        np.empty((n_chunks, n_params), dtype=dtype),
+        np.empty((threads, n_params * _kernels.LANE_COUNT), dtype=dtype),
+        np.empty((threads, act_size), dtype=dtype),
+        np.empty((threads, 2 * int(layout[:, 1].max()) * _kernels.BLOCK_SIZE), dtype=dtype),
+        np.empty(n_chunks, dtype=dtype),
+    )
+
+
+class FusedEngine:
+    """Many iterations per compiled call (see module docstring)."""
+
+    name = "fused"
+
+    def __init__(self, theta: np.ndarray, layout: np.ndarray, act_size: int, m: int,
+                 n_threads: int, act_code: int, slope: float, softmax: bool):
+        self.layout, self.act_code, self.slope, self.softmax = layout, act_code, slope, softmax
+        self.n_threads = n_threads
+        self.work = workspace(theta, layout, act_size, m, n_threads)
+
+    @property
+    def gradient(self) -> np.ndarray:
+        return self.work[0][0]
+
+    def run(self, X: np.ndarray, Y: np.ndarray, theta: np.ndarray, learning_rate: float,
+            n_iter: int, record: bool) -> float:
+        """``n_iter`` iterations in place on ``theta``; the cost before the
+        first one when ``record``, else NaN."""
+        return _kernels.train_full_batch(X, Y, theta, self.layout, learning_rate, n_iter, record,
+                                         self.act_code, self.slope, self.softmax, self.n_threads,
+                                         *self.work)
+
+
+class BlasEngine:
+    """One iteration per Python step, matrix products by NumPy's BLAS."""
+
+    name = "blas"
+
+    def __init__(self, theta: np.ndarray, layout: np.ndarray, act_code: int, slope: float,
+                 softmax: bool):
+        self.layout, self.act_code, self.slope, self.softmax = layout, act_code, slope, softmax
+        self.gradient = np.zeros_like(theta)
+        self._grads = _layer_views(self.gradient, layout)
+        self._buffers: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+
+    def _activations(self, m: int, dtype: np.dtype):
+        """Per-layer activation and delta buffers for m examples (kept for
+        the full set and the mini-batch size, the two sizes train uses)."""
+        if m not in self._buffers:
+            widths = self.layout[:, 1]
+            self._buffers[m] = ([np.empty((n, m), dtype) for n in widths],
+                                [np.empty((n, m), dtype) for n in widths])
+        return self._buffers[m]
+
+    def run(self, X: np.ndarray, Y: np.ndarray, theta: np.ndarray, learning_rate: float,
+            n_iter: int, record: bool) -> float:
+        params = _layer_views(theta, self.layout)
+        cost = float("nan")
+        for it in range(n_iter):
+            value = self._gradient(X, Y, params, record and it == 0)
+            if record and it == 0:
+                cost = value
+            _kernels.gradient_step(theta, self.gradient, learning_rate)
+        return cost
+
+    def _gradient(self, X, Y, params, record: bool) -> float:
+        """Forward and backward pass into :attr:`gradient`; the cost when ``record``."""
+        L = len(params)
+        acts, deltas = self._activations(X.shape[1], X.dtype)
+        A = X
+        for l, (W, b) in enumerate(params):
+            np.matmul(W, A, out=acts[l])
+            _kernels.bias_activation(acts[l], b, self.act_code if l < L - 1 else LINEAR,
+                                     self.slope)
+            A = acts[l]
+        cost = float("nan")
+        if record:
+            loss = (_kernels.categorical_cross_entropy_from_logits if self.softmax
+                    else _kernels.binary_cross_entropy_from_logits)
+            cost = loss(A, Y)
+        dZ = deltas[L - 1]
+        _kernels.output_gradient_from_logits(A, Y, self.softmax, dZ)
+        for l in range(L - 1, -1, -1):
+            dW, db = self._grads[l]
+            A_prev = X if l == 0 else acts[l - 1]
+            np.matmul(dZ, A_prev.T, out=dW)
+            np.sum(dZ, axis=1, out=db)
+            if l > 0:
+                dA = deltas[l - 1]
+                np.matmul(params[l][0].T, dZ, out=dA)
+                _kernels.activation_backward(dA, acts[l - 1], dA, self.act_code, self.slope)
+                dZ = dA
+        return cost
