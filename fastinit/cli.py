@@ -42,6 +42,9 @@ def _common(p: argparse.ArgumentParser, default_iterations: int = 15000) -> None
     p.add_argument("--activation", choices=["relu", "leaky_relu", "tanh", "sigmoid", "linear"],
                    default="relu", help="hidden activation (default: relu)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="threads of the compiled loop, -1 for all CPUs (default: 1; used for "
+                        "4096 examples or more; the result is the same for any N)")
     p.add_argument("--quiet", action="store_true", help="do not print the cost every 1000 iterations")
 
 
@@ -157,7 +160,7 @@ def _train(args) -> int:
     result = train(train_X, train_Y, dims, init=args.init, learning_rate=args.learning_rate,
                    num_iterations=args.iterations, seed=args.seed, dtype=args.dtype,
                    print_cost=not args.quiet, activation=args.activation,
-                   progress=_ProgressLine(not args.quiet))
+                   n_threads=args.threads, progress=_ProgressLine(not args.quiet))
     print(f"train accuracy {result.accuracy(train_X, train_Y):.4f}, "
           f"test accuracy {result.accuracy(test_X, test_Y):.4f}, "
           f"{result.elapsed * 1000:.0f} ms, status {result.status}")

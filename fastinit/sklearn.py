@@ -55,6 +55,10 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
     batch_size : int or None, default None
         None: full-batch gradient descent (the seed's); else mini-batches
         reshuffled every epoch (``max_iter`` counts mini-batch steps).
+    n_threads : int, default 1
+        Threads of the compiled training loop (-1: all CPUs); used for 4096
+        samples or more, and the fitted model is the same for any value (see
+        :func:`fastinit.train`).
 
     Attributes
     ----------
@@ -76,6 +80,7 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
         dtype: str = "float64",
         random_state: int | None = 3,
         batch_size: int | None = None,
+        n_threads: int = 1,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.init = init
@@ -85,6 +90,7 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
         self.dtype = dtype
         self.random_state = random_state
         self.batch_size = batch_size
+        self.n_threads = n_threads
 
     def fit(self, X: Any, y: Any) -> "FastInitClassifier":
         """Train on ``X`` of shape (n_samples, n_features) and labels ``y``."""
@@ -104,6 +110,7 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
             [X.shape[1], *hidden, n_outputs], init=self.init, learning_rate=self.learning_rate,
             num_iterations=self.max_iter, seed=self.random_state, dtype=self.dtype,
             activation=self.activation, diagnostics=False, batch_size=self.batch_size,
+            n_threads=self.n_threads,
         )
         self.n_iter_ = self.result_.iterations_run
         return self

@@ -72,7 +72,7 @@ def test_compare_plot_writes_a_png(tmp_path):
 def test_train_then_predict_from_npy_and_csv(tmp_path):
     model = tmp_path / "m.npz"
     proc = run("train", "--dataset", "blobs", "--iterations", "3000", "--learning-rate", "0.05",
-               "--quiet", "--out", str(model))
+               "--quiet", "--threads", "2", "--out", str(model))
     assert proc.returncode == 0, proc.stderr
     assert "test accuracy" in proc.stdout and model.exists()
     import fastinit
@@ -94,6 +94,7 @@ def test_train_then_predict_from_npy_and_csv(tmp_path):
         (["train", "--out", "/nonexistent-dir/m.npz", "--iterations", "1"], "No such file"),
         (["predict", "missing.npz", "x.npy"], "No such file"),
         (["train", "--layers", "0", "--out", "m.npz"], "layers_dims[1] must be a positive"),
+        (["train", "--threads", "0", "--out", "m.npz"], "n_threads must be >= 1"),
     ],
 )
 def test_train_predict_bad_arguments(args, message, tmp_path):

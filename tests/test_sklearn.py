@@ -67,3 +67,14 @@ def test_minibatch_estimator(seed_data):
     assert clf.n_iter_ == 20000 and clf.score(test_X.T, test_Y.ravel()) >= 0.85
     again = FastInitClassifier(batch_size=32, max_iter=20000, learning_rate=0.05).fit(train_X.T, train_Y.ravel())
     np.testing.assert_array_equal(clf.predict_proba(test_X.T), again.predict_proba(test_X.T))
+
+
+def test_n_threads_gives_the_same_model():
+    """n_threads changes the speed only: the fitted model has the same bits."""
+    X, y = fastinit.make_moons(5000, noise=0.2, seed=4)
+    fits = [FastInitClassifier(max_iter=200, learning_rate=0.5, n_threads=n).fit(X.T, y.ravel())
+            for n in (1, 2)]
+    for key, value in fits[0].result_.parameters.items():
+        np.testing.assert_array_equal(fits[1].result_.parameters[key], value)
+    with pytest.raises(ValueError, match="n_threads must be >= 1"):
+        FastInitClassifier(n_threads=0).fit(X.T, y.ravel())

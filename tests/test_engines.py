@@ -1,0 +1,132 @@
+"""The two training engines (fused loop, BLAS products) and the threads of the
+fused loop: both engines against the NumPy reference, the same bits for any
+thread count, the crossover rule, and the validation of the new arguments."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastinit
+from fastinit import _engines, reference
+from fastinit._simd import kernels
+from helpers import assert_close, random_data
+
+# A problem of several chunks of examples (at least 2048 examples each), so
+# that several threads really run; not a multiple of the block size, so the
+# partial last block is exercised too.
+M_CHUNKED = 3 * kernels.CHUNK_EXAMPLES + 77
+
+
+@pytest.mark.parametrize("engine", ["fused", "blas"])
+@pytest.mark.parametrize(
+    "layers_dims, m, activation",
+    [([2, 10, 5, 1], 300, "relu"), ([3, 24, 24, 1], 200, "tanh"), ([5, 8, 3], 150, "relu"),
+     ([2, 40, 1], 1, "leaky_relu"), ([4, 16, 8, 1], 129, "sigmoid")],
+    ids=str,
+)
+def test_engine_matches_reference(dtype, engine, layers_dims, m, activation):
+    rng = np.random.default_rng(m)
+    X, Y = random_data(layers_dims[0], m, rng, dtype)
+    if layers_dims[-1] > 1:
+        Y = rng.integers(0, layers_dims[-1], size=(1, m))
+    result = fastinit.train(X, Y, layers_dims, learning_rate=0.05, num_iterations=120,
+                            dtype=dtype, record_every=40, engine=engine, activation=activation)
+    initial = fastinit.initialize_parameters(layers_dims, "he", dtype=dtype)
+    Y_ref = (reference.one_hot(Y[0], layers_dims[-1]) if layers_dims[-1] > 1 else Y).astype(dtype)
+    params_ref, costs_ref = reference.train(X, Y_ref, initial, dtype.type(0.05), 120, 40,
+                                            activation=activation)
+    # 120 iterations compound the per-step rounding differences (see test_training)
+    rtol = 100 * {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}[dtype]
+    assert_close(result.costs, costs_ref, dtype, rtol=rtol)
+    for key in initial:
+        assert result.parameters[key].dtype == dtype
+        assert_close(result.parameters[key], params_ref[key], dtype, rtol=rtol)
+
+
+def test_blas_engine_is_chosen_for_wide_layers_only():
+    assert _engines.choose_engine([2, 10, 5, 1]) == "fused"
+    assert _engines.choose_engine([2, 16, 16, 1]) == "fused"  # 256 weights: fused measured faster
+    assert _engines.choose_engine([16, 32, 16, 1]) == "blas"  # 512 weights: BLAS measured faster
+    assert _engines.choose_engine([784, 128, 64, 1]) == "blas"
+    assert _engines.choose_engine([784, 128, 64, 1], "fused") == "fused"
+    with pytest.raises(ValueError, match="engine must be one of"):
+        fastinit.train(np.zeros((2, 4)), np.zeros((1, 4)), [2, 1], engine="gpu")
+
+
+def test_engines_agree_on_the_seed_run(seed_data):
+    X, Y = seed_data[:2]
+    fused = fastinit.train(X, Y, [2, 10, 5, 1], engine="fused")
+    blas = fastinit.train(X, Y, [2, 10, 5, 1], engine="blas")
+    np.testing.assert_allclose(blas.costs, fused.costs, rtol=1e-12)
+    assert blas.accuracy(X, Y) == fused.accuracy(X, Y)
+
+
+@pytest.mark.parametrize("batch_size", [None, 2500])
+def test_thread_count_does_not_change_a_bit(dtype, batch_size):
+    """Fixed chunks of examples, reduced in chunk order: 1, 2, 3 or all
+    threads give identical costs, parameters and diagnostics."""
+    rng = np.random.default_rng(7)
+    X, Y = random_data(3, M_CHUNKED, rng, dtype)
+    runs = [fastinit.train(X, Y, [3, 12, 6, 1], num_iterations=40, record_every=10,
+                           dtype=dtype, n_threads=n, batch_size=batch_size)
+            for n in (1, 2, 3, -1)]
+    for other in runs[1:]:
+        np.testing.assert_array_equal(other.costs, runs[0].costs)
+        for key in runs[0].parameters:
+            np.testing.assert_array_equal(other.parameters[key], runs[0].parameters[key])
+        np.testing.assert_array_equal(other.diagnostics.grad_norm, runs[0].diagnostics.grad_norm)
+
+
+def test_threads_used_follow_the_chunks():
+    chunk = kernels.CHUNK_EXAMPLES
+    assert kernels.chunking(300) == (chunk // kernels.BLOCK_SIZE, 1)
+    assert kernels.chunking(1) == (chunk // kernels.BLOCK_SIZE, 1)
+    assert kernels.chunking(2 * chunk + 1)[1] == 3
+    assert kernels.chunking(10**9)[1] <= 256  # the number of chunk gradients stays bounded
+    assert _engines.threads_used(300, 8) == 1  # small problems stay single-threaded
+    expected = 2 if kernels.OPENMP else 1
+    assert _engines.threads_used(M_CHUNKED, 2) == expected
+
+
+def test_fused_step_equals_explicit_step_across_chunks(dtype):
+    """The per-layer kernels reduce chunk by chunk like the fused loop: one
+    fused iteration equals forward + backward + update to the bit, also when
+    m spans several chunks."""
+    rng = np.random.default_rng(2)
+    X, Y = random_data(2, M_CHUNKED, rng, dtype)
+    dims = [2, 10, 5, 1]
+    params = fastinit.initialize_parameters(dims, "he", dtype=dtype)
+    grads = fastinit.backward_propagation(X, Y, fastinit.forward_propagation(X, params)[1])
+    stepped = fastinit.update_parameters(params, grads, 0.01)
+    trained = fastinit.train(X, Y, dims, num_iterations=1, dtype=dtype, n_threads=2).parameters
+    for key in params:
+        np.testing.assert_array_equal(trained[key], stepped[key])
+
+
+@pytest.mark.parametrize("bad, error, match", [
+    (0, ValueError, "n_threads must be >= 1"), (-2, ValueError, "n_threads must be >= -1"),
+    (1.5, TypeError, "n_threads must be an integer"), ("2", TypeError, "n_threads must be an integer"),
+    (True, TypeError, "n_threads must be an integer"),
+])
+def test_bad_n_threads_is_rejected(bad, error, match):
+    with pytest.raises(error, match=match):
+        fastinit.train(np.zeros((2, 4)), np.zeros((1, 4)), [2, 1], n_threads=bad)
+
+
+def test_bias_activation_and_output_gradient_kernels_match_reference(dtype):
+    rng = np.random.default_rng(5)
+    Z = rng.standard_normal((6, 301)).astype(dtype)
+    b = rng.standard_normal(6).astype(dtype)
+    for name, code in kernels.ACTIVATION_CODES.items():
+        out = Z.copy()
+        kernels.bias_activation(out, b, code, dtype.type(0.01))
+        expected = reference.activation_forward(Z + b[:, None], name, 0.01)
+        assert_close(out, expected, dtype, rtol=10 * {np.float64: 1e-12, np.float32: 1e-5}[dtype.type])
+    for k in (1, 4):
+        logits = rng.standard_normal((k, 301)).astype(dtype) * 3
+        Y = np.ascontiguousarray(reference.one_hot(rng.integers(0, k, 301), k) if k > 1
+                                 else rng.random((1, 301)) < 0.5, dtype=dtype)
+        dZ = np.empty_like(logits)
+        kernels.output_gradient_from_logits(logits, Y, k > 1, dZ)
+        p = reference.softmax(logits) if k > 1 else reference.sigmoid(logits)
+        assert_close(dZ, (p - Y) / 301, dtype, rtol=10 * {np.float64: 1e-12, np.float32: 1e-5}[dtype.type])
