@@ -50,3 +50,38 @@ def test_forward_backward(benchmark, data, impl):
         return impl.backward_propagation(X, Y, impl.forward_propagation(X, params)[1])
 
     benchmark(step)
+
+
+@pytest.fixture(scope="module")
+def large():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 10**5))
+    return X, (rng.random((1, 10**5)) < 0.5).astype(np.float64)
+
+
+@pytest.mark.benchmark(group="[2, 10, 5, 1], m = 1e5, 20 iterations")
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fastinit_large_m(benchmark, large, threads, dtype):
+    X, Y = large
+    benchmark(fastinit.train, X, Y, LAYERS, num_iterations=20, n_threads=threads, dtype=dtype,
+              diagnostics=False)
+
+
+@pytest.mark.benchmark(group="[2, 10, 5, 1], m = 1e5, 20 iterations")
+def test_numpy_large_m(benchmark, large):
+    X, Y = large
+    benchmark(reference.train, X, Y, fastinit.initialize_parameters(LAYERS, "he"), 0.01, 20)
+
+
+@pytest.mark.benchmark(group="wide networks, m = 1e4, 3 iterations")
+@pytest.mark.parametrize("dims", [[2, 256, 256, 1], [784, 128, 64, 1]], ids=str)
+@pytest.mark.parametrize("impl", ["fastinit", "numpy"])
+def test_wide_networks(benchmark, dims, impl):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((dims[0], 10**4))
+    Y = (rng.random((1, 10**4)) < 0.5).astype(np.float64)
+    if impl == "numpy":
+        benchmark(reference.train, X, Y, fastinit.initialize_parameters(dims, "he"), 0.01, 3)
+    else:
+        benchmark(fastinit.train, X, Y, dims, num_iterations=3, diagnostics=False)

@@ -1,17 +1,24 @@
 """Side-by-side timing of fastinit against the pure-NumPy reference.
 
-Runs the seed notebook's He training (layers [2, 10, 5, 1], m = 300, cost
-recorded every 1000 iterations) with :func:`fastinit.reference.train` and with
-:func:`fastinit.train`, interleaved in one process (NumPy, fastinit, NumPy,
-fastinit, ...), checks that both record the same costs, and reports the ratio
-of each pair of runs.  Quote the median ratio: absolute times on a shared
-machine drift, ratios of neighbouring runs much less; the ratio of the best
-run of each side is the least disturbed by other load.
+:func:`compare_with_numpy` runs the seed notebook's He training (layers
+[2, 10, 5, 1], m = 300, cost recorded every 1000 iterations) with
+:func:`fastinit.reference.train` and with :func:`fastinit.train`, interleaved
+in one process (NumPy, fastinit, NumPy, fastinit, ...), checks that both record
+the same costs, and reports the ratio of each pair of runs.  Quote the median
+ratio: absolute times on a shared machine drift, ratios of neighbouring runs
+much less; the ratio of the best run of each side is the least disturbed by
+other load.
+
+:func:`benchmark_table` measures the whole range in one run and prints one
+table: the seed's run (float64 and float32, and JAX's jit loop when JAX is
+installed), [2, 10, 5, 1] at m = 10^4, 10^5, 10^6 on one and two threads with
+peak memory, and the wide networks [2, 256, 256, 1] and [784, 128, 64, 1].
 """
 from __future__ import annotations
 
 import statistics
 import time
+import tracemalloc
 from typing import Any, Callable
 
 import numpy as np
@@ -78,3 +85,231 @@ def compare_with_numpy(rounds: int = 5, iterations: int = 15000, dtype: Any = "f
          f"{summary['best_ratio']:.2f}x")
     echo(f"fastinit kernels: {summary['kernels']}; recorded costs agree to rtol {rtol:g}")
     return summary
+
+
+# ---------------------------------------------------------------------------
+# The full table
+# ---------------------------------------------------------------------------
+
+def matmul_flops(dims: list[int], m: int) -> float:
+    """Floating-point operations of the matrix products of one iteration:
+    2 m n_in n_out each for Z = W A, dW = dZ A^T and dA = W^T dZ (no dA for
+    the first layer).  Elementwise work (activations, exp, update) is left out,
+    so the GFLOP/s reported are a lower bound of the work done."""
+    weights = [a * b for a, b in zip(dims[:-1], dims[1:])]
+    return 2.0 * m * (3 * sum(weights) - weights[0])
+
+
+def dgemm_gflops(n: int = 1024, repeat: int = 3) -> float:
+    """GFLOP/s of NumPy's BLAS on an n x n float64 product: the practical peak
+    of this machine, measured, beside which the table's GFLOP/s are read."""
+    a = np.random.default_rng(0).standard_normal((n, n))
+    a @ a
+    best = min(_timed(lambda: a @ a)[0] for _ in range(repeat))
+    return 2.0 * n ** 3 / best / 1e9
+
+
+def _problem(dims: list[int], m: int, dtype: np.dtype):
+    if m == 300 and dims[0] == 2:
+        X, Y = load_dataset()[:2]
+    else:
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((dims[0], m))
+        Y = (rng.random((1, m)) < 0.5).astype(np.float64)
+    return X.astype(dtype), Y.astype(dtype)
+
+
+def _jax_runner(dims: list[int], dtype: np.dtype):
+    """The same training as a JAX user would write it (jit, fori_loop between
+    records, cost at records only); None when JAX is not installed."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+
+    def cost(params, X, Y):
+        A = X
+        for W, b in params[:-1]:
+            A = jnp.maximum(W @ A + b, 0)
+        Z = params[-1][0] @ A + params[-1][1]
+        return jnp.mean(jnp.logaddexp(0, Z) - Y * Z)
+
+    gradient = jax.grad(cost)
+
+    @jax.jit
+    def steps(params, X, Y, lr, n):
+        def body(_, p):
+            return jax.tree_util.tree_map(lambda w, g: w - lr * g, p, gradient(p, X, Y))
+        return jax.lax.fori_loop(0, n, body, params)
+
+    cost_jit = jax.jit(cost)
+
+    def run(X, Y, initial, lr, n_iter, record_every):
+        L = len(dims) - 1
+        params = [(jnp.asarray(initial[f"W{l}"]), jnp.asarray(initial[f"b{l}"]))
+                  for l in range(1, L + 1)]
+        X, Y = jnp.asarray(X), jnp.asarray(Y)
+        costs, done = [], 0
+        while done < n_iter:
+            costs.append(float(cost_jit(params, X, Y)))
+            n = min(record_every, n_iter - done)
+            params = steps(params, X, Y, dtype.type(lr), n)
+            done += n
+        jax.block_until_ready(params)
+        return np.array(costs)
+
+    return run
+
+
+def _settle() -> None:
+    """Pause before a timed run: BLAS and OpenMP worker threads keep spinning
+    for a while after their last task and would steal a core from the next
+    run (either side's); a quarter second lets them go to sleep."""
+    time.sleep(0.25)
+
+
+def _peak_mib(fn: Callable[[], Any]) -> float:
+    """Peak of the memory allocated through Python and NumPy while ``fn`` runs,
+    above what was allocated before (the data), in MiB."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def benchmark_table(rounds: int = 3, quick: bool = False,
+                    echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Measure every case of the table side by side and print it.
+
+    Each case runs NumPy (``fastinit.reference.train``, cost recorded every
+    1000 iterations: the same math as a competent NumPy user writes it) and
+    fastinit ``rounds`` times, interleaved; the reported time is the best
+    round of each, the ratio is NumPy's time over fastinit's, and the recorded
+    costs of both are checked to agree (1e-12 relative in float64, 1e-5 in
+    float32).  ``quick`` shrinks the work (for tests; the figures are then
+    noisier and the m = 10^6 case is skipped).
+
+    Returns
+    -------
+    list of dict
+        One per row: ``case``, ``numpy_us``, ``fastinit_us``, ``ratio``,
+        ``gflops`` (fastinit, matrix products only), ``numpy_mib`` and
+        ``fastinit_mib`` (peak memory above the data, where measured).
+    """
+    rounds = check_count(rounds, "rounds", minimum=1)
+    budget = 2e7 if quick else 1e9  # matrix-product flops per timed run
+    peak = dgemm_gflops(256 if quick else 1024)
+    sizes = [10**4, 10**5] if quick else [10**4, 10**5, 10**6]
+    cases = [("seed He run", [2, 10, 5, 1], 300, "float64", 1),
+             ("seed He run", [2, 10, 5, 1], 300, "float32", 1)]
+    for m in sizes:
+        cases += [(f"m = {m:.0e}", [2, 10, 5, 1], m, "float64", n) for n in (1, 2)]
+    cases += [("m = 1e+05", [2, 10, 5, 1], 10**5, "float32", 2),
+              ("wide", [2, 256, 256, 1], 10**4, "float64", 2),
+              ("wide", [784, 128, 64, 1], 10**4, "float64", 2)]
+    rows: list[dict[str, Any]] = []
+    head = (f"{'case':<12} {'layers':<18} {'dtype':<8} {'thr':>3} {'numpy us/it':>12} "
+            f"{'fastinit us/it':>15} {'ratio':>7} {'GFLOP/s':>8} {'numpy MiB':>10} {'fastinit MiB':>13}")
+    echo(f"NumPy dgemm reaches {peak:.1f} GFLOP/s on this machine (the practical peak); "
+         f"fastinit kernels: {get_config()['kernels']}, OpenMP: {get_config()['openmp']}")
+    echo(head)
+    echo("-" * len(head))
+    for name, dims, m, dtype_name, threads in cases:
+        dtype = np.dtype(dtype_name)
+        X, Y = _problem(dims, m, dtype)
+        flops = matmul_flops(dims, m)
+        n_iter = max(3, int(budget // flops))
+        record_every = min(1000, n_iter)
+        initial = initialize_parameters(dims, "he", dtype=dtype)
+        lr = 0.01
+
+        def run_numpy():
+            return reference.train(X, Y, initial, dtype.type(lr), n_iter, record_every)[1]
+
+        def run_fastinit():
+            return train(X, Y, dims, init="he", learning_rate=lr, num_iterations=n_iter,
+                         dtype=dtype, record_every=record_every, n_threads=threads,
+                         diagnostics=False).costs
+
+        t_np = t_fi = float("inf")
+        for _ in range(rounds):
+            _settle()
+            t, costs_np = _timed(run_numpy)
+            t_np = min(t_np, t)
+            _settle()
+            t, costs_fi = _timed(run_fastinit)
+            t_fi = min(t_fi, t)
+        rtol = 1e-12 if dtype == np.float64 else 1e-5
+        if not np.allclose(costs_fi, costs_np, rtol=rtol, atol=0):
+            raise RuntimeError(f"{name} {dims}: fastinit and NumPy recorded different costs: "
+                               f"{costs_fi} vs {costs_np}")
+        row = {"case": name, "layers": dims, "m": m, "dtype": dtype_name, "threads": threads,
+               "numpy_us": t_np / n_iter * 1e6, "fastinit_us": t_fi / n_iter * 1e6,
+               "ratio": t_np / t_fi, "gflops": flops * n_iter / t_fi / 1e9,
+               "numpy_mib": None, "fastinit_mib": None}
+        if m >= 10**5:  # one iteration each, outside the timed runs (tracing slows NumPy)
+            n_iter = 1
+            row["numpy_mib"] = _peak_mib(run_numpy)
+            row["fastinit_mib"] = _peak_mib(run_fastinit)
+        rows.append(row)
+        mem = (f"{row['numpy_mib']:>10.1f} {row['fastinit_mib']:>13.1f}"
+               if row["numpy_mib"] is not None else f"{'':>10} {'':>13}")
+        echo(f"{name:<12} {str(dims):<18} {dtype_name:<8} {threads:>3} {row['numpy_us']:>12.1f} "
+             f"{row['fastinit_us']:>15.1f} {row['ratio']:>6.2f}x {row['gflops']:>8.2f} {mem}")
+    jax_row = _jax_comparison(rounds, 3000 if not quick else 500, echo)
+    if jax_row:
+        rows.append(jax_row)
+    _echo_derived(rows, echo)
+    return rows
+
+
+def _jax_comparison(rounds: int, n_iter: int, echo: Callable[[str], None]) -> dict | None:
+    """The seed's run with JAX's jit loop against fastinit, when JAX is installed."""
+    dims, dtype = [2, 10, 5, 1], np.dtype(np.float64)
+    run_jax = _jax_runner(dims, dtype)
+    if run_jax is None:
+        echo("JAX: not installed (pip install jax), no comparison")
+        return None
+    X, Y = _problem(dims, 300, dtype)
+    initial = initialize_parameters(dims, "he")
+    run_jax(X, Y, initial, 0.01, 1000, 1000)  # compile outside the timing
+    t_jax = t_fi = float("inf")
+    for _ in range(rounds):
+        t, costs_jax = _timed(lambda: run_jax(X, Y, initial, 0.01, n_iter, 1000))
+        t_jax = min(t_jax, t)
+        t, result = _timed(lambda: train(X, Y, dims, num_iterations=n_iter, diagnostics=False))
+        t_fi = min(t_fi, t)
+    if not np.allclose(result.costs, costs_jax, rtol=1e-9, atol=0):
+        raise RuntimeError(f"JAX and fastinit recorded different costs: {costs_jax} vs {result.costs}")
+    row = {"case": "seed He run vs JAX jit", "jax_us": t_jax / n_iter * 1e6,
+           "fastinit_us": t_fi / n_iter * 1e6, "ratio": t_jax / t_fi}
+    echo(f"seed He run, JAX jit + fori_loop: {row['jax_us']:.1f} us/it, fastinit "
+         f"{row['fastinit_us']:.1f} us/it: fastinit {row['ratio']:.2f}x faster")
+    return row
+
+
+def _echo_derived(rows: list[dict[str, Any]], echo: Callable[[str], None]) -> None:
+    """The ratios between fastinit rows: float32 over float64, 2 threads over 1."""
+    def find(case, dtype, threads):
+        for r in rows:
+            if r["case"] == case and r.get("dtype") == dtype and r.get("threads") == threads:
+                return r
+        return None
+
+    pairs = [("seed He run", ("float64", 1), ("float32", 1), "float32 vs float64"),
+             ("m = 1e+05", ("float64", 2), ("float32", 2), "float32 vs float64"),
+             ("m = 1e+04", ("float64", 1), ("float64", 2), "2 threads vs 1"),
+             ("m = 1e+05", ("float64", 1), ("float64", 2), "2 threads vs 1"),
+             ("m = 1e+06", ("float64", 1), ("float64", 2), "2 threads vs 1")]
+    for case, slow, fast, label in pairs:
+        a, b = find(case, *slow), find(case, *fast)
+        if a and b:
+            echo(f"{case}: {label}: {a['fastinit_us'] / b['fastinit_us']:.2f}x")
+    for r in rows:
+        if r.get("numpy_mib") and r.get("threads") == 2 and r["dtype"] == "float64":
+            echo(f"{r['case']}: peak memory above the data, fastinit / NumPy: "
+                 f"{r['fastinit_mib'] / r['numpy_mib']:.3f}")

@@ -95,8 +95,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
     be = sub.add_parser("bench", help="time fastinit against the NumPy reference, side by side",
                         description="Time the seed's He run with the NumPy reference and with "
-                                    "fastinit, interleaved in one process; print per-round ratios.")
-    be.add_argument("--rounds", type=int, default=5, help="default: 5")
+                                    "fastinit, interleaved in one process; print per-round ratios. "
+                                    "With --table: every case of the benchmark table (sizes, "
+                                    "threads, float32, wide networks, JAX when installed).")
+    be.add_argument("--table", action="store_true",
+                    help="print the full table (a few minutes) instead of the seed's run")
+    be.add_argument("--quick", action="store_true", help="with --table: less work, noisier")
+    be.add_argument("--rounds", type=int, default=5, help="default: 5 (3 with --table)")
     be.add_argument("--iterations", type=int, default=15000, help="default: 15000")
     be.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     return parser
@@ -186,9 +191,12 @@ def _predict(args) -> int:
 
 
 def _bench(args) -> int:
-    from .benchmark import compare_with_numpy
+    from .benchmark import benchmark_table, compare_with_numpy
 
-    compare_with_numpy(rounds=args.rounds, iterations=args.iterations, dtype=args.dtype)
+    if args.table:
+        benchmark_table(rounds=min(args.rounds, 3), quick=args.quick)
+    else:
+        compare_with_numpy(rounds=args.rounds, iterations=args.iterations, dtype=args.dtype)
     return 0
 
 

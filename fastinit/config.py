@@ -7,6 +7,7 @@ import sys
 import numpy as np
 
 from . import _kernels_baseline, _simd
+from ._validation import available_cpus
 from ._version import __version__
 
 
@@ -21,6 +22,8 @@ def get_config() -> dict[str, object]:
         "kernels": _simd.SIMD_LEVEL,
         "kernel_module": _simd.kernels.__name__,
         "block_size": _simd.kernels.BLOCK_SIZE,
+        "openmp": _simd.kernels.OPENMP,
+        "cpus": available_cpus(),
     }
 
 
@@ -29,7 +32,9 @@ def show_config() -> None:
 
     The kernels exist in a baseline build and, on x86-64, an AVX2 build; the
     best one the CPU supports is chosen at import (override with the
-    environment variable ``FASTINIT_SIMD=baseline|avx2``).
+    environment variable ``FASTINIT_SIMD=baseline|avx2``).  ``openmp`` tells
+    whether the build has OpenMP, i.e. whether ``n_threads`` > 1 can run
+    threads; ``cpus`` is the number of CPUs this process may use.
     """
     for key, value in get_config().items():
         print(f"{key:>14}: {value}")

@@ -114,6 +114,11 @@ def test_bench_prints_ratios():
     proc = run("bench", "--rounds", "2", "--iterations", "1500")
     assert proc.returncode == 0, proc.stderr
     assert "median ratio NumPy / fastinit" in proc.stdout and "recorded costs agree" in proc.stdout
+    proc = run("bench", "--table", "--quick", "--rounds", "1")
+    assert proc.returncode == 0, proc.stderr
+    for text in ("dgemm reaches", "seed He run", "m = 1e+05", "[784, 128, 64, 1]",
+                 "float32 vs float64", "2 threads vs 1", "peak memory above the data"):
+        assert text in proc.stdout
     proc = run("bench", "--rounds", "0")
     assert proc.returncode == 2 and "rounds must be >= 1" in proc.stderr
 
