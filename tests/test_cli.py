@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,6 +68,16 @@ def test_compare_plot_writes_a_png(tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert width > 1000 and height > 250  # four panels side by side
+
+
+def test_readme_embeds_the_example_figure():
+    """The README shows a real `compare --plot` output, kept in the repository."""
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "![" in readme and "(bench/figures/compare.png)" in readme
+    data = (root / "bench" / "figures" / "compare.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(data[16:20], "big") > 1000
 
 
 def test_train_then_predict_from_npy_and_csv(tmp_path):
