@@ -57,8 +57,10 @@ from .plotting import (
     plot_decision_boundary,
     plot_diagnostics,
     plot_signal_propagation,
+    plot_sweep,
     plot_symmetry,
 )
+from .sweeps import SweepTable, sweep
 from .training import TrainingResult, train
 
 __all__ = [
@@ -70,6 +72,7 @@ __all__ = [
     "INITIALIZERS",
     "Initializer",
     "SignalPropagation",
+    "SweepTable",
     "TrainingDivergedError",
     "TrainingResult",
     "backward_propagation",
@@ -100,6 +103,7 @@ __all__ = [
     "plot_decision_boundary",
     "plot_diagnostics",
     "plot_signal_propagation",
+    "plot_sweep",
     "plot_symmetry",
     "predict",
     "predict_dec",
@@ -111,6 +115,7 @@ __all__ = [
     "signal_propagation",
     "symmetry_lesson",
     "sigmoid",
+    "sweep",
     "train",
     "update_parameters",
 ]

@@ -1,4 +1,4 @@
-"""Command line: ``fastinit compare | train | predict | bench`` (also ``python -m fastinit``)."""
+"""Command line: ``fastinit compare | train | predict | bench | sweep`` (also ``python -m fastinit``)."""
 from __future__ import annotations
 
 import argparse
@@ -14,20 +14,10 @@ from .initializers import INITIALIZERS
 from .model_io import load_model, save_model
 from .training import train
 
-DATASETS = {
-    "circles": lambda seed: datasets.make_circles(300, noise=0.05, seed=seed),
-    "moons": lambda seed: datasets.make_moons(300, noise=0.1, seed=seed),
-    "blobs": lambda seed: datasets.make_blobs(300, n_classes=3, seed=seed),
-    "spiral": lambda seed: datasets.make_spiral(300, n_classes=2, seed=seed),
-    "xor": lambda seed: datasets.make_xor(300, noise=0.05, seed=seed),
-}
+DATASETS = datasets.NAMED_DATASETS
 
 
-def _load(name: str):
-    """(train_X, train_Y, test_X, test_Y): the seed's circles for "circles"."""
-    if name == "circles":
-        return datasets.load_dataset()
-    return (*DATASETS[name](1), *DATASETS[name](2))
+_load = datasets.load_named
 
 
 def _common(p: argparse.ArgumentParser, default_iterations: int = 15000) -> None:
@@ -104,7 +94,119 @@ def _build_parser() -> argparse.ArgumentParser:
     be.add_argument("--rounds", type=int, default=5, help="default: 5 (3 with --table)")
     be.add_argument("--iterations", type=int, default=15000, help="default: 15000")
     be.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    sw = sub.add_parser(
+        "sweep", help="many trainings over a grid (initializers x seeds x ...), with statistics",
+        description="Train every combination of the given values (the others keep the seed "
+                    "notebook's), print a summary table per group, optionally save every "
+                    "record to a JSON-lines file (a rerun with the same file resumes) and plot "
+                    "the distributions. Example: fastinit sweep --inits zeros random he xavier "
+                    "--n-seeds 100 --threads 2")
+    sw.add_argument("--config", metavar="FILE",
+                    help="a .json or .toml file mapping parameter names (init, seed, "
+                         "learning_rate, layers, activation, dataset, num_iterations, dtype) to "
+                         "lists of values; options given on the command line override it")
+    sw.add_argument("--inits", nargs="+", choices=sorted(INITIALIZERS), metavar="INIT")
+    sw.add_argument("--seeds", nargs="+", type=int, metavar="SEED")
+    sw.add_argument("--n-seeds", type=int, metavar="K", help="seeds 0 .. K-1")
+    sw.add_argument("--learning-rates", nargs="+", type=float, metavar="LR")
+    sw.add_argument("--layers", nargs="+", metavar="SIZES",
+                    help="hidden layer sizes, comma-separated, one network per value "
+                         "(e.g. 10,5 20,10)")
+    sw.add_argument("--activations", nargs="+",
+                    choices=["relu", "leaky_relu", "tanh", "sigmoid", "linear"], metavar="ACT")
+    sw.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), metavar="DATASET")
+    sw.add_argument("--iterations", nargs="+", type=int, metavar="N")
+    sw.add_argument("--dtypes", nargs="+", choices=["float64", "float32"], metavar="DTYPE")
+    sw.add_argument("--threshold", type=float, default=0.2,
+                    help="a run converges when its cost falls below this (default: 0.2)")
+    sw.add_argument("--by", nargs="+", default=["init"], metavar="COLUMN",
+                    help="group the summary by these columns (default: init)")
+    sw.add_argument("--threads", type=int, default=1, metavar="N",
+                    help="trainings run at once (default: 1; -1: all CPUs)")
+    sw.add_argument("--results", metavar="FILE.jsonl",
+                    help="append every finished record to this file; rerunning with the same "
+                         "file skips what is done")
+    sw.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run on this dask.distributed scheduler (needs dask[distributed])")
+    sw.add_argument("--plot", metavar="FILE",
+                    help="write a PNG of the accuracy and convergence distributions per group")
+    sw.add_argument("--quiet", action="store_true", help="no progress line")
     return parser
+
+
+def _sweep_grid(args) -> dict:
+    grid: dict = {}
+    if args.config:
+        grid.update(_read_grid(args.config))
+    seeds = args.seeds if args.seeds is not None else (
+        list(range(args.n_seeds)) if args.n_seeds is not None else None)
+    if args.n_seeds is not None and args.n_seeds < 1:
+        raise ValueError(f"--n-seeds must be >= 1, got {args.n_seeds}")
+    layers = None
+    if args.layers:
+        try:
+            layers = [[int(n) for n in spec.split(",")] for spec in args.layers]
+        except ValueError as exc:
+            raise ValueError(f"--layers takes comma-separated sizes such as 10,5, "
+                             f"got {args.layers}") from exc
+    for name, values in [("init", args.inits), ("seed", seeds),
+                         ("learning_rate", args.learning_rates), ("layers", layers),
+                         ("activation", args.activations), ("dataset", args.datasets),
+                         ("num_iterations", args.iterations), ("dtype", args.dtypes)]:
+        if values is not None:
+            grid[name] = values
+    return grid
+
+
+def _read_grid(path: str) -> dict:
+    import json
+
+    if path.endswith(".toml"):
+        try:
+            import tomllib
+        except ImportError as exc:  # Python < 3.11
+            raise ValueError("TOML sweep files need Python >= 3.11; use a .json file") from exc
+        with open(path, "rb") as f:
+            grid = tomllib.load(f)
+    else:
+        with open(path, encoding="utf-8") as f:
+            try:
+                grid = json.load(f)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(grid, dict):
+        raise ValueError(f"{path}: expected a mapping of parameter names to lists of values")
+    return grid
+
+
+def _sweep(args) -> int:
+    from .sweeps import sweep
+
+    client = None
+    if args.scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError as exc:
+            raise ImportError('--scheduler needs dask: pip install "fastinit[dask]"') from exc
+        client = Client(args.scheduler)
+    try:
+        table = sweep(_sweep_grid(args), cost_threshold=args.threshold, n_threads=args.threads,
+                      results=args.results, client=client,
+                      progress=_ProgressLine(not args.quiet, "training"))
+    finally:
+        if client is not None:
+            client.close()
+    print(table.format_summary(args.by))
+    if args.results:
+        print(f"\n{len(table)} records in {args.results}")
+    if args.plot:
+        from .plotting import _pyplot, plot_sweep
+
+        fig = plot_sweep(table, group=args.by[0])
+        fig.savefig(args.plot, dpi=80)
+        _pyplot().close(fig)
+        print(f"wrote {args.plot}")
+    return 0
 
 
 def _compare(args) -> int:
@@ -144,8 +246,9 @@ class _ProgressLine:
     meanwhile overwrite it; erased at the end.  Nothing at all when stderr is
     not a terminal (or with --quiet)."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, label: str = "iteration") -> None:
         self.enabled = enabled and sys.stderr.isatty()
+        self.label = label
         self.last = 0.0
 
     def __call__(self, done: int, total: int) -> None:
@@ -153,7 +256,7 @@ class _ProgressLine:
         if not self.enabled or (now - self.last < 0.1 and done < total):
             return
         self.last = now
-        text = f"  iteration {done:>{len(str(total))}} / {total}"
+        text = f"  {self.label} {done:>{len(str(total))}} / {total}"
         sys.stderr.write(f"{text}\r" if done < total else " " * len(text) + "\r")
         sys.stderr.flush()
 
@@ -204,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fastinit`` command; returns the exit status."""
     args = _build_parser().parse_args(argv)
     command = {"compare": _compare, "train": _train, "predict": _predict,
-               "bench": _bench}[args.command]
+               "bench": _bench, "sweep": _sweep}[args.command]
     try:
         return command(args)
     except (ValueError, TypeError, OSError, ImportError) as exc:

@@ -188,3 +188,24 @@ def make_xor(n_samples: int = 300, noise: float | None = None,
     if noise:
         points = points + rng.normal(scale=noise, size=points.shape)
     return np.ascontiguousarray(points.T), labels.reshape(1, -1)
+
+
+# The named problems of the command line and of sweeps: 300 training examples
+# (seed 1) and 300 test examples (seed 2) of each distribution; "circles" is
+# the seed notebook's own data (load_dataset).
+NAMED_DATASETS = {
+    "circles": lambda seed: make_circles(300, noise=0.05, seed=seed),
+    "moons": lambda seed: make_moons(300, noise=0.1, seed=seed),
+    "blobs": lambda seed: make_blobs(300, n_classes=3, seed=seed),
+    "spiral": lambda seed: make_spiral(300, n_classes=2, seed=seed),
+    "xor": lambda seed: make_xor(300, noise=0.05, seed=seed),
+}
+
+
+def load_named(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train_X, train_Y, test_X, test_Y) of one of :data:`NAMED_DATASETS`."""
+    if name not in NAMED_DATASETS:
+        raise ValueError(f"dataset must be one of {sorted(NAMED_DATASETS)}, got {name!r}")
+    if name == "circles":
+        return load_dataset()
+    return (*NAMED_DATASETS[name](1), *NAMED_DATASETS[name](2))

@@ -189,3 +189,52 @@ def plot_diagnostics(diagnostics: Any) -> Any:
     axes[0].legend()
     fig.tight_layout()
     return fig
+
+
+def plot_sweep(table: Any, by: str = "test_accuracy", group: str = "init") -> Any:
+    """Distributions of a sweep per group (e.g. per initializer): accuracy
+    on the left, the iteration at which the cost first fell below the
+    threshold on the right (converged runs only; the success rate is in the
+    tick labels).
+
+    Parameters
+    ----------
+    table : SweepTable
+        The output of :func:`fastinit.sweep`.
+    by : str, default "test_accuracy"
+        The accuracy column of the left panel ("train_accuracy" or "test_accuracy").
+    group : str, default "init"
+        The column whose values form the groups.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    records = list(table)
+    if not records:
+        raise ValueError("no sweep records to plot")
+    for column in (by, group):
+        if column not in records[0]:
+            raise ValueError(f"no column {column!r} in the sweep records")
+    names = list(dict.fromkeys(str(r[group]) for r in records))
+    members = {n: [r for r in records if str(r[group]) == n] for n in names}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    rng = np.random.default_rng(0)  # horizontal jitter of the points only
+    for k, name in enumerate(names):
+        values = [r[by] for r in members[name]]
+        left.scatter(k + 1 + rng.uniform(-0.15, 0.15, len(values)), values, s=10, alpha=0.6)
+    left.boxplot([[r[by] for r in members[n]] for n in names], showfliers=False)
+    left.set_xticks(range(1, len(names) + 1), names)
+    left.set_ylabel(by.replace("_", " "))
+    left.set_title(f"{by.replace('_', ' ')} per {group}")
+    converged = [[r["converged_at"] for r in members[n] if r["converged_at"] is not None]
+                 for n in names]
+    labels = [f"{n}\n{len(c) / len(members[n]):.0%} converged" for n, c in zip(names, converged)]
+    right.boxplot([c if c else [np.nan] for c in converged], showfliers=True)
+    right.set_xticks(range(1, len(names) + 1), labels)
+    right.set_ylabel("iteration")
+    threshold = getattr(table, "cost_threshold", None)
+    right.set_title("first iteration with cost below " + (f"{threshold:g}" if threshold else "the threshold"))
+    fig.tight_layout()
+    return fig

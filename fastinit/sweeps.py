@@ -1,0 +1,395 @@
+"""Sweeps: many trainings over a grid of configurations, with statistics.
+
+One training is an anecdote; :func:`sweep` runs a grid (or a list) of
+configurations over initializer, seed, learning rate, hidden layer sizes,
+activation, dataset, iterations and dtype, and returns a :class:`SweepTable`:
+one record per configuration (final cost, train and test accuracy, the
+iteration at which the cost first fell below a threshold, divergence, wall
+time and the recorded cost curve), with :meth:`SweepTable.summary` grouping by
+any columns.
+
+Where the trainings run:
+
+* locally on ``n_threads`` threads: the compiled training loop releases the
+  GIL, so threads run trainings truly in parallel;
+* on a ``dask.distributed`` cluster when a ``client`` is given: the
+  configurations are cut into chunks that the cluster's workers run, and the
+  records are gathered into the same table (identical to a local run but for
+  the wall times).
+
+With ``results="file.jsonl"`` every finished record is appended to a JSON-lines
+file at once (flushed and synced); a sweep started again with the same file
+skips the configurations already there, so an interrupted sweep loses nothing
+that had finished and duplicates nothing.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import math
+import os
+import statistics
+import threading
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from ._validation import check_count, check_n_threads, check_positive_float
+from .datasets import NAMED_DATASETS, load_named
+from .exceptions import DivergenceWarning
+from .training import train
+
+# The columns a configuration has, with the seed notebook's experiment as the
+# default of each.
+DEFAULTS: dict[str, Any] = {
+    "init": "he",
+    "seed": 3,
+    "learning_rate": 0.01,
+    "layers": [10, 5],
+    "activation": "relu",
+    "dataset": "circles",
+    "num_iterations": 15000,
+    "dtype": "float64",
+}
+METRICS = ("final_cost", "train_accuracy", "test_accuracy", "converged_at", "wall_time")
+
+
+def _normalise(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A complete configuration (defaults filled in, layers as a list of ints),
+    checked for unknown keys and datasets; training validates the rest."""
+    unknown = set(config) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown sweep parameter(s) {sorted(unknown)}; "
+                         f"known: {sorted(DEFAULTS)}")
+    out = {**DEFAULTS, **config}
+    layers = out["layers"]
+    if isinstance(layers, (int, float)) and not isinstance(layers, bool):
+        layers = [layers]
+    try:
+        out["layers"] = [int(n) for n in layers]
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"layers must be a sequence of hidden layer sizes, got {layers!r}") from exc
+    if out["dataset"] not in NAMED_DATASETS:
+        raise ValueError(f"dataset must be one of {sorted(NAMED_DATASETS)}, "
+                         f"got {out['dataset']!r}")
+    if not isinstance(out["init"], str):
+        raise TypeError("sweeps take initializers by name (records must be JSON), "
+                        f"got {out['init']!r}")
+    return out
+
+
+def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the values of ``grid`` (a mapping of parameter name
+    to a list of values), in a fixed order: the last parameter of
+    :data:`DEFAULTS` varies fastest.  Parameters not in ``grid`` take their
+    default."""
+    for name, values in grid.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise TypeError(f"grid[{name!r}] must be a list of values, got {values!r}")
+    names = [n for n in DEFAULTS if n in grid] + [n for n in grid if n not in DEFAULTS]
+    lists = [list(grid[n]) for n in names]
+    return [_normalise(dict(zip(names, combo))) for combo in itertools.product(*lists)]
+
+
+def config_key(config: Mapping[str, Any]) -> str:
+    """The identity of a configuration in a results file: canonical JSON."""
+    return json.dumps({k: config[k] for k in DEFAULTS}, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=16)
+def _data(name: str):
+    return load_named(name)
+
+
+def run_config(config: Mapping[str, Any], cost_threshold: float = 0.2,
+               record_every: int = 1000) -> dict[str, Any]:
+    """Train one configuration and return its record (see :func:`sweep`)."""
+    config = _normalise(config)
+    train_X, train_Y, test_X, test_Y = _data(config["dataset"])
+    n_classes = int(train_Y.max()) + 1
+    dims = [train_X.shape[0], *config["layers"], 1 if n_classes <= 2 else n_classes]
+    start = time.perf_counter()
+    with warnings.catch_warnings():  # divergence is a result here: the record says it
+        warnings.simplefilter("ignore", DivergenceWarning)
+        result = train(train_X, train_Y, dims, init=config["init"],
+                       learning_rate=config["learning_rate"],
+                       num_iterations=config["num_iterations"], seed=config["seed"],
+                       dtype=config["dtype"], activation=config["activation"],
+                       record_every=record_every, diagnostics=False)
+    wall = time.perf_counter() - start
+    below = [int(i) for i, c in zip(result.cost_iterations, result.costs) if c < cost_threshold]
+    return {
+        "key": config_key(config),
+        **config,
+        "final_cost": float(result.costs[-1]) if len(result.costs) else math.nan,
+        "train_accuracy": result.accuracy(train_X, train_Y),
+        "test_accuracy": result.accuracy(test_X, test_Y),
+        "converged_at": below[0] if below else None,
+        "diverged": result.status == "diverged",
+        "status": result.status,
+        "iterations_run": result.iterations_run,
+        "wall_time": wall,
+        "cost_iterations": [int(i) for i in result.cost_iterations],
+        "costs": [float(c) for c in result.costs],
+    }
+
+
+# ---------------------------------------------------------------------------
+# The table of records
+# ---------------------------------------------------------------------------
+
+class SweepTable(Sequence):
+    """The records of a sweep, in the order of its configurations.
+
+    A sequence of dicts (one per configuration: the configuration's columns,
+    then ``final_cost`` (the last recorded cost, at ``cost_iterations[-1]``),
+    ``train_accuracy``, ``test_accuracy``,
+    ``converged_at`` (first recorded iteration whose cost is below the
+    threshold, or None), ``diverged``, ``status``, ``iterations_run``,
+    ``wall_time`` (seconds), ``cost_iterations`` and ``costs``).
+    """
+
+    def __init__(self, records: Sequence[dict[str, Any]], cost_threshold: float):
+        self.records = list(records)
+        self.cost_threshold = cost_threshold
+
+    def __getitem__(self, index):
+        return self.records[index]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __repr__(self) -> str:
+        return f"SweepTable({len(self)} records, cost_threshold={self.cost_threshold})"
+
+    def to_pandas(self):
+        """The records as a ``pandas.DataFrame`` (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError("SweepTable.to_pandas needs pandas: pip install pandas") from exc
+        return pd.DataFrame(self.records)
+
+    def summary(self, by: Sequence[str] = ("init",),
+                metrics: Sequence[str] = METRICS) -> list[dict[str, Any]]:
+        """Statistics per group of records sharing the values of the ``by``
+        columns (in order of first appearance): ``n``, for each metric its
+        ``mean``, ``std`` (sample; 0 for one value), ``min`` and ``max`` over
+        the records where it is defined (``converged_at`` is None for runs that
+        never got below the threshold), ``success_rate`` (fraction of runs
+        whose cost fell below the threshold) and ``diverged_rate``."""
+        if isinstance(by, str):
+            by = [by]
+        if self.records:
+            for column in [*by, *metrics]:
+                if column not in self.records[0]:
+                    raise ValueError(f"no column {column!r} in the sweep records")
+        groups: dict[tuple, list[dict[str, Any]]] = {}
+        for record in self.records:
+            value = tuple(json.dumps(record[c]) if isinstance(record[c], list) else record[c]
+                          for c in by)
+            groups.setdefault(value, []).append(record)
+        rows = []
+        for value, members in groups.items():
+            row: dict[str, Any] = {c: members[0][c] for c in by}
+            row["n"] = len(members)
+            for metric in metrics:
+                values = [r[metric] for r in members
+                          if r[metric] is not None and not _isnan(r[metric])]
+                row[f"{metric}_mean"] = statistics.fmean(values) if values else None
+                row[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else (
+                    0.0 if values else None)
+                row[f"{metric}_min"] = min(values) if values else None
+                row[f"{metric}_max"] = max(values) if values else None
+            row["success_rate"] = sum(r["converged_at"] is not None for r in members) / len(members)
+            row["diverged_rate"] = sum(bool(r["diverged"]) for r in members) / len(members)
+            rows.append(row)
+        return rows
+
+    def format_summary(self, by: Sequence[str] = ("init",)) -> str:
+        """The summary as an aligned text table (the command line prints it)."""
+        if isinstance(by, str):
+            by = [by]
+        rows = self.summary(by)
+        head = [*by, "n", "train acc", "test acc", "final cost",
+                f"success (cost<{self.cost_threshold:g})", "converged at", "diverged"]
+        lines = []
+        for row in rows:
+            lines.append([
+                *(str(row[c]) for c in by), str(row["n"]),
+                _mean_std(row, "train_accuracy", "{:.1%}"),
+                _mean_std(row, "test_accuracy", "{:.1%}"),
+                _mean_std(row, "final_cost", "{:.4f}"),
+                f"{row['success_rate']:.0%}",
+                _mean_std(row, "converged_at", "{:.0f}"),
+                f"{row['diverged_rate']:.0%}",
+            ])
+        widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
+                  for i, h in enumerate(head)]
+        out = ["  ".join(h.ljust(w) for h, w in zip(head, widths)),
+               "  ".join("-" * w for w in widths)]
+        out += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
+        return "\n".join(out)
+
+
+def _isnan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _mean_std(row: dict[str, Any], metric: str, fmt: str) -> str:
+    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+    if mean is None:
+        return "-"
+    return f"{fmt.format(mean)} ± {fmt.format(std)}"
+
+
+# ---------------------------------------------------------------------------
+# The results file
+# ---------------------------------------------------------------------------
+
+class _ResultsFile:
+    """Append-only JSON-lines file of records, one line per finished
+    configuration, written and synced at once.  A line cut short by a kill
+    (the only damage an append can suffer) is dropped when the file is
+    opened again."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+        self.lock = threading.Lock()
+        self.done: dict[str, dict[str, Any]] = {}
+        if os.path.exists(self.path):
+            self._load()
+
+    def _load(self) -> None:
+        with open(self.path, "rb") as f:
+            data = f.read()
+        complete = data[:data.rfind(b"\n") + 1]
+        for number, line in enumerate(complete.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                key = record["key"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{self.path}:{number}: not a sweep record ({exc})") from exc
+            self.done.setdefault(key, record)
+        if len(complete) != len(data):  # drop the unfinished last line
+            with open(self.path, "r+b") as f:
+                f.truncate(len(complete))
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record) + "\n"
+        with self.lock:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+            self.done.setdefault(record["key"], record)
+
+
+# ---------------------------------------------------------------------------
+# Running a sweep
+# ---------------------------------------------------------------------------
+
+def run_chunk(configs: Sequence[Mapping[str, Any]], cost_threshold: float,
+              record_every: int) -> list[dict[str, Any]]:
+    """Records of several configurations, run one after the other (the unit
+    of work sent to a Dask worker)."""
+    return [run_config(c, cost_threshold, record_every) for c in configs]
+
+
+def sweep(
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    *,
+    configs: Sequence[Mapping[str, Any]] | None = None,
+    cost_threshold: float = 0.2,
+    record_every: int = 1000,
+    n_threads: int = 1,
+    results: str | os.PathLike | None = None,
+    client: Any = None,
+    chunk_size: int = 4,
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepTable:
+    """Train every configuration of a grid (or a list) and tabulate the results.
+
+    Parameters
+    ----------
+    grid : mapping of str to list, optional
+        Values to combine, e.g. ``{"init": ["zeros", "he"], "seed": range(10)}``;
+        the parameters are the keys of :data:`DEFAULTS` (``init``, ``seed``,
+        ``learning_rate``, ``layers`` (hidden sizes), ``activation``,
+        ``dataset`` (a name of :data:`fastinit.datasets.NAMED_DATASETS`),
+        ``num_iterations``, ``dtype``); the others keep the seed notebook's
+        values.
+    configs : list of mappings, optional
+        Explicit configurations instead of (or after) the grid's.
+    cost_threshold : float, default 0.2
+        A run "converges" at the first recorded iteration whose cost is below it.
+    record_every : int, default 1000
+        Recording interval of the cost curves.
+    n_threads : int, default 1
+        Trainings run at once on local threads (-1: every CPU).
+    results : path, optional
+        JSON-lines file: each finished record is appended at once, and the
+        configurations already in it are not run again (resuming).
+    client : dask.distributed.Client, optional
+        Run on this cluster instead of local threads, in chunks of
+        ``chunk_size`` configurations.
+    progress : callable, optional
+        ``progress(done, total)`` after every finished configuration.
+
+    Returns
+    -------
+    SweepTable
+        One record per configuration, in the order of the configurations.
+    """
+    todo = expand_grid(grid) if grid is not None else []
+    todo += [_normalise(c) for c in (configs or [])]
+    if not todo:
+        raise ValueError("sweep needs a grid or a list of configurations")
+    cost_threshold = check_positive_float(cost_threshold, "cost_threshold")
+    record_every = check_count(record_every, "record_every", minimum=1)
+    n_threads = check_n_threads(n_threads)
+    chunk_size = check_count(chunk_size, "chunk_size", minimum=1)
+    keys = [config_key(c) for c in todo]
+    store = _ResultsFile(results) if results is not None else None
+    found: dict[str, dict[str, Any]] = dict(store.done) if store else {}
+    pending = [c for c, k in zip(todo, keys) if k not in found]
+    pending = list({config_key(c): c for c in pending}.values())  # a grid may repeat one
+    total, done = len(set(keys)), len(set(keys)) - len(pending)
+
+    def finished(records: Iterable[dict[str, Any]]) -> None:
+        nonlocal done
+        for record in records:
+            if store:
+                store.append(record)
+            found[record["key"]] = record
+            done += 1
+            if progress is not None:
+                progress(done, total)
+
+    if client is not None:
+        chunks = [pending[i:i + chunk_size] for i in range(0, len(pending), chunk_size)]
+        futures = client.map(run_chunk, chunks, cost_threshold=cost_threshold,
+                             record_every=record_every, pure=False)
+        from dask.distributed import as_completed as dask_completed
+
+        for future in dask_completed(futures):
+            finished(future.result())
+    elif n_threads == 1 or len(pending) <= 1:
+        for config in pending:
+            finished([run_config(config, cost_threshold, record_every)])
+    else:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            futures = [pool.submit(run_config, c, cost_threshold, record_every)
+                       for c in pending]
+            try:
+                for future in as_completed(futures):
+                    finished([future.result()])
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+    return SweepTable([found[k] for k in dict.fromkeys(keys)], cost_threshold)

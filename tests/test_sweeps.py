@@ -1,0 +1,204 @@
+"""Sweeps: records equal individual trainings (locally, on threads, on a Dask
+LocalCluster), statistics, resuming after a kill, validation."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+import fastinit
+from fastinit.sweeps import DEFAULTS, SweepTable, config_key, expand_grid, sweep
+
+GRID = {"init": ["zeros", "random", "he"], "seed": [0, 1], "learning_rate": [0.01, 0.05],
+        "num_iterations": [1500]}
+
+
+def _without_times(records):
+    return [{k: v for k, v in r.items() if k != "wall_time"} for r in records]
+
+
+@pytest.fixture(scope="module")
+def local_table():
+    return sweep(GRID, n_threads=2, record_every=500)
+
+
+def test_grid_expansion_order_and_defaults():
+    configs = expand_grid({"seed": [1, 2], "init": ["zeros", "he"]})
+    assert [(c["init"], c["seed"]) for c in configs] == [("zeros", 1), ("zeros", 2),
+                                                         ("he", 1), ("he", 2)]
+    assert configs[0]["layers"] == [10, 5] and configs[0]["num_iterations"] == 15000
+    assert set(configs[0]) == set(DEFAULTS)
+
+
+def test_records_equal_individual_train_calls(local_table, seed_data):
+    X, Y, tX, tY = seed_data
+    assert len(local_table) == 12
+    for record, config in zip(local_table, expand_grid(GRID)):
+        assert record["key"] == config_key(config)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fastinit.DivergenceWarning)
+            result = fastinit.train(X, Y, [2, 10, 5, 1], init=config["init"],
+                                    learning_rate=config["learning_rate"], num_iterations=1500,
+                                    seed=config["seed"], record_every=500, diagnostics=False)
+        assert record["costs"] == [float(c) for c in result.costs]
+        assert record["cost_iterations"] == [0, 500, 1000]
+        assert record["final_cost"] == float(result.costs[-1])
+        assert record["train_accuracy"] == result.accuracy(X, Y)
+        assert record["test_accuracy"] == result.accuracy(tX, tY)
+        assert record["status"] == result.status and record["diverged"] is False
+        assert record["iterations_run"] == result.iterations_run
+        below = [i for i, c in zip(result.cost_iterations, result.costs) if c < 0.2]
+        assert record["converged_at"] == (int(below[0]) if below else None)
+        assert record["wall_time"] > 0
+
+
+def test_threads_and_serial_give_the_same_records(local_table):
+    serial = sweep(GRID, n_threads=1, record_every=500)
+    assert _without_times(serial) == _without_times(local_table)
+
+
+def test_dask_local_cluster_gives_the_same_records(local_table):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        table = sweep(GRID, record_every=500, client=client, chunk_size=5)
+    assert _without_times(table) == _without_times(local_table)
+
+
+def test_summary_statistics():
+    records = [
+        {"init": "a", "final_cost": 1.0, "train_accuracy": 0.5, "test_accuracy": 0.4,
+         "converged_at": None, "wall_time": 1.0, "diverged": False},
+        {"init": "a", "final_cost": 3.0, "train_accuracy": 0.7, "test_accuracy": 0.6,
+         "converged_at": 2000, "wall_time": 3.0, "diverged": True},
+        {"init": "b", "final_cost": 0.1, "train_accuracy": 1.0, "test_accuracy": 0.9,
+         "converged_at": 1000, "wall_time": 2.0, "diverged": False},
+    ]
+    table = SweepTable(records, cost_threshold=0.2)
+    a, b = table.summary("init")
+    assert a["init"] == "a" and a["n"] == 2 and b["n"] == 1
+    assert a["final_cost_mean"] == 2.0 and a["final_cost_std"] == pytest.approx(2 ** 0.5)
+    assert a["final_cost_min"] == 1.0 and a["final_cost_max"] == 3.0
+    assert a["converged_at_mean"] == 2000 and a["success_rate"] == 0.5
+    assert a["diverged_rate"] == 0.5 and b["final_cost_std"] == 0.0
+    text = table.format_summary()
+    assert "success (cost<0.2)" in text and "50%" in text
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        table.summary("nope")
+
+
+def test_to_pandas():
+    table = SweepTable([{"init": "he", "final_cost": 0.1}], 0.2)
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="needs pandas"):
+            table.to_pandas()
+    else:
+        assert list(table.to_pandas()["init"]) == ["he"]
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"grid": {"optimizer": ["adam"]}}, ValueError, "unknown sweep parameter"),
+    ({"grid": {"dataset": ["mnist"]}}, ValueError, "dataset must be one of"),
+    ({"grid": {"init": "he"}}, TypeError, "must be a list of values"),
+    ({"grid": None}, ValueError, "sweep needs a grid"),
+    ({"grid": {"seed": [1]}, "cost_threshold": -1}, ValueError, "cost_threshold"),
+    ({"grid": {"seed": [1]}, "n_threads": 0}, ValueError, "n_threads"),
+    ({"grid": {"learning_rate": [-1.0], "num_iterations": [1]}}, ValueError, "learning_rate"),
+])
+def test_bad_sweeps_are_rejected(kwargs, error, match):
+    grid = kwargs.pop("grid")
+    with pytest.raises(error, match=match):
+        sweep(grid, **kwargs)
+
+
+def test_malformed_results_file_is_rejected(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"no key": 1}\n')
+    with pytest.raises(ValueError, match="not a sweep record"):
+        sweep({"num_iterations": [1]}, results=path)
+
+
+SWEEP_SCRIPT = """
+import sys, fastinit
+fastinit.sweep({"init": ["zeros", "he"], "seed": list(range(8)), "num_iterations": [4000]},
+               results=sys.argv[1], record_every=1000)
+"""
+
+
+def test_interrupted_sweep_resumes_without_loss_or_duplicates(tmp_path):
+    """Kill a sweep (SIGKILL) after a few records, resume it with the same file:
+    every configuration has exactly one record, equal to an uninterrupted run."""
+    path = tmp_path / "results.jsonl"
+    proc = subprocess.Popen([sys.executable, "-c", SWEEP_SCRIPT, str(path)],
+                            cwd=tempfile.gettempdir())
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if path.exists() and path.read_bytes().count(b"\n") >= 3:
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the sweep wrote no records in 120 s")
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    before = path.read_bytes()
+    finished_before = {json.loads(line)["key"] for line in before.splitlines()
+                       if line.endswith(b"}")}
+    assert 3 <= len(finished_before) < 16  # killed midway
+    grid = {"init": ["zeros", "he"], "seed": list(range(8)), "num_iterations": [4000]}
+    resumed = sweep(grid, results=path, record_every=1000)
+    lines = path.read_text().splitlines()
+    keys = [json.loads(line)["key"] for line in lines]
+    assert len(keys) == len(set(keys)) == 16  # nothing lost, nothing twice
+    assert finished_before <= set(keys)
+    fresh = sweep(grid, record_every=1000)
+    assert _without_times(resumed) == _without_times(fresh)
+
+
+def test_truncated_last_line_is_dropped_and_rerun(tmp_path):
+    path = tmp_path / "r.jsonl"
+    grid = {"seed": [0, 1], "num_iterations": [200]}
+    full = sweep(grid, results=path, record_every=100)
+    text = path.read_text()
+    path.write_text(text[:len(text) - 20])  # cut the second record short
+    again = sweep(grid, results=path, record_every=100)
+    assert len(path.read_text().splitlines()) == 2
+    assert _without_times(again) == _without_times(full)
+
+
+def test_plot_sweep(local_table):
+    pytest.importorskip("matplotlib")
+    fig = fastinit.plot_sweep(local_table)
+    assert len(fig.axes) == 2
+    with pytest.raises(ValueError, match="no column"):
+        fastinit.plot_sweep(local_table, group="nope")
+
+
+def test_cli_sweep_with_config_file_and_results(tmp_path):
+    config = tmp_path / "grid.json"
+    config.write_text(json.dumps({"init": ["zeros", "he"], "num_iterations": [1000]}))
+    out = tmp_path / "r.jsonl"
+    cmd = [sys.executable, "-m", "fastinit", "sweep", "--config", str(config), "--n-seeds", "2",
+           "--threads", "2", "--results", str(out), "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tempfile.gettempdir())
+    assert proc.returncode == 0, proc.stderr
+    assert "zeros" in proc.stdout and "he" in proc.stdout and "4 records" in proc.stdout
+    assert len(out.read_text().splitlines()) == 4
+    for bad, message in [(["--n-seeds", "0"], "--n-seeds must be >= 1"),
+                         (["--layers", "10,x"], "--layers takes comma-separated sizes"),
+                         (["--config", os.devnull], "not valid JSON")]:
+        proc = subprocess.run([sys.executable, "-m", "fastinit", "sweep", *bad],
+                              capture_output=True, text=True, cwd=tempfile.gettempdir())
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
