@@ -38,6 +38,25 @@ def train_full_batch(
     deltas: _F,
     losses: _F,
 ) -> float: ...
+def train_models(
+    X: _F,
+    Y: _F,
+    thetas: _F,
+    layout: npt.NDArray[np.intp],
+    learning_rates: _F,
+    n_iter: int,
+    record_first: bool,
+    hidden_act: int,
+    slope: float,
+    softmax: bool,
+    n_threads: int,
+    costs: _F,
+    grad: _F,
+    lanes: _F,
+    acts: _F,
+    deltas: _F,
+    losses: _F,
+) -> None: ...
 def cpu_has_avx2() -> bool: ...
 def activation_forward(Z: _F, A: _F, act: int, slope: float) -> None: ...
 def activation_backward(dA: _F, A: _F, dZ: _F, act: int, slope: float) -> None: ...

@@ -27,7 +27,7 @@
 # order and the build disables FMA contraction, so results are deterministic and
 # bit-identical between the baseline and the AVX2 builds.
 from cython cimport floating
-from libc.math cimport fabs, fabsf, log, log1p, log1pf, logf, tanh, tanhf
+from libc.math cimport NAN, fabs, fabsf, log, log1p, log1pf, logf, tanh, tanhf
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
@@ -796,6 +796,41 @@ cdef inline floating _chunk_pass(
     return loss
 
 
+cdef inline floating _finish_iteration(
+        floating* theta, floating* grad, const floating* losses,
+        Py_ssize_t n_chunks, Py_ssize_t n_params, floating learning_rate) noexcept nogil:
+    """Add the chunk gradients (rows of ``grad``, row 0 receives the sum) and
+    the chunk losses in chunk order, then take the gradient step; returns the
+    summed loss (meaningful only when the chunks recorded it)."""
+    cdef Py_ssize_t c, p
+    cdef floating loss_sum = losses[0]
+    for c in range(1, n_chunks):
+        loss_sum = loss_sum + losses[c]
+        for p in range(n_params):
+            grad[p] = grad[p] + grad[c * n_params + p]
+    _gradient_step(theta, grad, learning_rate, n_params)
+    return loss_sum
+
+
+cdef inline floating _serial_iteration(
+        floating* theta, Py_ssize_t n_params, const Py_ssize_t* layout, Py_ssize_t L,
+        const floating* X, const floating* Y, Py_ssize_t m,
+        Py_ssize_t per_chunk, Py_ssize_t n_chunks,
+        floating* lanes, floating* acts, floating* deltas, Py_ssize_t half,
+        floating* grad, floating* losses,       # WORK (n_chunks, n_params), (n_chunks,)
+        floating inv_m, int hidden_act, floating slope, bint softmax, bint record,
+        floating learning_rate) noexcept nogil:
+    """One iteration on one thread, chunk after chunk: the very operations of
+    the threaded iteration, so the same bits."""
+    cdef Py_ssize_t c, n_blocks = (m + BLOCK - 1) // BLOCK
+    for c in range(n_chunks):
+        losses[c] = _chunk_pass(theta, n_params, layout, L, X, Y, m,
+                                c * per_chunk, min((c + 1) * per_chunk, n_blocks),
+                                lanes, acts, deltas, half, grad + c * n_params,
+                                inv_m, hidden_act, slope, softmax, record)
+    return _finish_iteration(theta, grad, losses, n_chunks, n_params, learning_rate)
+
+
 def train_full_batch(
         const floating[:, ::1] X,              # IN  (n_x, m)
         const floating[:, ::1] Y,              # IN  (n_L, m) 0/1 labels (one-hot for softmax)
@@ -835,23 +870,20 @@ def train_full_batch(
             or lanes.shape[0] < nt or lanes.shape[1] != n_params * LANES
             or acts.shape[0] < nt or deltas.shape[0] < nt or m == 0):
         raise ValueError("train_full_batch: work buffers do not match the problem")
-    cdef Py_ssize_t it, c, p, tid
+    cdef Py_ssize_t it, c, tid
     cdef floating inv_m = 1.0 / m
     cdef floating loss_sum, recorded = 0
     cdef bint record
     cdef Py_ssize_t half = deltas.shape[1] // 2
     cdef const Py_ssize_t* lay = &layout[0, 0]
-    cdef floating* g = &grad[0, 0]
     with nogil:
         for it in range(n_iter):
             record = record_first and it == 0
             if nt == 1:
-                for c in range(n_chunks):
-                    losses[c] = _chunk_pass(
-                        &theta[0], n_params, lay, L, &X[0, 0], &Y[0, 0], m,
-                        c * per_chunk, min((c + 1) * per_chunk, n_blocks),
-                        &lanes[0, 0], &acts[0, 0], &deltas[0, 0], half, &grad[c, 0],
-                        inv_m, hidden_act, slope, softmax, record)
+                loss_sum = _serial_iteration(
+                    &theta[0], n_params, lay, L, &X[0, 0], &Y[0, 0], m, per_chunk, n_chunks,
+                    &lanes[0, 0], &acts[0, 0], &deltas[0, 0], half, &grad[0, 0], &losses[0],
+                    inv_m, hidden_act, slope, softmax, record, learning_rate)
             else:
                 for c in prange(n_chunks, num_threads=nt, schedule="static"):
                     tid = threadid()
@@ -860,18 +892,67 @@ def train_full_batch(
                         c * per_chunk, min((c + 1) * per_chunk, n_blocks),
                         &lanes[tid, 0], &acts[tid, 0], &deltas[tid, 0], half, &grad[c, 0],
                         inv_m, hidden_act, slope, softmax, record)
-            # chunk gradients and losses added in chunk order
-            loss_sum = losses[0]
-            for c in range(1, n_chunks):
-                loss_sum = loss_sum + losses[c]
-                for p in range(n_params):
-                    g[p] = g[p] + g[c * n_params + p]
-            _gradient_step(&theta[0], g, learning_rate, n_params)
+                loss_sum = _finish_iteration(&theta[0], &grad[0, 0], &losses[0], n_chunks,
+                                             n_params, learning_rate)
             if record:
                 recorded = loss_sum
     if record_first and n_iter > 0:
         return inv_m * recorded
     return float("nan")
+
+
+def train_models(
+        const floating[:, ::1] X,              # IN  (n_x, m), shared by every model
+        const floating[:, ::1] Y,              # IN  (n_L, m)
+        floating[:, ::1] thetas,               # IN/OUT (K, P): the parameters of K models
+        const Py_ssize_t[:, ::1] layout,       # IN  (L, 5), as for train_full_batch
+        const floating[::1] learning_rates,    # IN  (K,)
+        Py_ssize_t n_iter,
+        bint record_first,
+        int hidden_act, floating slope, bint softmax,
+        int n_threads,                         # models trained at once
+        floating[::1] costs,                   # OUT (K,): as train_full_batch returns
+        floating[:, ::1] grad,                 # WORK (threads, n_chunks * P)
+        floating[:, ::1] lanes,                # WORK (threads, P * LANES)
+        floating[:, ::1] acts,                 # WORK (threads, sum of widths * BLOCK)
+        floating[:, ::1] deltas,               # WORK (threads, 2 * max width * BLOCK)
+        floating[:, ::1] losses):              # WORK (threads, n_chunks)
+    """``n_iter`` iterations of full-batch gradient descent for each of K
+    models of one shape on the same data, in one call: up to ``n_threads``
+    models at a time, each on one thread running its iterations back to back
+    while the data stay in its cache.  Every model gets the very operations of
+    ``train_full_batch`` (chunk by chunk), so its bits equal a call of that
+    kernel on it alone, for any thread count."""
+    cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = thetas.shape[1]
+    cdef Py_ssize_t K = thetas.shape[0], per_chunk, n_chunks
+    per_chunk, n_chunks = chunking(m)
+    cdef int nt = <int>min(<Py_ssize_t>max(n_threads, 1), max(K, 1))
+    if not FASTINIT_OPENMP:
+        nt = 1
+    if (grad.shape[0] < nt or grad.shape[1] != n_chunks * n_params or losses.shape[0] < nt
+            or losses.shape[1] < n_chunks or lanes.shape[0] < nt
+            or lanes.shape[1] != n_params * LANES or acts.shape[0] < nt or deltas.shape[0] < nt
+            or learning_rates.shape[0] != K or costs.shape[0] != K or m == 0):
+        raise ValueError("train_models: work buffers do not match the problem")
+    cdef Py_ssize_t k, it, tid
+    cdef floating inv_m = 1.0 / m
+    cdef floating loss_sum
+    cdef Py_ssize_t half = deltas.shape[1] // 2
+    cdef const Py_ssize_t* lay = &layout[0, 0]
+    if K == 0:
+        return
+    with nogil:
+        for k in prange(K, num_threads=nt, schedule="dynamic"):
+            tid = threadid()
+            costs[k] = NAN
+            for it in range(n_iter):
+                loss_sum = _serial_iteration(
+                    &thetas[k, 0], n_params, lay, L, &X[0, 0], &Y[0, 0], m, per_chunk, n_chunks,
+                    &lanes[tid, 0], &acts[tid, 0], &deltas[tid, 0], half, &grad[tid, 0],
+                    &losses[tid, 0], inv_m, hidden_act, slope, softmax,
+                    record_first and it == 0, learning_rates[k])
+                if record_first and it == 0:
+                    costs[k] = inv_m * loss_sum
 
 
 def activation_statistics(

@@ -10,8 +10,10 @@ any columns.
 
 Where the trainings run:
 
-* locally on ``n_threads`` threads: the compiled training loop releases the
-  GIL, so threads run trainings truly in parallel;
+* locally: configurations that train the same network on the same data for
+  as long are trained together by the batched kernel
+  (:func:`fastinit.training.train_models`), ``n_threads`` models at a time,
+  each on its own thread with the GIL released;
 * on a ``dask.distributed`` cluster when a ``client`` is given: the
   configurations are cut into chunks that the cluster's workers run, and the
   records are gathered into the same table (identical to a local run but for
@@ -31,15 +33,11 @@ import math
 import os
 import statistics
 import threading
-import time
-import warnings
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ._validation import check_count, check_n_threads, check_positive_float
 from .datasets import NAMED_DATASETS, load_named
-from .exceptions import DivergenceWarning
-from .training import train
+from .training import train_models
 
 # The columns a configuration has, with the seed notebook's experiment as the
 # default of each.
@@ -103,37 +101,56 @@ def _data(name: str):
     return load_named(name)
 
 
+def _group(config: Mapping[str, Any]) -> tuple:
+    """Configurations of one group train the same network shape on the same
+    data for as long: the batched kernel trains them together."""
+    return (config["dataset"], tuple(config["layers"]), config["activation"], config["dtype"],
+            config["num_iterations"])
+
+
+def run_batch(configs: Sequence[Mapping[str, Any]], cost_threshold: float = 0.2,
+              record_every: int = 1000, n_threads: int = 1) -> list[dict[str, Any]]:
+    """Records of configurations of one group (same dataset, layers,
+    activation, dtype and iterations), trained together by
+    :func:`fastinit.training.train_models` on up to ``n_threads`` threads; the
+    unit of work of local sweeps and of Dask workers."""
+    configs = [_normalise(c) for c in configs]
+    if len({_group(c) for c in configs}) > 1:
+        raise ValueError("run_batch takes configurations of one group only")
+    first = configs[0]
+    train_X, train_Y, test_X, test_Y = _data(first["dataset"])
+    n_classes = int(train_Y.max()) + 1
+    dims = [train_X.shape[0], *first["layers"], 1 if n_classes <= 2 else n_classes]
+    results = train_models(train_X, train_Y, dims,
+                           [(c["init"], c["seed"], c["learning_rate"]) for c in configs],
+                           num_iterations=first["num_iterations"], dtype=first["dtype"],
+                           record_every=record_every, activation=first["activation"],
+                           n_threads=n_threads)
+    records = []
+    for config, result in zip(configs, results):
+        below = [int(i) for i, c in zip(result.cost_iterations, result.costs)
+                 if c < cost_threshold]
+        records.append({
+            "key": config_key(config),
+            **config,
+            "final_cost": float(result.costs[-1]) if len(result.costs) else math.nan,
+            "train_accuracy": result.accuracy(train_X, train_Y),
+            "test_accuracy": result.accuracy(test_X, test_Y),
+            "converged_at": below[0] if below else None,
+            "diverged": result.status == "diverged",
+            "status": result.status,
+            "iterations_run": result.iterations_run,
+            "wall_time": result.elapsed,
+            "cost_iterations": [int(i) for i in result.cost_iterations],
+            "costs": [float(c) for c in result.costs],
+        })
+    return records
+
+
 def run_config(config: Mapping[str, Any], cost_threshold: float = 0.2,
                record_every: int = 1000) -> dict[str, Any]:
-    """Train one configuration and return its record (see :func:`sweep`)."""
-    config = _normalise(config)
-    train_X, train_Y, test_X, test_Y = _data(config["dataset"])
-    n_classes = int(train_Y.max()) + 1
-    dims = [train_X.shape[0], *config["layers"], 1 if n_classes <= 2 else n_classes]
-    start = time.perf_counter()
-    with warnings.catch_warnings():  # divergence is a result here: the record says it
-        warnings.simplefilter("ignore", DivergenceWarning)
-        result = train(train_X, train_Y, dims, init=config["init"],
-                       learning_rate=config["learning_rate"],
-                       num_iterations=config["num_iterations"], seed=config["seed"],
-                       dtype=config["dtype"], activation=config["activation"],
-                       record_every=record_every, diagnostics=False)
-    wall = time.perf_counter() - start
-    below = [int(i) for i, c in zip(result.cost_iterations, result.costs) if c < cost_threshold]
-    return {
-        "key": config_key(config),
-        **config,
-        "final_cost": float(result.costs[-1]) if len(result.costs) else math.nan,
-        "train_accuracy": result.accuracy(train_X, train_Y),
-        "test_accuracy": result.accuracy(test_X, test_Y),
-        "converged_at": below[0] if below else None,
-        "diverged": result.status == "diverged",
-        "status": result.status,
-        "iterations_run": result.iterations_run,
-        "wall_time": wall,
-        "cost_iterations": [int(i) for i in result.cost_iterations],
-        "costs": [float(c) for c in result.costs],
-    }
+    """The record of one configuration (see :func:`sweep`)."""
+    return run_batch([config], cost_threshold, record_every)[0]
 
 
 # ---------------------------------------------------------------------------
@@ -293,13 +310,6 @@ class _ResultsFile:
 # Running a sweep
 # ---------------------------------------------------------------------------
 
-def run_chunk(configs: Sequence[Mapping[str, Any]], cost_threshold: float,
-              record_every: int) -> list[dict[str, Any]]:
-    """Records of several configurations, run one after the other (the unit
-    of work sent to a Dask worker)."""
-    return [run_config(c, cost_threshold, record_every) for c in configs]
-
-
 def sweep(
     grid: Mapping[str, Sequence[Any]] | None = None,
     *,
@@ -330,13 +340,13 @@ def sweep(
     record_every : int, default 1000
         Recording interval of the cost curves.
     n_threads : int, default 1
-        Trainings run at once on local threads (-1: every CPU).
+        Models trained at once on local threads (-1: every CPU).
     results : path, optional
         JSON-lines file: each finished record is appended at once, and the
         configurations already in it are not run again (resuming).
     client : dask.distributed.Client, optional
         Run on this cluster instead of local threads, in chunks of
-        ``chunk_size`` configurations.
+        ``chunk_size`` configurations of one group (one batched call each).
     progress : callable, optional
         ``progress(done, total)`` after every finished configuration.
 
@@ -370,26 +380,20 @@ def sweep(
             if progress is not None:
                 progress(done, total)
 
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for config in pending:
+        groups.setdefault(_group(config), []).append(config)
+    size = chunk_size if client is not None else 2 * n_threads
+    batches = [members[i:i + size] for members in groups.values()
+               for i in range(0, len(members), size)]
     if client is not None:
-        chunks = [pending[i:i + chunk_size] for i in range(0, len(pending), chunk_size)]
-        futures = client.map(run_chunk, chunks, cost_threshold=cost_threshold,
-                             record_every=record_every, pure=False)
+        futures = client.map(run_batch, batches, cost_threshold=cost_threshold,
+                             record_every=record_every, n_threads=1, pure=False)
         from dask.distributed import as_completed as dask_completed
 
         for future in dask_completed(futures):
             finished(future.result())
-    elif n_threads == 1 or len(pending) <= 1:
-        for config in pending:
-            finished([run_config(config, cost_threshold, record_every)])
     else:
-        with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            futures = [pool.submit(run_config, c, cost_threshold, record_every)
-                       for c in pending]
-            try:
-                for future in as_completed(futures):
-                    finished([future.result()])
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+        for batch in batches:
+            finished(run_batch(batch, cost_threshold, record_every, n_threads))
     return SweepTable([found[k] for k in dict.fromkeys(keys)], cost_threshold)

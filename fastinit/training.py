@@ -142,6 +142,30 @@ class _MiniBatches:
 WORK_PER_CALL = 2e7
 
 
+def _next_call(done: int, num_iterations: int, record_every: int,
+               per_call: int) -> tuple[int, bool]:
+    """(iterations, record) of the compiled call that starts after ``done``
+    iterations: it records the cost when ``done`` is a recording point and
+    stops at the next one, at the end, or after ``per_call`` iterations."""
+    next_record = (done // record_every + 1) * record_every
+    return min(next_record, num_iterations, done + per_call) - done, done % record_every == 0
+
+
+def _divergence(cost: float, record: bool, theta: np.ndarray, done: int, n_iter: int) -> str:
+    """Why a call that ran iterations ``done .. done + n_iter`` diverged, or ""."""
+    if record and not np.isfinite(cost):
+        return f"the cost became {cost} at iteration {done}"
+    if not np.isfinite(theta).all():
+        return (f"the parameters became NaN or infinite between iterations "
+                f"{done} and {done + n_iter}")
+    return ""
+
+
+def _diverged_text(message: str, kept: int) -> str:
+    return (f"training diverged: {message}; kept the last finite parameters "
+            f"(after {kept} iterations). Try a smaller learning_rate.")
+
+
 def _iterations_per_call(m: int, n_params: int) -> int:
     """Iterations of one compiled call (at least one)."""
     return max(1, int(WORK_PER_CALL // (m * n_params)))
@@ -318,9 +342,7 @@ def train(
     try:
         done = 0
         while done < num_iterations:
-            record = done % record_every == 0
-            next_record = (done // record_every + 1) * record_every
-            n_iter = min(next_record, num_iterations, done + per_call) - done
+            n_iter, record = _next_call(done, num_iterations, record_every, per_call)
             if record and diagnostics:
                 n_iter = 1  # the gradient of this very iteration is read below
                 stats = _statistics(X, theta, layout, act_code, negative_slope, softmax, act_size)
@@ -337,14 +359,9 @@ def train(
                 costs.append(cost)
                 if print_cost:
                     print(f"Cost after iteration {done}: {cost}")
-                if not np.isfinite(cost):
-                    status = "diverged"
-                    message = f"the cost became {cost} at iteration {done}"
-                    break
-            if not np.isfinite(theta).all():
+            message = _divergence(cost, record, theta, done, n_iter)
+            if message:
                 status = "diverged"
-                message = (f"the parameters became NaN or infinite between iterations "
-                           f"{done} and {done + n_iter}")
                 break
             committed = (done + n_iter, theta.copy())
             done = committed[0]
@@ -357,10 +374,108 @@ def train(
 
     out = result()
     if status == "diverged":
-        text = (f"training diverged: {message}; kept the last finite parameters "
-                f"(after {committed[0]} iterations). Try a smaller learning_rate.")
+        text = _diverged_text(message, committed[0])
         out = replace(out, message=text)
         if on_divergence == "raise":
             raise TrainingDivergedError(text, out)
         warnings.warn(text, DivergenceWarning, stacklevel=2)
     return out
+
+
+def train_models(
+    X: ArrayLike,
+    Y: ArrayLike,
+    layers_dims: Sequence[int],
+    runs: Sequence[tuple[Any, int | None, float]],
+    num_iterations: int = 15000,
+    dtype: Any = np.float64,
+    record_every: int = 1000,
+    activation: str = "relu",
+    negative_slope: float = 0.01,
+    n_threads: int = 1,
+) -> list[TrainingResult]:
+    """Train several networks of one shape on the same data at once.
+
+    ``runs[k] = (init, seed, learning_rate)``.  The models are trained by the
+    batched kernel ``_kernels.train_models``: one compiled call advances every
+    model, up to ``n_threads`` of them at a time, each running its iterations
+    back to back on one thread while the data stay in cache.  Result ``k`` is
+    bit for bit what ``train(X, Y, layers_dims, init, learning_rate=...,
+    seed=..., diagnostics=False, ...)`` returns (a diverged model stops where
+    :func:`train` stops, without the warning), except ``elapsed``: the whole
+    batch's time divided by the number of models.  Networks that
+    :func:`train` would run with the BLAS engine (wide layers) are trained one
+    after the other by :func:`train`.
+    """
+    dtype = resolve_dtype(dtype)
+    dims = check_layers_dims(layers_dims)
+    activation, negative_slope = check_activation(activation, negative_slope)
+    X = check_array(X, "X", dtype)
+    check_features(X, dims[0])
+    Y = check_labels(Y, X.shape[1], dtype, n_outputs=dims[-1])
+    num_iterations = check_count(num_iterations, "num_iterations", minimum=0)
+    record_every = check_count(record_every, "record_every", minimum=1)
+    record_every = min(record_every, max(num_iterations, 1))
+    n_threads = check_n_threads(n_threads)
+    runs = [(init, seed, check_learning_rate(lr, dtype)) for init, seed, lr in runs]
+    options = dict(num_iterations=num_iterations, dtype=dtype, record_every=record_every,
+                   activation=activation, negative_slope=negative_slope, diagnostics=False)
+    if choose_engine(dims) != "fused" or not runs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DivergenceWarning)
+            return [train(X, Y, dims, init=init, seed=seed, learning_rate=lr, **options)
+                    for init, seed, lr in runs]
+    start = time.perf_counter()
+    packed = [pack(initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,
+                                         activation=activation, negative_slope=negative_slope),
+                   dims) for init, seed, _ in runs]
+    layout, act_size = packed[0][1], packed[0][2]
+    thetas = np.stack([p[0] for p in packed])
+    K, n_params = thetas.shape
+    rates = np.array([lr for _, _, lr in runs], dtype=dtype)
+    n_chunks = _kernels.chunking(X.shape[1])[1]
+    threads = min(n_threads, K) if _kernels.OPENMP else 1
+    width = 2 * int(layout[:, 1].max()) * _kernels.BLOCK_SIZE
+    work = (np.empty((threads, n_chunks * n_params), dtype),
+            np.empty((threads, n_params * _kernels.LANE_COUNT), dtype),
+            np.empty((threads, act_size), dtype), np.empty((threads, width), dtype),
+            np.empty((threads, n_chunks), dtype))
+    cost_out = np.empty(K, dtype)
+    act_code = _kernels.ACTIVATION_CODES[activation]
+    softmax = dims[-1] > 1
+    per_call = _iterations_per_call(X.shape[1], n_params)
+    committed = [(0, thetas[k].copy()) for k in range(K)]
+    costs: list[list[float]] = [[] for _ in range(K)]
+    messages = [""] * K
+    active = list(range(K))
+    done = 0
+    while done < num_iterations and active:
+        n_iter, record = _next_call(done, num_iterations, record_every, per_call)
+        batch = np.ascontiguousarray(thetas[active])
+        _kernels.train_models(X, Y, batch, layout, np.ascontiguousarray(rates[active]), n_iter,
+                              record, act_code, negative_slope, softmax, n_threads,
+                              cost_out[:len(active)], *work)
+        thetas[active] = batch
+        for j, k in enumerate(active):
+            if record:
+                costs[k].append(float(cost_out[j]))
+            messages[k] = _divergence(cost_out[j], record, batch[j], done, n_iter)
+            if not messages[k]:
+                committed[k] = (done + n_iter, batch[j].copy())
+        active = [k for k in active if not messages[k]]
+        done += n_iter
+    elapsed = (time.perf_counter() - start) / K
+    return [
+        TrainingResult(
+            parameters=unpack(committed[k][1], layout),
+            costs=np.array(costs[k], dtype=np.float64),
+            cost_iterations=np.arange(len(costs[k])) * record_every,
+            layers_dims=dims, init=init, learning_rate=lr, num_iterations=num_iterations,
+            seed=seed, dtype=dtype, elapsed=elapsed,
+            status="diverged" if messages[k] else "completed",
+            iterations_run=committed[k][0],
+            message=_diverged_text(messages[k], committed[k][0]) if messages[k] else "",
+            activation=activation, negative_slope=negative_slope,
+        )
+        for k, (init, seed, lr) in enumerate(runs)
+    ]

@@ -130,3 +130,57 @@ def test_bias_activation_and_output_gradient_kernels_match_reference(dtype):
         kernels.output_gradient_from_logits(logits, Y, k > 1, dZ)
         p = reference.softmax(logits) if k > 1 else reference.sigmoid(logits)
         assert_close(dZ, (p - Y) / 301, dtype, rtol=10 * {np.float64: 1e-12, np.float32: 1e-5}[dtype.type])
+
+
+def _same_result(a, b):
+    np.testing.assert_array_equal(a.costs, b.costs)
+    for key in a.parameters:
+        np.testing.assert_array_equal(a.parameters[key], b.parameters[key])
+    assert (a.status, a.iterations_run, a.message) == (b.status, b.iterations_run, b.message)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_batched_models_equal_individual_trainings(dtype, threads):
+    """train_models (one compiled call for many models) gives each model the
+    bits of its own train() call, diverging ones included, for m over
+    several chunks and any thread count."""
+    from fastinit.training import train_models
+
+    rng = np.random.default_rng(11)
+    X, Y = random_data(2, M_CHUNKED, rng, dtype)
+    X *= 1e10  # with a huge learning rate, some models overflow
+    huge = 1e300 if dtype == np.float64 else 1e30
+    runs = [("he", 1, 1e-22), ("xavier", 2, 1e-21), ("random", 3, huge), ("zeros", 4, 1e-22),
+            ("he", 5, huge)]
+    batched = train_models(X, Y, [2, 6, 3, 1], runs, num_iterations=25, dtype=dtype,
+                           record_every=10, n_threads=threads)
+    assert [r.status for r in batched].count("diverged") >= 1
+    for (init, seed, lr), got in zip(runs, batched):
+        with pytest.warns(fastinit.DivergenceWarning) if got.status == "diverged" else _no_warning():
+            alone = fastinit.train(X, Y, [2, 6, 3, 1], init=init, seed=seed, learning_rate=lr,
+                                   num_iterations=25, dtype=dtype, record_every=10,
+                                   diagnostics=False)
+        _same_result(got, alone)
+
+
+def test_batched_models_of_wide_networks_fall_back_to_train():
+    from fastinit.training import train_models
+
+    rng = np.random.default_rng(12)
+    X, Y = random_data(20, 64, rng)
+    got = train_models(X, Y, [20, 40, 1], [("he", 1, 0.01), ("he", 2, 0.01)], num_iterations=5,
+                       record_every=2)
+    for seed, result in zip((1, 2), got):
+        _same_result(result, fastinit.train(X, Y, [20, 40, 1], seed=seed, num_iterations=5,
+                                            record_every=2, diagnostics=False))
+
+
+class _no_warning:
+    def __enter__(self):
+        import warnings
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("error")
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
