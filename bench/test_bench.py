@@ -85,3 +85,12 @@ def test_wide_networks(benchmark, dims, impl):
         benchmark(reference.train, X, Y, fastinit.initialize_parameters(dims, "he"), 0.01, 3)
     else:
         benchmark(fastinit.train, X, Y, dims, num_iterations=3, diagnostics=False)
+
+
+@pytest.mark.benchmark(group="sweep: 4 initializers x 4 seeds, 3000 iterations")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sweep_threads(benchmark, threads):
+    grid = {"init": ["zeros", "random", "he", "xavier"], "seed": [0, 1, 2, 3],
+            "num_iterations": [3000]}
+    table = benchmark(fastinit.sweep, grid, n_threads=threads)
+    assert len(table) == 16

@@ -91,6 +91,10 @@ def _build_parser() -> argparse.ArgumentParser:
     be.add_argument("--table", action="store_true",
                     help="print the full table (a few minutes) instead of the seed's run")
     be.add_argument("--quick", action="store_true", help="with --table: less work, noisier")
+    be.add_argument("--sweep", action="store_true",
+                    help="time a sweep of the seed's experiment (4 initializers x --seeds seeds) "
+                         "on 1 and 2 threads against the NumPy reference run serially")
+    be.add_argument("--seeds", type=int, default=25, help="with --sweep: default 25")
     be.add_argument("--rounds", type=int, default=5, help="default: 5 (3 with --table)")
     be.add_argument("--iterations", type=int, default=15000, help="default: 15000")
     be.add_argument("--dtype", choices=["float64", "float32"], default="float64")
@@ -294,9 +298,11 @@ def _predict(args) -> int:
 
 
 def _bench(args) -> int:
-    from .benchmark import benchmark_table, compare_with_numpy
+    from .benchmark import benchmark_sweep, benchmark_table, compare_with_numpy
 
-    if args.table:
+    if args.sweep:
+        benchmark_sweep(n_seeds=args.seeds, iterations=args.iterations)
+    elif args.table:
         benchmark_table(rounds=min(args.rounds, 3), quick=args.quick)
     else:
         compare_with_numpy(rounds=args.rounds, iterations=args.iterations, dtype=args.dtype)

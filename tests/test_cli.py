@@ -130,6 +130,9 @@ def test_bench_prints_ratios():
     for text in ("dgemm reaches", "seed He run", "m = 1e+05", "[784, 128, 64, 1]",
                  "float32 vs float64", "2 threads vs 1", "peak memory above the data"):
         assert text in proc.stdout
+    proc = run("bench", "--sweep", "--seeds", "1", "--iterations", "300")
+    assert proc.returncode == 0, proc.stderr
+    assert "2 threads" in proc.stdout and "NumPy reference, serial" in proc.stdout
     proc = run("bench", "--rounds", "0")
     assert proc.returncode == 2 and "rounds must be >= 1" in proc.stderr
 
