@@ -142,6 +142,21 @@ class _MiniBatches:
 WORK_PER_CALL = 2e7
 
 
+def _check_problem(X, Y, layers_dims, dtype, activation, negative_slope, num_iterations,
+                   record_every):
+    """The validated training problem shared by :func:`train` and :func:`train_models`."""
+    dtype = resolve_dtype(dtype)
+    dims = check_layers_dims(layers_dims)
+    activation, negative_slope = check_activation(activation, negative_slope)
+    X = check_array(X, "X", dtype)
+    check_features(X, dims[0])
+    Y = check_labels(Y, X.shape[1], dtype, n_outputs=dims[-1])
+    num_iterations = check_count(num_iterations, "num_iterations", minimum=0)
+    record_every = check_count(record_every, "record_every", minimum=1)
+    record_every = min(record_every, max(num_iterations, 1))  # same records, no overflow
+    return dtype, dims, activation, negative_slope, X, Y, num_iterations, record_every
+
+
 def _next_call(done: int, num_iterations: int, record_every: int,
                per_call: int) -> tuple[int, bool]:
     """(iterations, record) of the compiled call that starts after ``done``
@@ -279,16 +294,9 @@ def train(
     The compiled loop releases the GIL: trainings in several Python threads
     run in parallel, each giving the same bits as when run alone.
     """
-    dtype = resolve_dtype(dtype)
-    dims = check_layers_dims(layers_dims)
-    activation, negative_slope = check_activation(activation, negative_slope)
-    X = check_array(X, "X", dtype)
-    check_features(X, dims[0])
-    Y = check_labels(Y, X.shape[1], dtype, n_outputs=dims[-1])
+    dtype, dims, activation, negative_slope, X, Y, num_iterations, record_every = _check_problem(
+        X, Y, layers_dims, dtype, activation, negative_slope, num_iterations, record_every)
     learning_rate = check_learning_rate(learning_rate, dtype)
-    num_iterations = check_count(num_iterations, "num_iterations", minimum=0)
-    record_every = check_count(record_every, "record_every", minimum=1)
-    record_every = min(record_every, max(num_iterations, 1))  # same records, no overflow
     n_threads = check_n_threads(n_threads)
     engine = choose_engine(dims, engine)
     if on_divergence not in ("warn", "raise"):
@@ -407,15 +415,8 @@ def train_models(
     :func:`train` would run with the BLAS engine (wide layers) are trained one
     after the other by :func:`train`.
     """
-    dtype = resolve_dtype(dtype)
-    dims = check_layers_dims(layers_dims)
-    activation, negative_slope = check_activation(activation, negative_slope)
-    X = check_array(X, "X", dtype)
-    check_features(X, dims[0])
-    Y = check_labels(Y, X.shape[1], dtype, n_outputs=dims[-1])
-    num_iterations = check_count(num_iterations, "num_iterations", minimum=0)
-    record_every = check_count(record_every, "record_every", minimum=1)
-    record_every = min(record_every, max(num_iterations, 1))
+    dtype, dims, activation, negative_slope, X, Y, num_iterations, record_every = _check_problem(
+        X, Y, layers_dims, dtype, activation, negative_slope, num_iterations, record_every)
     n_threads = check_n_threads(n_threads)
     runs = [(init, seed, check_learning_rate(lr, dtype)) for init, seed, lr in runs]
     options = dict(num_iterations=num_iterations, dtype=dtype, record_every=record_every,
