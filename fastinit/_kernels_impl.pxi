@@ -180,42 +180,100 @@ cdef inline floating _bce_from_prob(floating a, floating y) noexcept nogil:
 # Tier 2: block routines (pointers + leading dimensions, ``nb`` examples)
 # ---------------------------------------------------------------------------
 
+# What the last pass of a weighted row sum does with each sum v before storing it
+# (fused into that pass, so ReLU layers need no pass of their own):
+cdef enum:
+    EPI_NONE = 0    # v
+    EPI_BIAS = 1    # v + bias (a linear layer)
+    EPI_RELU = 2    # relu(v + bias), as _activate_row computes it
+    EPI_MASK = 3    # v if mask > 0 else 0: ReLU's backward, mask = the ReLU's output
+
+
+cdef inline floating _epilogue(floating v, int epi, floating bias, const floating* mask,
+                               Py_ssize_t i) noexcept nogil:
+    if epi == EPI_BIAS:
+        return v + bias
+    if epi == EPI_RELU:
+        v = v + bias
+        return v if v > 0 else 0
+    if epi == EPI_MASK:
+        return v if mask[i] > 0 else 0
+    return v
+
+
+cdef inline void _rows_pass(
+        floating* z,                            # IN/OUT (nb,)
+        const floating* w, Py_ssize_t w_stride, # IN  c weights, w[k * w_stride]
+        const floating* A, Py_ssize_t lda,      # IN  (c, nb) rows
+        Py_ssize_t c, bint first,               # 1 <= c <= 4 rows; first: z starts as w0 A[0]
+        int epi, floating bias, const floating* mask, Py_ssize_t nb) noexcept nogil:
+    """One pass over ``z`` folding in ``c`` rows, added left to right
+    (``((z + w0 a0) + w1 a1) + ...``, or ``(w0 a0 + w1 a1) + ...`` for the
+    first pass), then the epilogue ``epi``.  One loop per row count, so that
+    each vectorises with its weights in registers."""
+    cdef Py_ssize_t i
+    cdef floating w0 = w[0], w1 = 0, w2 = 0, w3 = 0
+    cdef const floating* a0 = A
+    cdef const floating* a1 = A
+    cdef const floating* a2 = A
+    cdef const floating* a3 = A
+    if c > 1:
+        w1 = w[w_stride]
+        a1 = A + lda
+    if c > 2:
+        w2 = w[2 * w_stride]
+        a2 = A + 2 * lda
+    if c > 3:
+        w3 = w[3 * w_stride]
+        a3 = A + 3 * lda
+    if first:
+        if c == 1:
+            for i in range(nb):
+                z[i] = _epilogue(w0 * a0[i], epi, bias, mask, i)
+        elif c == 2:
+            for i in range(nb):
+                z[i] = _epilogue(w0 * a0[i] + w1 * a1[i], epi, bias, mask, i)
+        elif c == 3:
+            for i in range(nb):
+                z[i] = _epilogue((w0 * a0[i] + w1 * a1[i]) + w2 * a2[i], epi, bias, mask, i)
+        else:
+            for i in range(nb):
+                z[i] = _epilogue(((w0 * a0[i] + w1 * a1[i]) + w2 * a2[i]) + w3 * a3[i],
+                                 epi, bias, mask, i)
+    else:
+        if c == 1:
+            for i in range(nb):
+                z[i] = _epilogue(z[i] + w0 * a0[i], epi, bias, mask, i)
+        elif c == 2:
+            for i in range(nb):
+                z[i] = _epilogue((z[i] + w0 * a0[i]) + w1 * a1[i], epi, bias, mask, i)
+        elif c == 3:
+            for i in range(nb):
+                z[i] = _epilogue(((z[i] + w0 * a0[i]) + w1 * a1[i]) + w2 * a2[i],
+                                 epi, bias, mask, i)
+        else:
+            for i in range(nb):
+                z[i] = _epilogue((((z[i] + w0 * a0[i]) + w1 * a1[i]) + w2 * a2[i]) + w3 * a3[i],
+                                 epi, bias, mask, i)
+
+
 cdef inline void _weighted_row_sum(
         floating* z,                            # OUT (nb,)
         const floating* w, Py_ssize_t w_stride, # IN  n weights, w[k * w_stride]
         const floating* A, Py_ssize_t lda,      # IN  (n, nb) rows
-        Py_ssize_t n, Py_ssize_t nb) noexcept nogil:
-    """z = sum_k w_k A[k], added strictly in k order.  Four rows are folded in
-    per pass over ``z`` (``((z + w0 a0) + w1 a1) + ...``, the same order as one
-    row at a time), which quarters the loads and stores of ``z``."""
-    cdef Py_ssize_t k, i
-    cdef floating w0, w1, w2, w3
-    cdef const floating* a0
-    cdef const floating* a1
-    cdef const floating* a2
-    cdef const floating* a3
-    w0 = w[0]
-    for i in range(nb):
-        z[i] = w0 * A[i]
-    k = 1
-    while k + 4 <= n:
-        w0 = w[k * w_stride]
-        w1 = w[(k + 1) * w_stride]
-        w2 = w[(k + 2) * w_stride]
-        w3 = w[(k + 3) * w_stride]
-        a0 = A + k * lda
-        a1 = a0 + lda
-        a2 = a1 + lda
-        a3 = a2 + lda
-        for i in range(nb):
-            z[i] = (((z[i] + w0 * a0[i]) + w1 * a1[i]) + w2 * a2[i]) + w3 * a3[i]
+        Py_ssize_t n, Py_ssize_t nb,            # n >= 1
+        int epi, floating bias, const floating* mask) noexcept nogil:
+    """z = epilogue(sum_k w_k A[k]), added strictly in k order, four rows per
+    pass over ``z`` (which quarters its loads and stores); the last pass
+    applies the epilogue (see EPI_*).  Callers pass ``epi`` as a constant, so
+    the compiler specialises the inlined passes."""
+    cdef Py_ssize_t k = 0
+    while n - k > 4:
+        _rows_pass(z, w + k * w_stride, w_stride, A + k * lda, lda, 4, k == 0,
+                   EPI_NONE, 0, mask, nb)
         k = k + 4
-    while k < n:
-        w0 = w[k * w_stride]
-        a0 = A + k * lda
-        for i in range(nb):
-            z[i] = z[i] + w0 * a0[i]
-        k = k + 1
+    _rows_pass(z, w + k * w_stride, w_stride, A + k * lda, lda, n - k, k == 0,
+               epi, bias, mask, nb)
 
 
 cdef inline void _activate_row(
@@ -281,8 +339,13 @@ cdef inline void _linear_forward_block(
     cdef floating* z
     for j in range(n_out):
         z = Z + j * ldz
-        _weighted_row_sum(z, W + j * n_in, 1, A, lda, n_in, nb)
-        _activate_row(z, b[j], act, slope, nb)
+        if act == RELU:
+            _weighted_row_sum(z, W + j * n_in, 1, A, lda, n_in, nb, EPI_RELU, b[j], NULL)
+        elif act == LINEAR:
+            _weighted_row_sum(z, W + j * n_in, 1, A, lda, n_in, nb, EPI_BIAS, b[j], NULL)
+        else:
+            _weighted_row_sum(z, W + j * n_in, 1, A, lda, n_in, nb, EPI_NONE, 0, NULL)
+            _activate_row(z, b[j], act, slope, nb)
 
 
 cdef inline void _softmax_block(
@@ -452,9 +515,12 @@ cdef inline void _linear_backward_block(
         return
     for k in range(n_in):
         da = dA + k * ldda
-        _weighted_row_sum(da, W + k, n_in, dZ, lddz, n_out, nb)
-        if act != LINEAR:
-            _activation_backward_row(da, A + k * lda, da, act, slope, nb)
+        if act == RELU:
+            _weighted_row_sum(da, W + k, n_in, dZ, lddz, n_out, nb, EPI_MASK, 0, A + k * lda)
+        else:
+            _weighted_row_sum(da, W + k, n_in, dZ, lddz, n_out, nb, EPI_NONE, 0, NULL)
+            if act != LINEAR:
+                _activation_backward_row(da, A + k * lda, da, act, slope, nb)
 
 
 cdef inline void _reduce_lanes(const floating* lanes, Py_ssize_t n,
