@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import fastinit
+from fastinit.training import train_models
 from fastinit import layers
 
 # ---------------------------------------------------------------------------
@@ -185,6 +186,8 @@ def _calls():
     bad = dict(params, W1=np.full((10, 2), np.nan))
     result = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=1)
     model_path = os.path.join(tempfile.mkdtemp(prefix="fastinit-rss-"), "m.npz")
+    X_big = np.tile(X, 20)  # 6000 examples: 3 chunks, so 2 threads really run
+    Y_big = np.tile(Y, 20)
 
     def rejected():
         try:
@@ -194,6 +197,12 @@ def _calls():
 
     return {
         "train": lambda: fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=3),
+        "train, threads and BLAS engine": lambda: (
+            fastinit.train(X_big, Y_big, [2, 10, 5, 1], num_iterations=1, n_threads=2),
+            fastinit.train(X, Y, [2, 32, 1], num_iterations=2, engine="blas")),
+        "train_models": lambda: train_models(X, Y, [2, 10, 5, 1], [("he", 1, 0.01), ("zeros", 2, 0.1)],
+                                             num_iterations=3, n_threads=2),
+        "sweep": lambda: fastinit.sweep({"seed": [1, 2], "num_iterations": [2]}, n_threads=2),
         "forward_propagation": lambda: fastinit.forward_propagation(X, params),
         "backward_propagation": lambda: fastinit.backward_propagation(X, Y, cache),
         "update_parameters": lambda: fastinit.update_parameters(params, grads, 0.01),
