@@ -18,6 +18,7 @@ leave the last gradient in :attr:`gradient`.  Both trust their inputs:
 """
 from __future__ import annotations
 
+import os
 from typing import Sequence
 
 import numpy as np
@@ -83,10 +84,36 @@ def _layer_views(vector: np.ndarray, layout: np.ndarray) -> list[tuple[np.ndarra
             for n_in, n_out, w, b, _ in layout]
 
 
+# OpenMP's thread pool does not survive fork(): a child process forked after
+# the parent ran threaded kernels would hang in its first parallel region.
+# Such a child runs the kernels on one thread instead (same results, as the
+# thread count never changes a bit); a child forked before, or a spawned
+# process, keeps its threads.
+_pool = {"started": False, "usable": bool(_kernels.OPENMP)}
+
+
+def _after_fork_in_child() -> None:
+    if _pool["started"]:
+        _pool["usable"] = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def usable_threads(n_threads: int) -> int:
+    """``n_threads``, or 1 where the kernels cannot run threads (no OpenMP,
+    or a process forked after threads ran); notes when threads will start."""
+    if n_threads <= 1 or not _pool["usable"]:
+        return 1
+    _pool["started"] = True
+    return n_threads
+
+
 def threads_used(m: int, n_threads: int) -> int:
     """Threads the fused loop really starts for m examples: at most one per
     chunk of examples (``_kernels.chunking``), one without OpenMP."""
-    return min(n_threads, _kernels.chunking(m)[1]) if _kernels.OPENMP else 1
+    return usable_threads(min(n_threads, _kernels.chunking(m)[1]))
 
 
 def workspace(theta: np.ndarray, layout: np.ndarray, act_size: int, m: int,
@@ -126,8 +153,8 @@ class FusedEngine:
         """``n_iter`` iterations in place on ``theta``; the cost before the
         first one when ``record``, else NaN."""
         return _kernels.train_full_batch(X, Y, theta, self.layout, learning_rate, n_iter, record,
-                                         self.act_code, self.slope, self.softmax, self.n_threads,
-                                         *self.work)
+                                         self.act_code, self.slope, self.softmax,
+                                         threads_used(X.shape[1], self.n_threads), *self.work)
 
 
 class BlasEngine:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._engines import BlasEngine, FusedEngine, choose_engine, pack, unpack
+from ._engines import BlasEngine, FusedEngine, choose_engine, pack, unpack, usable_threads
 from ._simd import kernels as _kernels
 from ._validation import (
     check_array,
@@ -435,7 +435,7 @@ def train_models(
     K, n_params = thetas.shape
     rates = np.array([lr for _, _, lr in runs], dtype=dtype)
     n_chunks = _kernels.chunking(X.shape[1])[1]
-    threads = min(n_threads, K) if _kernels.OPENMP else 1
+    threads = usable_threads(min(n_threads, K))
     width = 2 * int(layout[:, 1].max()) * _kernels.BLOCK_SIZE
     work = (np.empty((threads, n_chunks * n_params), dtype),
             np.empty((threads, n_params * _kernels.LANE_COUNT), dtype),
@@ -454,7 +454,7 @@ def train_models(
         n_iter, record = _next_call(done, num_iterations, record_every, per_call)
         batch = np.ascontiguousarray(thetas[active])
         _kernels.train_models(X, Y, batch, layout, np.ascontiguousarray(rates[active]), n_iter,
-                              record, act_code, negative_slope, softmax, n_threads,
+                              record, act_code, negative_slope, softmax, usable_threads(threads),
                               cost_out[:len(active)], *work)
         thetas[active] = batch
         for j, k in enumerate(active):

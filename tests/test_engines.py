@@ -3,6 +3,11 @@ fused loop: both engines against the NumPy reference, the same bits for any
 thread count, the crossover rule, and the validation of the new arguments."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
+
 import numpy as np
 import pytest
 
@@ -184,3 +189,29 @@ class _no_warning:
 
     def __exit__(self, *exc):
         return self._ctx.__exit__(*exc)
+
+
+FORK_SCRIPT = """
+import os, sys, numpy as np, fastinit
+from fastinit.training import train_models
+X, Y = fastinit.load_dataset()[:2]
+X, Y = np.tile(X, 20), np.tile(Y, 20)
+a = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=20, n_threads=2, diagnostics=False)
+pid = os.fork()
+if pid == 0:
+    b = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=20, n_threads=2, diagnostics=False)
+    train_models(X, Y, [2, 10, 5, 1], [("he", 1, 0.01), ("he", 2, 0.01)], num_iterations=3,
+                 n_threads=2)
+    os._exit(0 if np.array_equal(a.parameters["W1"], b.parameters["W1"]) else 3)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_process_forked_after_threads_ran_does_not_hang():
+    """OpenMP's pool does not survive fork(): the child must fall back to one
+    thread (same bits) instead of hanging in its first parallel region."""
+    proc = subprocess.run([sys.executable, "-c", FORK_SCRIPT], cwd=tempfile.gettempdir(),
+                          timeout=120, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
