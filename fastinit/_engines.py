@@ -116,14 +116,16 @@ def threads_used(m: int, n_threads: int) -> int:
     return usable_threads(min(n_threads, _kernels.chunking(m)[1]))
 
 
-def workspace(theta: np.ndarray, layout: np.ndarray, act_size: int, m: int,
+def workspace(theta: np.ndarray, layout: np.ndarray, act_size: int, sizes: int | Sequence[int],
               n_threads: int) -> tuple[np.ndarray, ...]:
-    """Scratch buffers of ``train_full_batch`` for up to m examples: chunk
-    gradients (row 0: the gradient), per thread lanes, activations and
-    deltas, and chunk losses."""
+    """Scratch buffers of ``train_full_batch`` for problems of each number of
+    examples in ``sizes`` (the full data, and the mini-batches if any: the
+    number of chunks does not always grow with m): chunk gradients (row 0:
+    the gradient), per thread lanes, activations and deltas, chunk losses."""
     n_params, dtype = theta.shape[0], theta.dtype
-    n_chunks = _kernels.chunking(m)[1]
-    threads = threads_used(m, n_threads)
+    sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
+    n_chunks = max(_kernels.chunking(m)[1] for m in sizes)
+    threads = max(threads_used(m, n_threads) for m in sizes)
     return (
         np.empty((n_chunks, n_params), dtype=dtype),
         np.empty((threads, n_params * _kernels.LANE_COUNT), dtype=dtype),
@@ -138,11 +140,12 @@ class FusedEngine:
 
     name = "fused"
 
-    def __init__(self, theta: np.ndarray, layout: np.ndarray, act_size: int, m: int,
-                 n_threads: int, act_code: int, slope: float, softmax: bool):
+    def __init__(self, theta: np.ndarray, layout: np.ndarray, act_size: int,
+                 sizes: int | Sequence[int], n_threads: int, act_code: int, slope: float,
+                 softmax: bool):
         self.layout, self.act_code, self.slope, self.softmax = layout, act_code, slope, softmax
         self.n_threads = n_threads
-        self.work = workspace(theta, layout, act_size, m, n_threads)
+        self.work = workspace(theta, layout, act_size, sizes, n_threads)
 
     @property
     def gradient(self) -> np.ndarray:

@@ -30,12 +30,19 @@ import functools
 import itertools
 import json
 import math
+import numbers
 import os
 import statistics
 import threading
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ._validation import check_count, check_n_threads, check_positive_float
+from ._validation import (
+    check_count,
+    check_n_threads,
+    check_positive_float,
+    check_seed,
+    resolve_dtype,
+)
 from .datasets import NAMED_DATASETS, load_named
 from .training import train_models
 
@@ -55,26 +62,30 @@ METRICS = ("final_cost", "train_accuracy", "test_accuracy", "converged_at", "wal
 
 
 def _normalise(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A complete configuration (defaults filled in, layers as a list of ints),
-    checked for unknown keys and datasets; training validates the rest."""
+    """A complete configuration: defaults filled in, every value checked and
+    converted to a plain JSON type (so that, e.g., seed ``np.int64(3)`` and
+    ``3``, or learning rate ``1`` and ``1.0``, are the same configuration)."""
     unknown = set(config) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown sweep parameter(s) {sorted(unknown)}; "
                          f"known: {sorted(DEFAULTS)}")
     out = {**DEFAULTS, **config}
     layers = out["layers"]
-    if isinstance(layers, (int, float)) and not isinstance(layers, bool):
+    if isinstance(layers, numbers.Integral) and not isinstance(layers, bool):
         layers = [layers]
-    try:
-        out["layers"] = [int(n) for n in layers]
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"layers must be a sequence of hidden layer sizes, got {layers!r}") from exc
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
+        raise TypeError(f"layers must be a sequence of hidden layer sizes, got {layers!r}")
+    out["layers"] = [check_count(n, "layers[i]", minimum=1) for n in layers]
+    for name in ("init", "activation", "dataset"):
+        if not isinstance(out[name], str):
+            raise TypeError(f"sweeps take {name} by name (records are JSON), got {out[name]!r}")
     if out["dataset"] not in NAMED_DATASETS:
         raise ValueError(f"dataset must be one of {sorted(NAMED_DATASETS)}, "
                          f"got {out['dataset']!r}")
-    if not isinstance(out["init"], str):
-        raise TypeError("sweeps take initializers by name (records must be JSON), "
-                        f"got {out['init']!r}")
+    out["seed"] = check_seed(out["seed"])
+    out["learning_rate"] = check_positive_float(out["learning_rate"], "learning_rate")
+    out["num_iterations"] = check_count(out["num_iterations"], "num_iterations")
+    out["dtype"] = resolve_dtype(out["dtype"]).name
     return out
 
 
@@ -143,6 +154,8 @@ def run_batch(configs: Sequence[Mapping[str, Any]], cost_threshold: float = 0.2,
             "wall_time": result.elapsed,
             "cost_iterations": [int(i) for i in result.cost_iterations],
             "costs": [float(c) for c in result.costs],
+            "cost_threshold": cost_threshold,
+            "record_every": record_every,
         })
     return records
 
@@ -165,7 +178,8 @@ class SweepTable(Sequence):
     ``train_accuracy``, ``test_accuracy``,
     ``converged_at`` (first recorded iteration whose cost is below the
     threshold, or None), ``diverged``, ``status``, ``iterations_run``,
-    ``wall_time`` (seconds), ``cost_iterations`` and ``costs``).
+    ``wall_time`` (seconds), ``cost_iterations``, ``costs``, and the
+    sweep's ``cost_threshold`` and ``record_every``).
     """
 
     def __init__(self, records: Sequence[dict[str, Any]], cost_threshold: float):
@@ -366,6 +380,13 @@ def sweep(
     keys = [config_key(c) for c in todo]
     store = _ResultsFile(results) if results is not None else None
     found: dict[str, dict[str, Any]] = dict(store.done) if store else {}
+    for record in found.values():  # records of other settings cannot be reused
+        if (record.get("cost_threshold"), record.get("record_every")) != (cost_threshold,
+                                                                           record_every):
+            raise ValueError(
+                f"{os.fspath(results)} holds records made with cost_threshold="
+                f"{record.get('cost_threshold')}, record_every={record.get('record_every')}; "
+                f"this sweep uses {cost_threshold}, {record_every}: use another results file")
     pending = [c for c, k in zip(todo, keys) if k not in found]
     pending = list({config_key(c): c for c in pending}.values())  # a grid may repeat one
     total, done = len(set(keys)), len(set(keys)) - len(pending)

@@ -124,6 +124,11 @@ class _MiniBatches:
     def __bool__(self):
         return True
 
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """The numbers of examples a batch can have."""
+        return (self.size, self.X.shape[1] - (self.n_batches - 1) * self.size)
+
     def batch(self, step: int):
         k = step % self.n_batches
         if k == 0:
@@ -307,12 +312,14 @@ def train(
     theta, layout, act_size = pack(parameters, dims)
     act_code = _kernels.ACTIVATION_CODES[activation]
     softmax = dims[-1] > 1
+    batches = _MiniBatches.create(X, Y, batch_size, seed)
     if engine == "blas":
         runner = BlasEngine(theta, layout, act_code, negative_slope, softmax)
     else:
-        runner = FusedEngine(theta, layout, act_size, X.shape[1], n_threads, act_code,
-                             negative_slope, softmax)
-    batches = _MiniBatches.create(X, Y, batch_size, seed)
+        # sized for the full data and every batch size: fewer examples may need more chunks
+        runner = FusedEngine(theta, layout, act_size,
+                             [X.shape[1], *(batches.sizes if batches else ())], n_threads,
+                             act_code, negative_slope, softmax)
     per_call = 1 if batches else _iterations_per_call(X.shape[1], theta.shape[0])
 
     costs: list[float] = []
@@ -415,6 +422,7 @@ def train_models(
     :func:`train` would run with the BLAS engine (wide layers) are trained one
     after the other by :func:`train`.
     """
+    labels = Y  # as given: the fallback to train() validates them again
     dtype, dims, activation, negative_slope, X, Y, num_iterations, record_every = _check_problem(
         X, Y, layers_dims, dtype, activation, negative_slope, num_iterations, record_every)
     n_threads = check_n_threads(n_threads)
@@ -424,7 +432,7 @@ def train_models(
     if choose_engine(dims) != "fused" or not runs:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DivergenceWarning)
-            return [train(X, Y, dims, init=init, seed=seed, learning_rate=lr, **options)
+            return [train(X, labels, dims, init=init, seed=seed, learning_rate=lr, **options)
                     for init, seed, lr in runs]
     start = time.perf_counter()
     packed = [pack(initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,

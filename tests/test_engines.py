@@ -178,6 +178,22 @@ def test_batched_models_of_wide_networks_fall_back_to_train():
     for seed, result in zip((1, 2), got):
         _same_result(result, fastinit.train(X, Y, [20, 40, 1], seed=seed, num_iterations=5,
                                             record_every=2, diagnostics=False))
+    labels = rng.integers(0, 3, size=64)  # softmax output: the labels go to train() as given
+    got = train_models(X, labels, [20, 40, 3], [("he", 1, 0.01)], num_iterations=3)
+    _same_result(got[0], fastinit.train(X, labels, [20, 40, 3], seed=1, num_iterations=3,
+                                        diagnostics=False))
+
+
+def test_mini_batches_that_need_more_chunks_than_the_full_data():
+    """Chunk counts do not grow monotonically with m (600,000 examples: 247
+    chunks; 520,000: 254): the workspace is sized for every batch size."""
+    m, batch = 600_000, 520_000
+    assert kernels.chunking(batch)[1] > kernels.chunking(m)[1]
+    rng = np.random.default_rng(13)
+    X, Y = random_data(2, m, rng)
+    result = fastinit.train(X, Y, [2, 3, 1], num_iterations=3, batch_size=batch,
+                            record_every=2, n_threads=2)
+    assert result.status == "completed" and result.iterations_run == 3
 
 
 class _no_warning:

@@ -202,3 +202,31 @@ def test_cli_sweep_with_config_file_and_results(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "fastinit", "sweep", *bad],
                               capture_output=True, text=True, cwd=tempfile.gettempdir())
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path):
+    path = tmp_path / "r.jsonl"
+    sweep({"seed": [0], "num_iterations": [10]}, results=path, record_every=5)
+    with pytest.raises(ValueError, match="record_every=5"):
+        sweep({"seed": [0], "num_iterations": [10]}, results=path, record_every=2)
+    with pytest.raises(ValueError, match="cost_threshold=0.2"):
+        sweep({"seed": [0], "num_iterations": [10]}, results=path, record_every=5,
+              cost_threshold=0.5)
+
+
+def test_values_are_normalised_to_plain_json_types(tmp_path):
+    """NumPy scalars and dtypes are accepted; 1 and 1.0 name the same
+    configuration, so a resume does not run it twice."""
+    path = tmp_path / "r.jsonl"
+    table = sweep({"seed": np.arange(2), "learning_rate": [1], "dtype": [np.float32],
+                   "num_iterations": [np.int64(5)]}, results=path)
+    assert table[0]["seed"] == 0 and type(table[0]["seed"]) is int
+    assert table[0]["dtype"] == "float32" and table[0]["learning_rate"] == 1.0
+    again = sweep({"seed": [0, 1], "learning_rate": [1.0], "dtype": ["float32"],
+                   "num_iterations": [5]}, results=path)
+    assert len(path.read_text().splitlines()) == 2
+    assert _without_times(again) == _without_times(table)
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        sweep({"seed": ["3"]})
+    with pytest.raises(ValueError, match="layers\\[i\\] must be >= 1"):
+        sweep({"layers": [[10, 0]]})
