@@ -3,12 +3,15 @@
 Everything declarative lives in ``pyproject.toml``; this file only describes the
 Cython extensions, because their compiler flags and directives need code:
 
-* the kernels (``fastinit/_kernels_impl.pxi``) are compiled twice on x86-64:
+* the kernels (the four tiers ``fastinit/_kernels_*.pxi`` and the SIMD
+  micro-kernels ``fastinit/_microkernels*.h``) are compiled twice on x86-64:
   ``_kernels_baseline`` for every x86-64 CPU and ``_kernels_avx2`` with
-  ``-mavx2``; ``fastinit._simd`` picks the best one at import time.  Release
-  builds use ``-O3`` and never ``-march=native``, so a wheel runs on any CPU.
-* ``-ffp-contract=off``: no fused multiply-adds are formed behind our back, so
-  both builds perform the same roundings and give bit-identical results.
+  ``-mavx2 -mfma``; ``fastinit._simd`` picks the best one at import time.
+  Release builds use ``-O3`` and never ``-march=native``, so a wheel runs on
+  any CPU.
+* ``-ffp-contract=off``: the compiler forms no fused multiply-add behind our
+  back; the micro-kernels of the AVX2 module ask for FMA explicitly, so each
+  module has one fixed set of roundings (the two modules agree to rounding).
 * OpenMP (threads over chunks of examples, ``n_threads``) is used when the
   compiler can build and link a small OpenMP program; ``FASTINIT_OPENMP=0``
   builds without it (the kernels then run single-threaded) and
@@ -42,11 +45,11 @@ directives = {
 }
 
 if MSVC:
-    common_args, avx2_args = ["/O2", "/fp:precise"], ["/arch:AVX2"]
+    common_args, avx2_args = ["/O2", "/fp:precise"], ["/arch:AVX2"]  # /arch:AVX2 implies FMA
 else:
     common_args = ["-O0", "-g"] if DEBUG else ["-O3"]
     common_args += ["-ffp-contract=off", "-fno-trapping-math"]
-    avx2_args = ["-mavx2"]
+    avx2_args = ["-mavx2", "-mfma"]
 
 
 def _openmp_flags():
@@ -77,6 +80,9 @@ def _openmp_flags():
     return [], []
 
 
+KERNEL_SOURCES = [f"fastinit/_kernels_{tier}.pxi" for tier in ("scalar", "blocks", "layers", "fused")]
+KERNEL_SOURCES += ["fastinit/_microkernels.h", "fastinit/_microkernels_body.h"]
+
 omp_compile, omp_link = _openmp_flags()
 common_args = common_args + omp_compile
 
@@ -86,7 +92,8 @@ extensions = [
         sources=["fastinit/_kernels_baseline.pyx"],
         extra_compile_args=common_args,
         extra_link_args=omp_link,
-        depends=["fastinit/_kernels_impl.pxi"],
+        depends=KERNEL_SOURCES,
+        include_dirs=["fastinit"],
     )
 ]
 if X86_64:
@@ -96,7 +103,8 @@ if X86_64:
             sources=["fastinit/_kernels_avx2.pyx"],
             extra_compile_args=common_args + avx2_args,
             extra_link_args=omp_link,
-            depends=["fastinit/_kernels_impl.pxi"],
+            depends=KERNEL_SOURCES,
+        include_dirs=["fastinit"],
         )
     )
 

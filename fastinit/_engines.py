@@ -54,7 +54,8 @@ def choose_engine(dims: Sequence[int], engine: str = "auto") -> str:
 
 def pack(parameters: dict[str, np.ndarray], dims: list[int]):
     """Flat parameter vector, the kernels' (L, 5) layout table (n_in, n_out,
-    W offset, b offset, activation offset) and the activation workspace size."""
+    W offset, b offset, activation offset) and the size of one thread's
+    activation buffer (``_kernels.activation_buffer_size``)."""
     L = len(dims) - 1
     layout = np.empty((L, 5), dtype=np.intp)
     offset = act_offset = 0
@@ -66,7 +67,7 @@ def pack(parameters: dict[str, np.ndarray], dims: list[int]):
     theta = np.concatenate(
         [parameters[f"{p}{l}"].ravel() for l in range(1, L + 1) for p in "Wb"]
     )
-    return theta, layout, act_offset
+    return theta, layout, _kernels.activation_buffer_size(layout)
 
 
 def unpack(theta: np.ndarray, layout: np.ndarray) -> dict[str, np.ndarray]:

@@ -1,4 +1,7 @@
-"""fastinit's compiled kernels, built with ``-mavx2`` for x86-64 CPUs that
-have them; imported by ``fastinit._simd`` only after checking the CPU."""
+"""fastinit's compiled kernels, built with ``-mavx2 -mfma`` for x86-64 CPUs
+that have both; imported by ``fastinit._simd`` only after checking the CPU."""
 
-include "_kernels_impl.pxi"
+include "_kernels_scalar.pxi"
+include "_kernels_blocks.pxi"
+include "_kernels_layers.pxi"
+include "_kernels_fused.pxi"

@@ -1,0 +1,193 @@
+# Tier 1 of fastinit's compiled kernels: constants and scalar helpers.
+#
+# The kernels are four include files, one per tier, compiled together into
+# ``_kernels_baseline`` (the platform's baseline instruction set) and, on
+# x86-64, ``_kernels_avx2`` (AVX2 + FMA); ``fastinit._simd`` imports the best
+# one this CPU runs.  Read them in this order:
+#
+# 1. ``_kernels_scalar.pxi``: constants, scalar helpers (``cdef inline ...
+#    noexcept nogil``): exp, log, sigmoid, the cross-entropies.
+# 2. ``_kernels_blocks.pxi``: block routines over raw pointers with explicit
+#    leading dimensions, for one block of examples; the matrix products call
+#    the register-blocked SIMD micro-kernels of ``_microkernels.h``.
+# 3. ``_kernels_layers.pxi``: ``def`` kernels of one layer or one loss over
+#    whole typed memoryviews (the drop-in functions of the notebook's API).
+# 4. ``_kernels_fused.pxi``: the fused training loops (many iterations in one
+#    call), their chunking for threads, and the batched-models loop.
+#
+# The ``def`` kernels are private: call them through ``fastinit.layers``,
+# ``fastinit.network`` and ``fastinit.training``, which validate every input.
+# They trust shapes, contiguity, finiteness and label values, release the GIL
+# and write into buffers that the Python layer allocated.
+#
+# Data are column-per-example: a layer's activations have shape
+# ``(n_units, n_examples)`` and the example index is the innermost, contiguous
+# one, so SIMD lanes hold neighbouring examples.
+#
+# Determinism.  Every sum has an order that depends on the number of examples
+# alone (blocks, chunks and lanes are cut by m, never by the thread count), so
+# a module gives the same bits run to run and for any ``n_threads``.  The AVX2
+# module fuses multiply-adds (FMA) in the matrix products and the baseline
+# module does not, so the two agree to rounding (1e-12 relative in float64
+# over a whole training run), not to the bit.
+from cython cimport floating
+from libc.math cimport NAN, fabs, fabsf, log, log1p, log1pf, logf, tanh, tanhf
+from libc.stdint cimport uint32_t, uint64_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+
+from cython.parallel cimport prange, threadid
+
+# BLOCK: examples that go forward and back together while their activations
+# stay in L1 (a row of 128 doubles is 1 KiB).  A partial block is padded with
+# zeros to a multiple of PAD examples, a whole number of SIMD vectors for both
+# dtypes (4 doubles or 8 floats per vector).  LANES_MAX: lane accumulators per
+# parameter that a work buffer provides (a float32 gradient uses 8, a float64
+# gradient 4).  LOSS_GROUP: recorded losses are summed in groups of this many
+# examples, then the group sums in order.
+cdef enum:
+    BLOCK = 128
+    PAD = 8
+    LANES_MAX = 8
+    LOSS_GROUP = 32
+
+# Hidden-layer activations (the output layer is sigmoid or softmax).
+cdef enum:
+    LINEAR = 0
+    RELU = 1
+    LEAKY_RELU = 2
+    TANH = 3
+    SIGMOID = 4
+
+ACTIVATION_CODES = {"linear": LINEAR, "relu": RELU, "leaky_relu": LEAKY_RELU,
+                    "tanh": TANH, "sigmoid": SIGMOID}
+
+BLOCK_SIZE = BLOCK
+LANE_COUNT = LANES_MAX
+
+
+cdef inline Py_ssize_t _vector_lanes(const floating* dtype_tag) noexcept nogil:
+    """Examples per SIMD vector (and lane accumulators per parameter) for the
+    dtype of ``dtype_tag`` (only its type is used)."""
+    if floating is float:
+        return 8
+    else:
+        return 4
+
+
+cdef inline Py_ssize_t _padded(Py_ssize_t nb) noexcept nogil:
+    """nb rounded up to a whole number of PAD examples."""
+    return (nb + PAD - 1) // PAD * PAD
+
+
+cdef inline double _exp64(double x) noexcept nogil:
+    """exp(x) within 2 ulp, written so that loops calling it vectorise (libm's
+    exp is an opaque call).  Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2,
+    a degree-13 Taylor polynomial for e^r (truncation error < 1e-17), and 2^n
+    built in the exponent bits.  x is clamped to [-708, 709]: the result stays
+    finite and normal, which a sigmoid 1 / (1 + exp(-z)) turns into the same
+    value as an exact exp wherever that value is representable."""
+    cdef double t, n, r, p, scale
+    cdef uint64_t bits
+    x = -708.0 if x < -708.0 else (709.0 if x > 709.0 else x)
+    t = x * 1.4426950408889634 + 6755399441055744.0  # 1.5 * 2**52: rounds to an integer
+    n = t - 6755399441055744.0
+    r = (x - n * 0.693145751953125) - n * 1.42860682030941723212e-6
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    memcpy(&bits, &t, sizeof(bits))  # the low bits of t hold n
+    bits = (bits + 1023) << 52
+    memcpy(&scale, &bits, sizeof(scale))
+    return p * scale
+
+
+cdef inline float _exp32(float x) noexcept nogil:
+    """expf(x) within 2 ulp; as :func:`_exp64` with a degree-7 polynomial and x
+    clamped to [-87, 88]."""
+    cdef float t, n, r, p, scale
+    cdef uint32_t bits
+    x = <float>-87.0 if x < -87.0 else (<float>88.0 if x > 88.0 else x)
+    t = x * <float>1.44269504 + <float>12582912.0  # 1.5 * 2**23
+    n = t - <float>12582912.0
+    r = (x - n * <float>0.693359375) - n * <float>-2.12194440e-4
+    p = <float>(1.0 / 5040.0)
+    p = p * r + <float>(1.0 / 720.0)
+    p = p * r + <float>(1.0 / 120.0)
+    p = p * r + <float>(1.0 / 24.0)
+    p = p * r + <float>(1.0 / 6.0)
+    p = p * r + <float>0.5
+    p = p * r + <float>1.0
+    p = p * r + <float>1.0
+    memcpy(&bits, &t, sizeof(bits))
+    bits = (bits + 127) << 23
+    memcpy(&scale, &bits, sizeof(scale))
+    return p * scale
+
+
+cdef inline floating _exp(floating x) noexcept nogil:
+    if floating is float:
+        return _exp32(x)
+    else:
+        return _exp64(x)
+
+
+cdef inline floating _log(floating x) noexcept nogil:
+    if floating is float:
+        return logf(x)
+    else:
+        return log(x)
+
+
+cdef inline floating _log1p(floating x) noexcept nogil:
+    if floating is float:
+        return log1pf(x)
+    else:
+        return log1p(x)
+
+
+cdef inline floating _abs(floating x) noexcept nogil:
+    if floating is float:
+        return fabsf(x)
+    else:
+        return fabs(x)
+
+
+cdef inline floating _sigmoid(floating z) noexcept nogil:
+    return 1 / (1 + _exp(-z))
+
+
+cdef inline floating _tanh(floating z) noexcept nogil:
+    if floating is float:
+        return tanhf(z)
+    else:
+        return tanh(z)
+
+
+cdef inline floating _max(floating a, floating b) noexcept nogil:
+    return a if a > b else b
+
+
+cdef inline floating _bce_from_logit(floating z, floating y) noexcept nogil:
+    """-[y log s(z) + (1-y) log(1-s(z))] = log(1 + e^z) - y z, written so that
+    no intermediate overflows: max(z, 0) - y z + log1p(e^-|z|)."""
+    return (z if z > 0 else 0) - y * z + _log1p(_exp(-_abs(z)))
+
+
+cdef inline floating _bce_from_prob(floating a, floating y) noexcept nogil:
+    """Cross-entropy of a probability ``a`` for a 0/1 label ``y``: only the term
+    of the true class is evaluated, so ``a == 1`` with ``y == 1`` costs 0 (the
+    seed's ``nansum`` gives the same) and ``a == 1`` with ``y == 0`` costs inf."""
+    return -_log(a) if y != 0 else -_log(1 - a)
+

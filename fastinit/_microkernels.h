@@ -1,0 +1,151 @@
+/* Register-blocked micro-kernels of fastinit's compiled core.
+ *
+ * The Cython tiers (fastinit/_kernels_*.pxi) hold the kernels' logic; this
+ * header holds only the innermost products, written with SIMD vectors because
+ * Cython cannot name a vector register and a C compiler does not keep a tile
+ * of accumulators in registers unless it is told which values are vectors.
+ *
+ * Every vector holds FI_VBYTES = 32 bytes: 4 doubles or 8 floats, one AVX2
+ * register (two SSE2 or NEON registers in the baseline build, the same lanes).
+ * Examples lie side by side in the lanes, so a forward product broadcasts a
+ * weight and multiplies a vector of examples, and a weight-gradient product
+ * keeps one vector accumulator per weight while it walks through a block.
+ *
+ * Operation order.  Each output of a forward tile is, for its example,
+ * ((w0 a0 + w1 a1) + w2 a2) + ... in input order, then + bias: the order of
+ * NumPy's np.dot(W, A) + b.  Each weight-gradient lane sums its examples in
+ * block order.  With FI_HAS_FMA (the AVX2 module is built with -mfma) each
+ * "+ w a" is one fused multiply-add; without it, a product then a sum.  So a
+ * module gives the same bits run to run and for any thread count (the order
+ * depends on m only), and the two modules differ only by FMA rounding.
+ *
+ * Contract of every function here: nv >= 1 vectors (nbp = nv * lanes padded
+ * examples) are readable in every input row and writable in every output row;
+ * pointers need no alignment.  The caller (Cython) zero-pads partial blocks.
+ */
+#ifndef FASTINIT_MICROKERNELS_H
+#define FASTINIT_MICROKERNELS_H
+
+#include <stddef.h>
+#include <string.h>
+
+#define FI_VBYTES 32
+
+#if defined(__FMA__) && defined(__AVX2__)
+#include <immintrin.h>
+#define FI_HAS_FMA 1
+#else
+#define FI_HAS_FMA 0
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+/* the vector helpers are always inlined: no vector crosses a call, so the
+   note about the AVX calling convention does not concern us */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#define FI_INLINE static inline __attribute__((always_inline))
+#define FI_VECTOR_EXTENSIONS 1
+#define FI_UNROLL _Pragma("GCC unroll 16")
+#else
+#define FI_INLINE static __forceinline
+#define FI_VECTOR_EXTENSIONS 0
+#define FI_UNROLL
+#endif
+
+/* Epilogues of a forward tile (what happens to each sum before its store). */
+enum { FI_EPI_NONE = 0, FI_EPI_BIAS = 1, FI_EPI_RELU = 2, FI_EPI_MASK = 3 };
+
+/* Vector types.  With AVX a vector is one 32-byte register.  Without it
+ * (SSE2, NEON) a vector is a pair of 16-byte registers, so that a tile of
+ * accumulators still lives in registers and the lanes (and with them every
+ * sum's order) are the same in every module. */
+#if FI_VECTOR_EXTENSIONS && defined(__AVX__)
+#define FI_VECTOR_PAIRS 0
+typedef double fi_vd __attribute__((vector_size(FI_VBYTES)));
+typedef long long fi_vdi __attribute__((vector_size(FI_VBYTES)));
+typedef float fi_vf __attribute__((vector_size(FI_VBYTES)));
+typedef int fi_vfi __attribute__((vector_size(FI_VBYTES)));
+#elif FI_VECTOR_EXTENSIONS
+#define FI_VECTOR_PAIRS 1
+typedef double fi_hd __attribute__((vector_size(FI_VBYTES / 2)));
+typedef long long fi_hdi __attribute__((vector_size(FI_VBYTES / 2)));
+typedef float fi_hf __attribute__((vector_size(FI_VBYTES / 2)));
+typedef int fi_hfi __attribute__((vector_size(FI_VBYTES / 2)));
+typedef struct { fi_hd lo, hi; } fi_vd;
+typedef struct { fi_hf lo, hi; } fi_vf;
+#endif
+
+/* Tile shapes, sized so that a tile's accumulators, its operands and a
+ * broadcast weight fit the 16 vector registers: FI_FWD_Ij vectors of examples
+ * for j output rows in a forward tile, FI_GRAD_Kj input rows for j rows of dZ
+ * in a weight-gradient tile.  A vector pair takes two registers. */
+#if FI_VECTOR_PAIRS
+#define FI_FWD_I4 1
+#define FI_FWD_I3 1
+#define FI_FWD_I2 2
+#define FI_FWD_I1 4
+#define FI_GRAD_K4 1
+#define FI_GRAD_K3 1
+#define FI_GRAD_K2 2
+#define FI_GRAD_K1 4
+#else
+#define FI_FWD_I4 2
+#define FI_FWD_I3 3
+#define FI_FWD_I2 4
+#define FI_FWD_I1 8
+#define FI_GRAD_K4 3
+#define FI_GRAD_K3 3
+#define FI_GRAD_K2 4
+#define FI_GRAD_K1 7
+#endif
+
+/* ---- double ---- */
+#define FI_T double
+#define FI_V fi_vd
+#define FI_VI fi_vdi
+#define FI_H fi_hd
+#define FI_HI fi_hdi
+#define FI_HSPLAT(s) {s, s}
+#define FI_W 4
+#define FI_SPLAT(s) {s, s, s, s}
+#define FI_FN(name) fi_##name##_d
+#if FI_HAS_FMA
+#define FI_FMA_INTRINSIC(a, b, c) ((fi_vd)_mm256_fmadd_pd((__m256d)(a), (__m256d)(b), (__m256d)(c)))
+#endif
+#include "_microkernels_body.h"
+#undef FI_FMA_INTRINSIC
+#undef FI_T
+#undef FI_V
+#undef FI_VI
+#undef FI_H
+#undef FI_HI
+#undef FI_HSPLAT
+#undef FI_W
+#undef FI_SPLAT
+#undef FI_FN
+
+/* ---- float ---- */
+#define FI_T float
+#define FI_V fi_vf
+#define FI_VI fi_vfi
+#define FI_H fi_hf
+#define FI_HI fi_hfi
+#define FI_HSPLAT(s) {s, s, s, s}
+#define FI_W 8
+#define FI_SPLAT(s) {s, s, s, s, s, s, s, s}
+#define FI_FN(name) fi_##name##_f
+#if FI_HAS_FMA
+#define FI_FMA_INTRINSIC(a, b, c) ((fi_vf)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#endif
+#include "_microkernels_body.h"
+#undef FI_FMA_INTRINSIC
+#undef FI_T
+#undef FI_V
+#undef FI_VI
+#undef FI_H
+#undef FI_HI
+#undef FI_HSPLAT
+#undef FI_W
+#undef FI_SPLAT
+#undef FI_FN
+
+#endif
