@@ -6,7 +6,8 @@ Cython extensions, because their compiler flags and directives need code:
 * the kernels (the four tiers ``fastinit/_kernels_*.pxi`` and the SIMD
   micro-kernels ``fastinit/_microkernels*.h``) are compiled twice on x86-64:
   ``_kernels_baseline`` for every x86-64 CPU and ``_kernels_avx2`` with
-  ``-mavx2 -mfma``; ``fastinit._simd`` picks the best one at import time.
+  ``-mavx2 -mfma``, plus ``_kernels_avx512`` (``-mavx512f -mfma``) where the
+  compiler accepts it; ``fastinit._simd`` picks the best one at import time.
   Release builds use ``-O3`` and never ``-march=native``, so a wheel runs on
   any CPU.
 * ``-ffp-contract=off``: the compiler forms no fused multiply-add behind our
@@ -46,10 +47,30 @@ directives = {
 
 if MSVC:
     common_args, avx2_args = ["/O2", "/fp:precise"], ["/arch:AVX2"]  # /arch:AVX2 implies FMA
+    avx512_args = ["/arch:AVX512"]
 else:
     common_args = ["-O0", "-g"] if DEBUG else ["-O3"]
     common_args += ["-ffp-contract=off", "-fno-trapping-math"]
     avx2_args = ["-mavx2", "-mfma"]
+    avx512_args = ["-mavx512f", "-mfma"]
+
+
+def _compiler_accepts(flags):
+    """Whether the C compiler builds a small program with these flags (the
+    AVX-512 module is built only where it does)."""
+    if MSVC:
+        return True
+    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    program = "int main(void) { return 0; }\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        source = os.path.join(tmp, "probe.c")
+        with open(source, "w") as f:
+            f.write(program)
+        try:
+            return subprocess.run(cc.split() + flags + [source, "-o", os.path.join(tmp, "probe")],
+                                  capture_output=True).returncode == 0
+        except OSError:
+            return False
 
 
 def _openmp_flags():
@@ -104,8 +125,19 @@ if X86_64:
             extra_compile_args=common_args + avx2_args,
             extra_link_args=omp_link,
             depends=KERNEL_SOURCES,
-        include_dirs=["fastinit"],
+            include_dirs=["fastinit"],
         )
     )
+    if _compiler_accepts(avx512_args):
+        extensions.append(
+            Extension(
+                "fastinit._kernels_avx512",
+                sources=["fastinit/_kernels_avx512.pyx"],
+                extra_compile_args=common_args + avx512_args,
+                extra_link_args=omp_link,
+                depends=KERNEL_SOURCES,
+                include_dirs=["fastinit"],
+            )
+        )
 
 setup(ext_modules=cythonize(extensions, compiler_directives=directives))

@@ -1,5 +1,6 @@
 # Stub of the compiled kernel modules (_kernels_baseline and, on x86-64,
-# _kernels_avx2, which share one source: _kernels_impl.pxi).  Every kernel
+# _kernels_avx2 and _kernels_avx512, which share one source: the four tiers
+# _kernels_{scalar,blocks,layers,fused}.pxi and _microkernels.h).  Every kernel
 # takes float32 or float64 arrays (one dtype per call), C-contiguous, with the
 # shapes documented in the source; outputs are written in place.
 import numpy as np
@@ -11,6 +12,13 @@ BLOCK_SIZE: int
 LANE_COUNT: int
 CHUNK_EXAMPLES: int
 OPENMP: bool
+FMA: bool
+VECTOR_BYTES: int
+
+def activation_buffer_size(layout: npt.NDArray[np.intp]) -> int: ...
+def cpu_has_avx2() -> bool: ...
+def cpu_has_avx512() -> bool: ...
+def fma_peak_gflops(dtype_size: int, seconds: float = ...) -> float: ...
 
 def chunking(m: int) -> tuple[int, int]: ...
 

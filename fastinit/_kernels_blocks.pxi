@@ -3,15 +3,16 @@
 # Each routine works on one block of examples given by raw pointers and
 # leading dimensions (row strides), so the per-layer kernels (tier 3) and the
 # fused loops (tier 4) perform the very same operations in the very same
-# order.  ``nbp`` (padded) counts are multiples of PAD: every row holds nbp
+# order.  ``nbp`` (padded) counts are multiples of FI_PAD: every row holds nbp
 # readable and writable values; a caller with a partial block copies it into a
 # zero-padded buffer first (``_copy_padded``).
 #
 # Matrix products go to the register-blocked micro-kernels of
 # ``_microkernels.h`` (see the comment at its top for their operation order).
 # Weight gradients are reductions over examples: each parameter owns one SIMD
-# vector of *lane* accumulators (4 doubles or 8 floats, lane i receiving
-# examples i, i + 4, ...), which ``_reduce_lanes`` adds in lane order.
+# vector of *lane* accumulators (4 doubles or 8 floats; 8 or 16 with
+# AVX-512), lane i receiving examples i, i + lanes, ..., which
+# ``_reduce_lanes`` adds in lane order.
 
 cdef extern from "_microkernels.h" nogil:
     enum:
@@ -33,10 +34,10 @@ cdef extern from "_microkernels.h" nogil:
     void fi_dense_gradient_f(const float* D, Py_ssize_t ldd, Py_ssize_t n_out,
                              const float* A, Py_ssize_t lda, Py_ssize_t n_in, Py_ssize_t nv,
                              float* dW_lanes, float* db_lanes)
-    const int FI_HAS_FMA
+    double fi_multiply_add_chains_d(Py_ssize_t n)
+    float fi_multiply_add_chains_f(Py_ssize_t n)
+    const int FI_PEAK_CHAINS
 
-
-FMA = bool(FI_HAS_FMA)
 
 
 cdef inline void _dense_forward(
@@ -49,9 +50,9 @@ cdef inline void _dense_forward(
         const floating* M, Py_ssize_t ldm) noexcept nogil:  # IN  (n_out, nbp) mask, FI_EPI_MASK only
     """Z = epi(W A (+ b)): each sum over k in index order, the bias last."""
     if floating is double:
-        fi_dense_forward_d(W, wr, wc, b, n_out, n_in, A, lda, Z, ldz, nbp // 4, epi, M, ldm)
+        fi_dense_forward_d(W, wr, wc, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_D, epi, M, ldm)
     else:
-        fi_dense_forward_f(W, wr, wc, b, n_out, n_in, A, lda, Z, ldz, nbp // 8, epi, M, ldm)
+        fi_dense_forward_f(W, wr, wc, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_F, epi, M, ldm)
 
 
 cdef inline void _dense_gradient(
@@ -62,9 +63,9 @@ cdef inline void _dense_gradient(
         floating* db_lanes) noexcept nogil:     # IN/OUT (n_out, lanes)
     """Lane sums of dW = D A^T and db = D 1 over a block."""
     if floating is double:
-        fi_dense_gradient_d(D, ldd, n_out, A, lda, n_in, nbp // 4, dW_lanes, db_lanes)
+        fi_dense_gradient_d(D, ldd, n_out, A, lda, n_in, nbp // FI_LANES_D, dW_lanes, db_lanes)
     else:
-        fi_dense_gradient_f(D, ldd, n_out, A, lda, n_in, nbp // 8, dW_lanes, db_lanes)
+        fi_dense_gradient_f(D, ldd, n_out, A, lda, n_in, nbp // FI_LANES_F, dW_lanes, db_lanes)
 
 
 cdef inline void _copy_padded(
@@ -277,3 +278,32 @@ cdef inline void _gradient_step(floating* theta, const floating* grad,
         theta[p] = theta[p] - learning_rate * grad[p]
 
 
+
+
+def fma_peak_gflops(int dtype_size, double seconds=0.05):
+    """Measured peak of one core for this module: GFLOP/s of independent
+    vector multiply-add chains in float64 (``dtype_size`` 8) or float32 (4),
+    best of repeated runs for about ``seconds``.  The "floor" of the benchmark
+    table is a network's flop count divided by this rate."""
+    import time
+    cdef Py_ssize_t n = 20000
+    cdef double best = 0, t, flops
+    cdef double total = 0
+    cdef int lanes = FI_LANES_D if dtype_size == 8 else FI_LANES_F
+    flops = 2.0 * n * FI_PEAK_CHAINS * lanes
+    deadline = time.perf_counter() + seconds
+    while True:
+        t = time.perf_counter()
+        with nogil:
+            if dtype_size == 8:
+                total = total + fi_multiply_add_chains_d(n)
+            else:
+                total = total + fi_multiply_add_chains_f(n)
+        t = time.perf_counter() - t
+        if t > 0:
+            best = max(best, flops / t / 1e9)
+        if time.perf_counter() > deadline and best > 0:
+            break
+    if total != total:  # uses every chain's result, so that none is optimised away
+        raise FloatingPointError("fma_peak_gflops: the multiply-add chains gave NaN")
+    return best

@@ -38,18 +38,26 @@ from libc.string cimport memcpy, memset
 
 from cython.parallel cimport prange, threadid
 
+# What the SIMD micro-kernels (``_microkernels.h``) were compiled for.
+cdef extern from "_microkernels.h" nogil:
+    const int FI_HAS_FMA   # multiply-adds fused (the AVX2 and AVX-512 modules)
+    const int FI_VBYTES    # bytes of one SIMD vector (32, or 64 with AVX-512)
+    const int FI_LANES_D   # doubles per vector: lane accumulators of a float64 parameter
+    const int FI_LANES_F   # floats per vector: lane accumulators of a float32 parameter
+    const int FI_PAD       # a partial block is zero-padded to a multiple of this
+
 # BLOCK: examples that go forward and back together while their activations
-# stay in L1 (a row of 128 doubles is 1 KiB).  A partial block is padded with
-# zeros to a multiple of PAD examples, a whole number of SIMD vectors for both
-# dtypes (4 doubles or 8 floats per vector).  LANES_MAX: lane accumulators per
-# parameter that a work buffer provides (a float32 gradient uses 8, a float64
-# gradient 4).  LOSS_GROUP: recorded losses are summed in groups of this many
-# examples, then the group sums in order.
+# stay in L1 (a row of 128 doubles is 1 KiB); a multiple of FI_PAD.
+# LANES_MAX: lane accumulators per parameter that a work buffer provides
+# (enough for every module and dtype).  LOSS_GROUP: recorded losses are summed
+# in groups of this many examples, then the group sums in order.
 cdef enum:
     BLOCK = 128
-    PAD = 8
-    LANES_MAX = 8
+    LANES_MAX = 16
     LOSS_GROUP = 32
+
+FMA = bool(FI_HAS_FMA)
+VECTOR_BYTES = FI_VBYTES
 
 # Hidden-layer activations (the output layer is sigmoid or softmax).
 cdef enum:
@@ -66,18 +74,46 @@ BLOCK_SIZE = BLOCK
 LANE_COUNT = LANES_MAX
 
 
+cdef extern from *:
+    """
+    static int fastinit_cpu_supports(int level) {
+    #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+        __builtin_cpu_init();
+        if (level == 2)
+            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        if (level == 3)
+            return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+    #endif
+        return 0;
+    }
+    """
+    int fastinit_cpu_supports(int level) noexcept nogil
+
+
+def cpu_has_avx2():
+    """True when this CPU executes AVX2 and FMA instructions (what the
+    ``_kernels_avx2`` module is built for)."""
+    return bool(fastinit_cpu_supports(2))
+
+
+def cpu_has_avx512():
+    """True when this CPU executes AVX-512F and FMA instructions (what the
+    ``_kernels_avx512`` module is built for)."""
+    return bool(fastinit_cpu_supports(3))
+
+
 cdef inline Py_ssize_t _vector_lanes(const floating* dtype_tag) noexcept nogil:
     """Examples per SIMD vector (and lane accumulators per parameter) for the
     dtype of ``dtype_tag`` (only its type is used)."""
     if floating is float:
-        return 8
+        return FI_LANES_F
     else:
-        return 4
+        return FI_LANES_D
 
 
 cdef inline Py_ssize_t _padded(Py_ssize_t nb) noexcept nogil:
-    """nb rounded up to a whole number of PAD examples."""
-    return (nb + PAD - 1) // PAD * PAD
+    """nb rounded up to a whole number of FI_PAD examples."""
+    return (nb + FI_PAD - 1) // FI_PAD * FI_PAD
 
 
 cdef inline double _exp64(double x) noexcept nogil:

@@ -29,9 +29,14 @@
 #include <stddef.h>
 #include <string.h>
 
+/* Bytes of one vector: 64 in a module built for AVX-512, else 32. */
+#if defined(__AVX512F__)
+#define FI_VBYTES 64
+#else
 #define FI_VBYTES 32
+#endif
 
-#if defined(__FMA__) && defined(__AVX2__)
+#if defined(__FMA__) && (defined(__AVX2__) || defined(__AVX512F__))
 #include <immintrin.h>
 #define FI_HAS_FMA 1
 #else
@@ -58,7 +63,7 @@ enum { FI_EPI_NONE = 0, FI_EPI_BIAS = 1, FI_EPI_RELU = 2, FI_EPI_MASK = 3 };
  * (SSE2, NEON) a vector is a pair of 16-byte registers, so that a tile of
  * accumulators still lives in registers and the lanes (and with them every
  * sum's order) are the same in every module. */
-#if FI_VECTOR_EXTENSIONS && defined(__AVX__)
+#if FI_VECTOR_EXTENSIONS && (defined(__AVX__) || FI_VBYTES == 64)
 #define FI_VECTOR_PAIRS 0
 typedef double fi_vd __attribute__((vector_size(FI_VBYTES)));
 typedef long long fi_vdi __attribute__((vector_size(FI_VBYTES)));
@@ -79,6 +84,7 @@ typedef struct { fi_hf lo, hi; } fi_vf;
  * for j output rows in a forward tile, FI_GRAD_Kj input rows for j rows of dZ
  * in a weight-gradient tile.  A vector pair takes two registers. */
 #if FI_VECTOR_PAIRS
+#define FI_PEAK_CHAINS 8
 #define FI_FWD_I4 1
 #define FI_FWD_I3 1
 #define FI_FWD_I2 2
@@ -88,6 +94,7 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #define FI_GRAD_K2 2
 #define FI_GRAD_K1 4
 #else
+#define FI_PEAK_CHAINS 12
 #define FI_FWD_I4 2
 #define FI_FWD_I3 3
 #define FI_FWD_I2 4
@@ -98,6 +105,12 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #define FI_GRAD_K1 7
 #endif
 
+/* Lanes per vector, and the multiple to which a partial block is padded
+ * (the same in every module, so that all modules cut blocks alike). */
+#define FI_LANES_D (FI_VBYTES / 8)
+#define FI_LANES_F (FI_VBYTES / 4)
+#define FI_PAD 16
+
 /* ---- double ---- */
 #define FI_T double
 #define FI_V fi_vd
@@ -105,10 +118,11 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #define FI_H fi_hd
 #define FI_HI fi_hdi
 #define FI_HSPLAT(s) {s, s}
-#define FI_W 4
-#define FI_SPLAT(s) {s, s, s, s}
+#define FI_W (FI_VBYTES / 8)
 #define FI_FN(name) fi_##name##_d
-#if FI_HAS_FMA
+#if FI_HAS_FMA && FI_VBYTES == 64
+#define FI_FMA_INTRINSIC(a, b, c) ((fi_vd)_mm512_fmadd_pd((__m512d)(a), (__m512d)(b), (__m512d)(c)))
+#elif FI_HAS_FMA
 #define FI_FMA_INTRINSIC(a, b, c) ((fi_vd)_mm256_fmadd_pd((__m256d)(a), (__m256d)(b), (__m256d)(c)))
 #endif
 #include "_microkernels_body.h"
@@ -120,7 +134,6 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #undef FI_HI
 #undef FI_HSPLAT
 #undef FI_W
-#undef FI_SPLAT
 #undef FI_FN
 
 /* ---- float ---- */
@@ -130,10 +143,11 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #define FI_H fi_hf
 #define FI_HI fi_hfi
 #define FI_HSPLAT(s) {s, s, s, s}
-#define FI_W 8
-#define FI_SPLAT(s) {s, s, s, s, s, s, s, s}
+#define FI_W (FI_VBYTES / 4)
 #define FI_FN(name) fi_##name##_f
-#if FI_HAS_FMA
+#if FI_HAS_FMA && FI_VBYTES == 64
+#define FI_FMA_INTRINSIC(a, b, c) ((fi_vf)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#elif FI_HAS_FMA
 #define FI_FMA_INTRINSIC(a, b, c) ((fi_vf)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
 #endif
 #include "_microkernels_body.h"
@@ -145,7 +159,6 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #undef FI_HI
 #undef FI_HSPLAT
 #undef FI_W
-#undef FI_SPLAT
 #undef FI_FN
 
 #endif

@@ -32,7 +32,17 @@ FI_INLINE FI_V FI_FN(keep)(FI_V v, FI_V mask) {
 #elif FI_VECTOR_EXTENSIONS
 FI_INLINE FI_V FI_FN(load)(const FI_T* p) { FI_V v; memcpy(&v, p, sizeof v); return v; }
 FI_INLINE void FI_FN(store)(FI_T* p, FI_V v) { memcpy(p, &v, sizeof v); }
-FI_INLINE FI_V FI_FN(splat)(FI_T s) { FI_V v = FI_SPLAT(s); return v; }
+/* an initializer list, which compilers turn into one broadcast */
+#if FI_W == 4
+FI_INLINE FI_V FI_FN(splat)(FI_T s) { FI_V v = {s, s, s, s}; return v; }
+#elif FI_W == 8
+FI_INLINE FI_V FI_FN(splat)(FI_T s) { FI_V v = {s, s, s, s, s, s, s, s}; return v; }
+#else
+FI_INLINE FI_V FI_FN(splat)(FI_T s) {
+    FI_V v = {s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s};
+    return v;
+}
+#endif
 FI_INLINE FI_V FI_FN(add)(FI_V a, FI_V b) { return a + b; }
 FI_INLINE FI_V FI_FN(mul)(FI_V a, FI_V b) { return a * b; }
 /* a * b + c: one rounding with FMA, two without */
@@ -284,4 +294,30 @@ static void FI_FN(dense_gradient)(
             FI_FN(store)(l, FI_FN(add)(FI_FN(load)(l), s[r]));
         }
     }
+}
+
+/* ---- the machine's peak, for the benchmark table ------------------------ */
+
+/* n rounds of FI_PEAK_CHAINS independent multiply-add chains: as many
+ * multiply-adds per cycle as the core retires (2 n FI_PEAK_CHAINS FI_W flops).
+ * Returns a value that depends on every chain, so none is optimised away. */
+static FI_T FI_FN(multiply_add_chains)(ptrdiff_t n)
+{
+    FI_V acc[FI_PEAK_CHAINS], x = FI_FN(splat)((FI_T)0.999999), y = FI_FN(splat)((FI_T)1e-6);
+    FI_T out[FI_W * 2], total = 0;
+    ptrdiff_t i;
+    int c;
+    for (c = 0; c < FI_PEAK_CHAINS; c++)
+        acc[c] = FI_FN(splat)((FI_T)c);
+    for (i = 0; i < n; i++) {
+        FI_UNROLL
+        for (c = 0; c < FI_PEAK_CHAINS; c++)
+            acc[c] = FI_FN(fma)(acc[c], x, y);
+    }
+    for (c = 1; c < FI_PEAK_CHAINS; c++)
+        acc[0] = FI_FN(add)(acc[0], acc[c]);
+    FI_FN(store)(out, acc[0]);
+    for (c = 0; c < FI_W; c++)
+        total += out[c];
+    return total;
 }

@@ -10,9 +10,12 @@ much less; the ratio of the best run of each side is the least disturbed by
 other load.
 
 :func:`benchmark_table` measures the whole range in one run and prints one
-table: the seed's run (float64 and float32, and JAX's jit loop when JAX is
-installed), [2, 10, 5, 1] at m = 10^4, 10^5, 10^6 on one and two threads with
-peak memory, and the wide networks [2, 256, 256, 1] and [784, 128, 64, 1].
+table: the seed's run (float64 and float32), [2, 10, 5, 1] at m = 10^4, 10^5,
+10^6 on one and two threads with peak memory, and the wide networks
+[2, 256, 256, 1] and [784, 128, 64, 1]; each row beside JAX's jit loop when JAX
+is installed and as a percentage of the per-core floor (the row's flops over
+the measured multiply-add peak of the kernel module); then the seed's run on
+every kernel module this CPU runs.
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ import numpy as np
 
 from . import reference
 from ._validation import check_count, resolve_dtype
+from . import _simd
+from ._engines import pack, workspace
 from .config import get_config
 from .datasets import load_dataset
 from .initializers import initialize_parameters
@@ -198,10 +203,13 @@ def benchmark_table(rounds: int = 3, quick: bool = False,
     list of dict
         One per row: ``case``, ``numpy_us``, ``fastinit_us``, ``ratio``,
         ``gflops`` (fastinit, matrix products only), ``numpy_mib`` and
-        ``fastinit_mib`` (peak memory above the data, where measured).
+        ``fastinit_mib`` (peak memory above the data, where measured), ``jax_us``
+        and ``vs_jax`` (None without JAX), ``floor_percent``; then the rows of
+        :func:`compare_modules`.
     """
     rounds = check_count(rounds, "rounds", minimum=1)
     budget = 2e7 if quick else 1e9  # matrix-product flops per timed run
+    jax_installed = _jax_runner(LAYERS, np.dtype(np.float64)) is not None
     peak = dgemm_gflops(256 if quick else 1024)
     sizes = [10**4, 10**5] if quick else [10**4, 10**5, 10**6]
     cases = [("seed He run", [2, 10, 5, 1], 300, "float64", 1),
@@ -212,10 +220,15 @@ def benchmark_table(rounds: int = 3, quick: bool = False,
               ("wide", [2, 256, 256, 1], 10**4, "float64", 2),
               ("wide", [784, 128, 64, 1], 10**4, "float64", 2)]
     rows: list[dict[str, Any]] = []
+    core_peak = {size: _simd.kernels.fma_peak_gflops(size) for size in (8, 4)}
     head = (f"{'case':<12} {'layers':<18} {'dtype':<8} {'thr':>3} {'numpy us/it':>12} "
-            f"{'fastinit us/it':>15} {'ratio':>7} {'GFLOP/s':>8} {'numpy MiB':>10} {'fastinit MiB':>13}")
+            f"{'fastinit us/it':>15} {'ratio':>7} {'vs JAX':>7} {'floor %':>8} {'GFLOP/s':>8} "
+            f"{'numpy MiB':>10} {'fastinit MiB':>13}")
     echo(f"NumPy dgemm reaches {peak:.1f} GFLOP/s on this machine (the practical peak); "
          f"fastinit kernels: {get_config()['kernels']}, OpenMP: {get_config()['openmp']}")
+    echo(f"per-core floor: multiply-add peak of the {get_config()['kernels']} kernels "
+         f"{core_peak[8]:.1f} GFLOP/s (float64), {core_peak[4]:.1f} (float32), times the "
+         f"threads; 'vs JAX': JAX's time over fastinit's (JAX uses every core)")
     echo(head)
     echo("-" * len(head))
     for name, dims, m, dtype_name, threads in cases:
@@ -235,7 +248,10 @@ def benchmark_table(rounds: int = 3, quick: bool = False,
                          dtype=dtype, record_every=record_every, n_threads=threads,
                          diagnostics=False).costs
 
-        t_np = t_fi = float("inf")
+        run_jax = _jax_runner(dims, dtype) if jax_installed else None
+        if run_jax is not None:
+            run_jax(X, Y, initial, lr, record_every, record_every)  # compile outside the timing
+        t_np = t_fi = t_jax = float("inf")
         for _ in range(rounds):
             _settle()
             t, costs_np = _timed(run_numpy)
@@ -243,13 +259,25 @@ def benchmark_table(rounds: int = 3, quick: bool = False,
             _settle()
             t, costs_fi = _timed(run_fastinit)
             t_fi = min(t_fi, t)
+            if run_jax is not None:
+                _settle()
+                t, costs_jax = _timed(lambda: run_jax(X, Y, initial, lr, n_iter, record_every))
+                t_jax = min(t_jax, t)
         rtol = 1e-12 if dtype == np.float64 else 1e-5
         if not np.allclose(costs_fi, costs_np, rtol=rtol, atol=0):
             raise RuntimeError(f"{name} {dims}: fastinit and NumPy recorded different costs: "
                                f"{costs_fi} vs {costs_np}")
+        if run_jax is not None and not np.allclose(costs_jax, costs_np, rtol=max(rtol, 1e-9),
+                                                   atol=0):
+            raise RuntimeError(f"{name} {dims}: JAX and NumPy recorded different costs: "
+                               f"{costs_jax} vs {costs_np}")
+        floor_us = flops / (core_peak[dtype.itemsize] * threads * 1e9) * 1e6
         row = {"case": name, "layers": dims, "m": m, "dtype": dtype_name, "threads": threads,
                "numpy_us": t_np / n_iter * 1e6, "fastinit_us": t_fi / n_iter * 1e6,
                "ratio": t_np / t_fi, "gflops": flops * n_iter / t_fi / 1e9,
+               "jax_us": t_jax / n_iter * 1e6 if run_jax is not None else None,
+               "vs_jax": t_jax / t_fi if run_jax is not None else None,
+               "floor_percent": 100 * floor_us / (t_fi / n_iter * 1e6),
                "numpy_mib": None, "fastinit_mib": None}
         if m >= 10**5:  # one iteration each, outside the timed runs (tracing slows NumPy)
             n_iter = 1
@@ -258,38 +286,52 @@ def benchmark_table(rounds: int = 3, quick: bool = False,
         rows.append(row)
         mem = (f"{row['numpy_mib']:>10.1f} {row['fastinit_mib']:>13.1f}"
                if row["numpy_mib"] is not None else f"{'':>10} {'':>13}")
+        vs_jax = f"{row['vs_jax']:>6.2f}x" if row["vs_jax"] is not None else f"{'-':>7}"
         echo(f"{name:<12} {str(dims):<18} {dtype_name:<8} {threads:>3} {row['numpy_us']:>12.1f} "
-             f"{row['fastinit_us']:>15.1f} {row['ratio']:>6.2f}x {row['gflops']:>8.2f} {mem}")
-    jax_row = _jax_comparison(rounds, 3000 if not quick else 500, echo)
-    if jax_row:
-        rows.append(jax_row)
+             f"{row['fastinit_us']:>15.1f} {row['ratio']:>6.2f}x {vs_jax} "
+             f"{row['floor_percent']:>7.1f}% {row['gflops']:>8.2f} {mem}")
+    if not jax_installed:
+        echo("JAX: not installed (pip install jax), no 'vs JAX' column")
     _echo_derived(rows, echo)
+    rows += compare_modules(rounds=rounds, iterations=500 if quick else 5000, echo=echo)
     return rows
 
 
-def _jax_comparison(rounds: int, n_iter: int, echo: Callable[[str], None]) -> dict | None:
-    """The seed's run with JAX's jit loop against fastinit, when JAX is installed."""
-    dims, dtype = [2, 10, 5, 1], np.dtype(np.float64)
-    run_jax = _jax_runner(dims, dtype)
-    if run_jax is None:
-        echo("JAX: not installed (pip install jax), no comparison")
-        return None
-    X, Y = _problem(dims, 300, dtype)
-    initial = initialize_parameters(dims, "he")
-    run_jax(X, Y, initial, 0.01, 1000, 1000)  # compile outside the timing
-    t_jax = t_fi = float("inf")
-    for _ in range(rounds):
-        t, costs_jax = _timed(lambda: run_jax(X, Y, initial, 0.01, n_iter, 1000))
-        t_jax = min(t_jax, t)
-        t, result = _timed(lambda: train(X, Y, dims, num_iterations=n_iter, diagnostics=False))
-        t_fi = min(t_fi, t)
-    if not np.allclose(result.costs, costs_jax, rtol=1e-9, atol=0):
-        raise RuntimeError(f"JAX and fastinit recorded different costs: {costs_jax} vs {result.costs}")
-    row = {"case": "seed He run vs JAX jit", "jax_us": t_jax / n_iter * 1e6,
-           "fastinit_us": t_fi / n_iter * 1e6, "ratio": t_jax / t_fi}
-    echo(f"seed He run, JAX jit + fori_loop: {row['jax_us']:.1f} us/it, fastinit "
-         f"{row['fastinit_us']:.1f} us/it: fastinit {row['ratio']:.2f}x faster")
-    return row
+def compare_modules(rounds: int = 3, iterations: int = 5000,
+                    echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """The seed's He run (float64 and float32) on every kernel module this CPU
+    runs, interleaved, through the fused kernel itself; each module's time
+    beside its own per-core floor (flops over its measured multiply-add peak).
+
+    Returns
+    -------
+    list of dict
+        One per module and dtype: ``module``, ``dtype``, ``us``, ``floor_percent``.
+    """
+    modules = _simd.available()
+    X, Y = _problem(LAYERS, 300, np.dtype(np.float64))
+    flops = matmul_flops(LAYERS, 300)
+    echo(f"seed He run on each kernel module ({iterations} iterations, best of {rounds}):")
+    echo(f"{'module':<10} {'dtype':<8} {'us/it':>7} {'peak GFLOP/s':>13} {'floor %':>8}")
+    out = []
+    for dtype in (np.dtype(np.float64), np.dtype(np.float32)):
+        theta0, layout, act_size = pack(initialize_parameters(LAYERS, "he", dtype=dtype), LAYERS)
+        Xd, Yd = X.astype(dtype), Y.astype(dtype)
+        best = {name: float("inf") for name in modules}
+        for _ in range(rounds):
+            for name, module in modules.items():
+                theta = theta0.copy()
+                work = workspace(theta, layout, act_size, 300, 1)
+                t, _ = _timed(lambda: module.train_full_batch(
+                    Xd, Yd, theta, layout, 0.01, iterations, True, 1, 0.0, False, 1, *work))
+                best[name] = min(best[name], t / iterations * 1e6)
+        for name, module in modules.items():
+            peak = module.fma_peak_gflops(dtype.itemsize)
+            percent = 100 * flops / (peak * 1e3) / best[name]
+            out.append({"module": name, "dtype": dtype.name, "us": best[name],
+                        "floor_percent": percent})
+            echo(f"{name:<10} {dtype.name:<8} {best[name]:>7.2f} {peak:>13.1f} {percent:>7.1f}%")
+    return out
 
 
 def _echo_derived(rows: list[dict[str, Any]], echo: Callable[[str], None]) -> None:

@@ -19,7 +19,11 @@ def get_config() -> dict[str, object]:
         "numpy": np.__version__,
         "machine": platform.machine(),
         "cpu_has_avx2": _kernels_baseline.cpu_has_avx2(),
+        "cpu_has_avx512": _kernels_baseline.cpu_has_avx512(),
         "kernels": _simd.SIMD_LEVEL,
+        "kernels_available": ", ".join(_simd.available()),
+        "fma": _simd.kernels.FMA,
+        "vector_bytes": _simd.kernels.VECTOR_BYTES,
         "kernel_module": _simd.kernels.__name__,
         "block_size": _simd.kernels.BLOCK_SIZE,
         "openmp": _simd.kernels.OPENMP,
@@ -30,9 +34,10 @@ def get_config() -> dict[str, object]:
 def show_config() -> None:
     """Print which compiled kernels fastinit runs on this machine, and versions.
 
-    The kernels exist in a baseline build and, on x86-64, an AVX2 build; the
-    best one the CPU supports is chosen at import (override with the
-    environment variable ``FASTINIT_SIMD=baseline|avx2``).  ``openmp`` tells
+    The kernels exist in a baseline build and, on x86-64, an AVX2 + FMA build
+    and (where the compiler could build it) an AVX-512F + FMA build; the best
+    one the CPU supports is chosen at import (override with the environment
+    variable ``FASTINIT_SIMD=baseline|avx2|avx512``).  ``openmp`` tells
     whether the build has OpenMP, i.e. whether ``n_threads`` > 1 can run
     threads; ``cpus`` is the number of CPUs this process may use.
     """

@@ -165,19 +165,19 @@ def test_mixed_dtypes_compute_in_float64(rng):
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
-def test_both_simd_modules_agree_to_rounding(dtype, rtol):
-    """The AVX2 module fuses multiply-adds (FMA) and the baseline module does
-    not; otherwise both perform the same operations in the same order (same
-    blocks, lanes and chunks).  Over 500 iterations of the seed's training
-    their costs and parameters agree to 1e-12 relative in float64 (1e-5 in
-    float32: a few ulp of float32 grown over the run), and each module repeats
-    its own bits exactly."""
-    from fastinit import _kernels_baseline
-    avx2 = pytest.importorskip("fastinit._kernels_avx2")
-    if not _kernels_baseline.cpu_has_avx2():
-        pytest.skip("this CPU has no AVX2 + FMA")
+def test_simd_modules_agree_to_rounding(dtype, rtol):
+    """The AVX2 and AVX-512 modules fuse multiply-adds (FMA) and the baseline
+    module does not, and AVX-512 sums twice as many lanes per parameter;
+    otherwise every module performs the same operations on the same blocks
+    and chunks.  Over 500 iterations of the seed's training their costs and
+    parameters agree to 1e-12 relative in float64 (1e-5 in float32: a few ulp
+    of float32 grown over the run), and each module repeats its own bits."""
     from fastinit._engines import pack, workspace
+    from fastinit._simd import available
 
+    modules = available()
+    if len(modules) < 2:
+        pytest.skip("this CPU runs only the baseline kernels")
     X, Y = (a.astype(dtype) for a in fastinit.load_dataset()[:2])
     dims = [2, 10, 5, 1]
 
@@ -186,16 +186,17 @@ def test_both_simd_modules_agree_to_rounding(dtype, rtol):
         cost = module.train_full_batch(X, Y, theta, layout, 0.01, 500, True, 1, 0.0, False, 1,
                                        *workspace(theta, layout, act_size, 300, 1))
         z = np.empty((10, 300), dtype)
-        W1 = theta[:20].reshape(10, 2).copy()
-        module.linear_forward(W1, theta[20:30].copy(), X, z)
+        module.linear_forward(theta[:20].reshape(10, 2).copy(), theta[20:30].copy(), X, z)
         return cost, theta, z
 
-    base, fast = run(_kernels_baseline), run(avx2)
-    np.testing.assert_allclose(fast[0], base[0], rtol=rtol, atol=0)
-    np.testing.assert_allclose(fast[1], base[1], rtol=rtol, atol=rtol * np.abs(base[1]).max())
-    np.testing.assert_allclose(fast[2], base[2], rtol=rtol, atol=rtol * np.abs(base[2]).max())
-    for module, first in ((_kernels_baseline, base), (avx2, fast)):
-        again = run(module)
-        assert again[0] == first[0]
-        np.testing.assert_array_equal(again[1], first[1])
-        np.testing.assert_array_equal(again[2], first[2])
+    results = {name: run(module) for name, module in modules.items()}
+    base = results["baseline"]
+    for name, result in results.items():
+        np.testing.assert_allclose(result[0], base[0], rtol=rtol, atol=0, err_msg=name)
+        for got, want in zip(result[1:], base[1:]):
+            np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max(),
+                                       err_msg=name)
+        again = run(modules[name])
+        assert again[0] == result[0]
+        np.testing.assert_array_equal(again[1], result[1])
+        np.testing.assert_array_equal(again[2], result[2])
