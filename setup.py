@@ -55,22 +55,26 @@ else:
     avx512_args = ["-mavx512f", "-mfma"]
 
 
-def _compiler_accepts(flags):
-    """Whether the C compiler builds a small program with these flags (the
-    AVX-512 module is built only where it does)."""
-    if MSVC:
-        return True
+def _compiler_builds(program, compile_flags, link_flags=()):
+    """Whether the C compiler builds and links ``program`` with these flags
+    (how OpenMP and the AVX-512 module are detected)."""
     cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
-    program = "int main(void) { return 0; }\n"
     with tempfile.TemporaryDirectory() as tmp:
         source = os.path.join(tmp, "probe.c")
         with open(source, "w") as f:
             f.write(program)
+        command = (cc.split() + list(compile_flags) + [source, "-o", os.path.join(tmp, "probe")]
+                   + list(link_flags))
         try:
-            return subprocess.run(cc.split() + flags + [source, "-o", os.path.join(tmp, "probe")],
-                                  capture_output=True).returncode == 0
+            return subprocess.run(command, capture_output=True).returncode == 0
         except OSError:
             return False
+
+
+def _compiler_accepts(flags):
+    """Whether the compiler accepts these flags (the AVX-512 module is built
+    only where it does)."""
+    return MSVC or _compiler_builds("int main(void) { return 0; }\n", flags)
 
 
 def _openmp_flags():
@@ -82,17 +86,8 @@ def _openmp_flags():
     flags = (["/openmp"], []) if MSVC else (["-fopenmp"], ["-fopenmp"])
     if MSVC:
         return flags
-    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
     program = "#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n"
-    with tempfile.TemporaryDirectory() as tmp:
-        source = os.path.join(tmp, "probe.c")
-        with open(source, "w") as f:
-            f.write(program)
-        command = cc.split() + flags[0] + [source, "-o", os.path.join(tmp, "probe")] + flags[1]
-        try:
-            ok = subprocess.run(command, capture_output=True).returncode == 0
-        except OSError:
-            ok = False
+    ok = _compiler_builds(program, flags[0], flags[1])
     if ok:
         return flags
     if wanted in ("1", "yes", "on", "true"):
@@ -107,37 +102,25 @@ KERNEL_SOURCES += ["fastinit/_microkernels.h", "fastinit/_microkernels_body.h"]
 omp_compile, omp_link = _openmp_flags()
 common_args = common_args + omp_compile
 
-extensions = [
-    Extension(
-        "fastinit._kernels_baseline",
-        sources=["fastinit/_kernels_baseline.pyx"],
-        extra_compile_args=common_args,
+
+
+def kernel_module(level, instruction_set_args):
+    """The extension ``fastinit._kernels_<level>``: the kernel tiers compiled
+    with these instruction-set flags."""
+    return Extension(
+        f"fastinit._kernels_{level}",
+        sources=[f"fastinit/_kernels_{level}.pyx"],
+        extra_compile_args=common_args + instruction_set_args,
         extra_link_args=omp_link,
         depends=KERNEL_SOURCES,
         include_dirs=["fastinit"],
     )
-]
+
+
+extensions = [kernel_module("baseline", [])]
 if X86_64:
-    extensions.append(
-        Extension(
-            "fastinit._kernels_avx2",
-            sources=["fastinit/_kernels_avx2.pyx"],
-            extra_compile_args=common_args + avx2_args,
-            extra_link_args=omp_link,
-            depends=KERNEL_SOURCES,
-            include_dirs=["fastinit"],
-        )
-    )
+    extensions.append(kernel_module("avx2", avx2_args))
     if _compiler_accepts(avx512_args):
-        extensions.append(
-            Extension(
-                "fastinit._kernels_avx512",
-                sources=["fastinit/_kernels_avx512.pyx"],
-                extra_compile_args=common_args + avx512_args,
-                extra_link_args=omp_link,
-                depends=KERNEL_SOURCES,
-                include_dirs=["fastinit"],
-            )
-        )
+        extensions.append(kernel_module("avx512", avx512_args))
 
 setup(ext_modules=cythonize(extensions, compiler_directives=directives))
