@@ -12,8 +12,8 @@
  * keeps one vector accumulator per weight while it walks through a block.
  *
  * Operation order.  Each output of a forward tile is, for its example,
- * ((w0 a0 + w1 a1) + w2 a2) + ... in input order, then + bias: the order of
- * NumPy's np.dot(W, A) + b.  Each weight-gradient lane sums its examples in
+ * ((b + w0 a0) + w1 a1) + ... in input order (the bias first, so that it costs
+ * no instruction of its own).  Each weight-gradient lane sums its examples in
  * block order.  With FI_HAS_FMA (the AVX2 module is built with -mfma) each
  * "+ w a" is one fused multiply-add; without it, a product then a sum.  So a
  * module gives the same bits run to run and for any thread count (the order
@@ -36,8 +36,10 @@
 #define FI_VBYTES 32
 #endif
 
-#if defined(__FMA__) && (defined(__AVX2__) || defined(__AVX512F__))
+#if defined(__AVX__) || defined(__AVX512F__)
 #include <immintrin.h>
+#endif
+#if defined(__FMA__) && (defined(__AVX2__) || defined(__AVX512F__))
 #define FI_HAS_FMA 1
 #else
 #define FI_HAS_FMA 0
@@ -80,7 +82,7 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #endif
 
 /* Tile shapes, sized so that a tile's accumulators, its operands and a
- * broadcast weight fit the 16 vector registers: FI_FWD_Ij vectors of examples
+ * broadcast weight fit the vector registers (16; 32 with AVX-512): FI_FWD_Ij vectors of examples
  * for j output rows in a forward tile, FI_GRAD_Kj input rows for j rows of dZ
  * in a weight-gradient tile.  A vector pair takes two registers. */
 #if FI_VECTOR_PAIRS
@@ -93,6 +95,16 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #define FI_GRAD_K3 1
 #define FI_GRAD_K2 2
 #define FI_GRAD_K1 4
+#elif FI_VBYTES == 64  /* AVX-512: 32 vector registers */
+#define FI_PEAK_CHAINS 16
+#define FI_FWD_I4 4
+#define FI_FWD_I3 5
+#define FI_FWD_I2 8
+#define FI_FWD_I1 8
+#define FI_GRAD_K4 5
+#define FI_GRAD_K3 7
+#define FI_GRAD_K2 8
+#define FI_GRAD_K1 8
 #else
 #define FI_PEAK_CHAINS 12
 #define FI_FWD_I4 2
@@ -120,6 +132,11 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #define FI_HSPLAT(s) {s, s}
 #define FI_W (FI_VBYTES / 8)
 #define FI_FN(name) fi_##name##_d
+#if FI_VBYTES == 64 && defined(__AVX512F__)
+#define FI_MAX_INTRINSIC(a, b) ((fi_vd)_mm512_max_pd((__m512d)(a), (__m512d)(b)))
+#elif FI_VBYTES == 32 && defined(__AVX__)
+#define FI_MAX_INTRINSIC(a, b) ((fi_vd)_mm256_max_pd((__m256d)(a), (__m256d)(b)))
+#endif
 #if FI_HAS_FMA && FI_VBYTES == 64
 #define FI_FMA_INTRINSIC(a, b, c) ((fi_vd)_mm512_fmadd_pd((__m512d)(a), (__m512d)(b), (__m512d)(c)))
 #elif FI_HAS_FMA
@@ -127,6 +144,7 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #endif
 #include "_microkernels_body.h"
 #undef FI_FMA_INTRINSIC
+#undef FI_MAX_INTRINSIC
 #undef FI_T
 #undef FI_V
 #undef FI_VI
@@ -145,6 +163,11 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #define FI_HSPLAT(s) {s, s, s, s}
 #define FI_W (FI_VBYTES / 4)
 #define FI_FN(name) fi_##name##_f
+#if FI_VBYTES == 64 && defined(__AVX512F__)
+#define FI_MAX_INTRINSIC(a, b) ((fi_vf)_mm512_max_ps((__m512)(a), (__m512)(b)))
+#elif FI_VBYTES == 32 && defined(__AVX__)
+#define FI_MAX_INTRINSIC(a, b) ((fi_vf)_mm256_max_ps((__m256)(a), (__m256)(b)))
+#endif
 #if FI_HAS_FMA && FI_VBYTES == 64
 #define FI_FMA_INTRINSIC(a, b, c) ((fi_vf)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
 #elif FI_HAS_FMA
@@ -152,6 +175,7 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #endif
 #include "_microkernels_body.h"
 #undef FI_FMA_INTRINSIC
+#undef FI_MAX_INTRINSIC
 #undef FI_T
 #undef FI_V
 #undef FI_VI

@@ -51,11 +51,16 @@ FI_INLINE FI_V FI_FN(fma)(FI_V a, FI_V b, FI_V c) { return FI_FMA_INTRINSIC(a, b
 #else
 FI_INLINE FI_V FI_FN(fma)(FI_V a, FI_V b, FI_V c) { return a * b + c; }
 #endif
-/* v where v > 0, else +0 (NaN gives 0, as the scalar `v if v > 0 else 0`) */
+/* v where v > 0, else +0 (NaN gives 0, as the scalar `v if v > 0 else 0`):
+ * x86's max(v, 0) returns its second operand unless v > 0, so one instruction */
+#if defined(FI_MAX_INTRINSIC)
+FI_INLINE FI_V FI_FN(relu)(FI_V v) { FI_V zero = {0}; return FI_MAX_INTRINSIC(v, zero); }
+#else
 FI_INLINE FI_V FI_FN(relu)(FI_V v) {
     FI_V zero = {0};
     return (FI_V)((FI_VI)v & (FI_VI)(v > zero));
 }
+#endif
 /* v where mask > 0, else +0: ReLU's backward with mask = the ReLU's output */
 FI_INLINE FI_V FI_FN(keep)(FI_V v, FI_V mask) {
     FI_V zero = {0};
@@ -100,11 +105,13 @@ FI_INLINE void FI_FN(forward_tile)(
     for (v = 0; v < IB; v++)
         a[v] = FI_FN(load)(A + v * FI_W);
     FI_UNROLL
-    for (j = 0; j < JB; j++) {
+    for (j = 0; j < JB; j++) {  /* the bias first: b + w0 a0 in one multiply-add */
         w = FI_FN(splat)(W[j * wr]);
+        r = FI_FN(splat)(epi == FI_EPI_BIAS || epi == FI_EPI_RELU ? b[j] : 0);
         FI_UNROLL
         for (v = 0; v < IB; v++)
-            acc[j][v] = FI_FN(mul)(w, a[v]);
+            acc[j][v] = epi == FI_EPI_BIAS || epi == FI_EPI_RELU ? FI_FN(fma)(w, a[v], r)
+                                                               : FI_FN(mul)(w, a[v]);
     }
     for (k = 1; k < n_in; k++) {
         FI_UNROLL
@@ -123,8 +130,6 @@ FI_INLINE void FI_FN(forward_tile)(
         FI_UNROLL
         for (v = 0; v < IB; v++) {
             r = acc[j][v];
-            if (epi == FI_EPI_BIAS || epi == FI_EPI_RELU)
-                r = FI_FN(add)(r, FI_FN(splat)(b[j]));
             if (epi == FI_EPI_RELU)
                 r = FI_FN(relu)(r);
             else if (epi == FI_EPI_MASK)
