@@ -6,13 +6,15 @@
 # blocks into its own lanes, reduces them into its own gradient row, and the
 # rows are then added in chunk order.  Whichever thread computes a chunk, the
 # same operations happen in the same order, so the result has the same bits for
-# any thread count.  With a single chunk (m <= CHUNK_MIN_BLOCKS * BLOCK, e.g.
-# the seed's m = 300) there is nothing to add and no thread is started.
+# any thread count.  With a single chunk (m <= CHUNK_MIN_EXAMPLES, e.g. the
+# seed's m = 300) there is nothing to add and no thread is started.  A chunk is
+# a whole number of BLOCK examples, so that it holds whole blocks of either
+# dtype.
 
-# A chunk has at least this many blocks (2048 examples), so that a thread's
-# share of an iteration outweighs the cost of waking it...
+# A chunk has at least this many examples, so that a thread's share of an
+# iteration outweighs the cost of waking it...
 cdef enum:
-    CHUNK_MIN_BLOCKS = 16
+    CHUNK_MIN_EXAMPLES = 2048
 # ...and a problem has at most this many chunks (bounds the gradient rows).
 cdef enum:
     MAX_CHUNKS = 256
@@ -29,15 +31,16 @@ cdef extern from *:
     const int FASTINIT_OPENMP
 
 OPENMP = bool(FASTINIT_OPENMP)
-CHUNK_EXAMPLES = CHUNK_MIN_BLOCKS * BLOCK
+CHUNK_EXAMPLES = CHUNK_MIN_EXAMPLES
 
 
 def chunking(Py_ssize_t m):
-    """(blocks per chunk, number of chunks) of a training set of m examples."""
-    cdef Py_ssize_t n_blocks = (m + BLOCK - 1) // BLOCK
-    cdef Py_ssize_t per_chunk = max(<Py_ssize_t>CHUNK_MIN_BLOCKS,
-                                    (n_blocks + MAX_CHUNKS - 1) // MAX_CHUNKS)
-    return per_chunk, max(1, (n_blocks + per_chunk - 1) // per_chunk)
+    """(examples per chunk, number of chunks) of a training set of m examples:
+    chunks of at least CHUNK_EXAMPLES examples, a multiple of BLOCK_SIZE, at
+    most MAX_CHUNKS of them; the last one may be shorter."""
+    cdef Py_ssize_t per_chunk = max(<Py_ssize_t>CHUNK_MIN_EXAMPLES, (m + MAX_CHUNKS - 1) // MAX_CHUNKS)
+    per_chunk = (per_chunk + BLOCK - 1) // BLOCK * BLOCK
+    return per_chunk, max(1, (m + per_chunk - 1) // per_chunk)
 
 
 cdef inline Py_ssize_t _x_tail_offset(const Py_ssize_t* layout, Py_ssize_t L) noexcept nogil:
@@ -80,19 +83,19 @@ cdef inline floating _block_pass(
     tail of ``acts``; padded activations and deltas zeroed), so the padded
     examples add exactly zero to every gradient."""
     cdef Py_ssize_t l, n_in, n_out, lda, s0, V = _vector_lanes(theta)
-    cdef Py_ssize_t nbp = _padded(nb)
+    cdef Py_ssize_t nbp = _padded(nb), ld = _block_of(theta)
     cdef const Py_ssize_t* row
     cdef const floating* A_in = X + start
     cdef floating* Z = acts
     cdef floating* delta = deltas
     cdef floating* delta_prev = deltas + half
     cdef floating* swap
-    cdef floating work[2 * BLOCK]
+    cdef floating work[2 * BLOCK]  # (_softmax_block)
     lda = m
     if nbp > nb:
         A_in = acts + _x_tail_offset(layout, L)
-        lda = BLOCK
-        _copy_padded(acts + _x_tail_offset(layout, L), BLOCK, X + start, m, layout[0], nb, nbp)
+        lda = ld
+        _copy_padded(acts + _x_tail_offset(layout, L), ld, X + start, m, layout[0], nb, nbp)
     cdef const floating* X_block = A_in
     cdef Py_ssize_t ldx = lda
     # forward: hidden layers LINEAR->activation, output LINEAR (logits)
@@ -100,39 +103,39 @@ cdef inline floating _block_pass(
         row = layout + 5 * l
         Z = acts + row[4]
         _linear_forward_block(theta + row[2], theta + row[3], row[1], row[0], A_in, lda,
-                              Z, BLOCK, nbp, hidden_act if l < L - 1 else LINEAR, slope)
+                              Z, ld, nbp, hidden_act if l < L - 1 else LINEAR, slope)
         if l < L - 1:
-            _zero_padding(Z, BLOCK, row[1], nb, nbp)
+            _zero_padding(Z, ld, row[1], nb, nbp)
         A_in = Z
-        lda = BLOCK
+        lda = ld
     # output layer: loss (only when recorded) and dZ = (p - Y) / m
     n_out = layout[5 * (L - 1) + 1]
     if record:
         s0 = 0
         while s0 < nb:
             if softmax:
-                loss = loss + _cce_from_logits_block(Z + s0, BLOCK, Y + start + s0, m, n_out,
+                loss = loss + _cce_from_logits_block(Z + s0, ld, Y + start + s0, m, n_out,
                                                      min(<Py_ssize_t>LOSS_GROUP, nb - s0))
             else:
-                loss = loss + _bce_from_logits_block(Z + s0, BLOCK, Y + start + s0, m, n_out,
+                loss = loss + _bce_from_logits_block(Z + s0, ld, Y + start + s0, m, n_out,
                                                      min(<Py_ssize_t>LOSS_GROUP, nb - s0))
             s0 = s0 + LOSS_GROUP
-    _output_gradient_block(Z, BLOCK, Y + start, m, inv_m, softmax, delta, BLOCK, n_out, nb, work)
-    _zero_padding(delta, BLOCK, n_out, nb, nbp)
+    _output_gradient_block(Z, ld, Y + start, m, inv_m, softmax, delta, ld, n_out, nb, work)
+    _zero_padding(delta, ld, n_out, nb, nbp)
     # backward, from the output layer down to the first
     for l in range(L - 1, -1, -1):
         row = layout + 5 * l
         n_in = row[0]
         n_out = row[1]
         if l == 0:
-            _linear_backward_block(theta + row[2], n_out, n_in, delta, BLOCK, X_block, ldx,
+            _linear_backward_block(theta + row[2], n_out, n_in, delta, ld, X_block, ldx,
                                    lanes + row[2] * V, lanes + row[3] * V,
                                    NULL, 0, LINEAR, 0, nbp)
         else:
-            _linear_backward_block(theta + row[2], n_out, n_in, delta, BLOCK,
-                                   acts + layout[5 * (l - 1) + 4], BLOCK,
+            _linear_backward_block(theta + row[2], n_out, n_in, delta, ld,
+                                   acts + layout[5 * (l - 1) + 4], ld,
                                    lanes + row[2] * V, lanes + row[3] * V,
-                                   delta_prev, BLOCK, hidden_act, slope, nbp)
+                                   delta_prev, ld, hidden_act, slope, nbp)
             swap = delta
             delta = delta_prev
             delta_prev = swap
@@ -142,20 +145,21 @@ cdef inline floating _block_pass(
 cdef inline floating _chunk_pass(
         const floating* theta, Py_ssize_t n_params, const Py_ssize_t* layout, Py_ssize_t L,
         const floating* X, const floating* Y, Py_ssize_t m,
-        Py_ssize_t blk0, Py_ssize_t blk1,
+        Py_ssize_t e0, Py_ssize_t e1,
         floating* lanes, floating* acts, floating* deltas, Py_ssize_t half,
         floating* grad,                         # OUT (n_params,) this chunk's gradient
         floating inv_m, int hidden_act, floating slope, bint softmax,
         bint record) noexcept nogil:
-    """Gradient (and summed loss, when ``record``) of blocks blk0 .. blk1-1."""
-    cdef Py_ssize_t blk, start
+    """Gradient (and summed loss, when ``record``) of examples e0 .. e1-1,
+    block after block."""
+    cdef Py_ssize_t start = e0, nb = _block_of(theta)
     cdef floating loss = 0
     memset(lanes, 0, n_params * _vector_lanes(theta) * sizeof(floating))
-    for blk in range(blk0, blk1):
-        start = blk * BLOCK
-        loss = _block_pass(theta, layout, L, X, Y, m, start, min(<Py_ssize_t>BLOCK, m - start),
+    while start < e1:
+        loss = _block_pass(theta, layout, L, X, Y, m, start, min(nb, e1 - start),
                            lanes, acts, deltas, half, inv_m, hidden_act, slope, softmax,
                            record, loss)
+        start = start + nb
     _reduce_lanes(lanes, n_params, grad)
     return loss
 
@@ -186,10 +190,10 @@ cdef inline floating _serial_iteration(
         floating learning_rate) noexcept nogil:
     """One iteration on one thread, chunk after chunk: the very operations of
     the threaded iteration, so the same bits."""
-    cdef Py_ssize_t c, n_blocks = (m + BLOCK - 1) // BLOCK
+    cdef Py_ssize_t c
     for c in range(n_chunks):
         losses[c] = _chunk_pass(theta, n_params, layout, L, X, Y, m,
-                                c * per_chunk, min((c + 1) * per_chunk, n_blocks),
+                                c * per_chunk, min((c + 1) * per_chunk, m),
                                 lanes, acts, deltas, half, grad + c * n_params,
                                 inv_m, hidden_act, slope, softmax, record)
     return _finish_iteration(theta, grad, losses, n_chunks, n_params, learning_rate)
@@ -215,7 +219,7 @@ def train_full_batch(
     """Run ``n_iter`` iterations of full-batch gradient descent in place.
 
     Layers ``0 .. L-2`` are LINEAR->``hidden_act``, layer ``L-1`` is
-    LINEAR->SIGMOID (or SOFTMAX).  Examples are processed in blocks of BLOCK:
+    LINEAR->SIGMOID (or SOFTMAX).  Examples are processed in blocks (``_block_of``):
     each block goes forward through all layers and back while its activations
     are in L1.  Blocks are grouped in chunks (``chunking``) that up to
     ``n_threads`` threads process in parallel; the result does not depend on
@@ -225,7 +229,7 @@ def train_full_batch(
     releasing the GIL); everything else is trusted.
     """
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = theta.shape[0]
-    cdef Py_ssize_t per_chunk, n_chunks, n_blocks = (m + BLOCK - 1) // BLOCK
+    cdef Py_ssize_t per_chunk, n_chunks
     per_chunk, n_chunks = chunking(m)
     cdef int nt = <int>min(<Py_ssize_t>max(n_threads, 1), n_chunks)
     if not FASTINIT_OPENMP:
@@ -255,7 +259,7 @@ def train_full_batch(
                     tid = threadid()
                     losses[c] = _chunk_pass(
                         &theta[0], n_params, lay, L, &X[0, 0], &Y[0, 0], m,
-                        c * per_chunk, min((c + 1) * per_chunk, n_blocks),
+                        c * per_chunk, min((c + 1) * per_chunk, m),
                         &lanes[tid, 0], &acts[tid, 0], &deltas[tid, 0], half, &grad[c, 0],
                         inv_m, hidden_act, slope, softmax, record)
                 loss_sum = _finish_iteration(&theta[0], &grad[0, 0], &losses[0], n_chunks,

@@ -128,32 +128,36 @@ def linear_backward(const floating[:, ::1] W,    # IN  (n_out, n_in)
     per_chunk, n_chunks = chunking(m)
     if grads.shape[0] < n_chunks or grads.shape[1] != n_g or lanes.shape[0] < n_g * V:
         raise ValueError("linear_backward: work buffers do not match the problem")
-    cdef Py_ssize_t c, blk, start, nb, nbp, p, k, n_w = n_out * n_in
+    cdef Py_ssize_t c, start, end, nb, nbp, p, k, n_w = n_out * n_in
+    cdef Py_ssize_t block = _block_of(&W[0, 0])
     cdef floating* tail = NULL
-    if m % BLOCK:
-        tail = _scratch((n_out + 2 * n_in) * BLOCK, &W[0, 0])
+    if m % block:
+        tail = _scratch((n_out + 2 * n_in) * block, &W[0, 0])
     try:
         with nogil:
             for c in range(n_chunks):
                 memset(&lanes[0], 0, n_g * V * sizeof(floating))
-                for blk in range(c * per_chunk, min((c + 1) * per_chunk, (m + BLOCK - 1) // BLOCK)):
-                    start = blk * BLOCK
-                    nb = min(<Py_ssize_t>BLOCK, m - start)
-                    if nb == BLOCK:
+                start = c * per_chunk
+                end = min(start + per_chunk, m)
+                while start < end:  # the blocks of train_full_batch
+                    nb = min(block, end - start)
+                    if nb == block:
                         _linear_backward_block(&W[0, 0], n_out, n_in, &dZ[0, start], m,
                                                &A[0, start], m, &lanes[0], &lanes[n_w * V],
-                                               &dA[0, start], m, LINEAR, 0, BLOCK)
+                                               &dA[0, start], m, LINEAR, 0, block)
+                        start = start + block
                         continue
                     # the partial last block, through zero-padded copies
                     nbp = _padded(nb)
-                    _copy_padded(tail, BLOCK, &dZ[0, start], m, n_out, nb, nbp)
-                    _copy_padded(tail + n_out * BLOCK, BLOCK, &A[0, start], m, n_in, nb, nbp)
-                    _linear_backward_block(&W[0, 0], n_out, n_in, tail, BLOCK,
-                                           tail + n_out * BLOCK, BLOCK, &lanes[0], &lanes[n_w * V],
-                                           tail + (n_out + n_in) * BLOCK, BLOCK, LINEAR, 0, nbp)
+                    _copy_padded(tail, block, &dZ[0, start], m, n_out, nb, nbp)
+                    _copy_padded(tail + n_out * block, block, &A[0, start], m, n_in, nb, nbp)
+                    _linear_backward_block(&W[0, 0], n_out, n_in, tail, block,
+                                           tail + n_out * block, block, &lanes[0], &lanes[n_w * V],
+                                           tail + (n_out + n_in) * block, block, LINEAR, 0, nbp)
                     for k in range(n_in):
-                        memcpy(&dA[k, start], tail + (n_out + n_in + k) * BLOCK,
+                        memcpy(&dA[k, start], tail + (n_out + n_in + k) * block,
                                nb * sizeof(floating))
+                    start = start + nb
                 _reduce_lanes(&lanes[0], n_g, &grads[c, 0])
                 if c > 0:
                     for p in range(n_g):

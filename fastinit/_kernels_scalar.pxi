@@ -46,13 +46,15 @@ cdef extern from "_microkernels.h" nogil:
     const int FI_LANES_F   # floats per vector: lane accumulators of a float32 parameter
     const int FI_PAD       # a partial block is zero-padded to a multiple of this
 
-# BLOCK: examples that go forward and back together while their activations
-# stay in L1 (a row of 128 doubles is 1 KiB); a multiple of FI_PAD.
-# LANES_MAX: lane accumulators per parameter that a work buffer provides
-# (enough for every module and dtype).  LOSS_GROUP: recorded losses are summed
-# in groups of this many examples, then the group sums in order.
+# A block is the examples that go forward and back together while their
+# activations stay in L1: 1 KiB per row, so 128 doubles or 256 floats
+# (``_block_of``).  BLOCK, the larger, is the room a work buffer gives each
+# row; both are multiples of FI_PAD.  LANES_MAX: lane accumulators per
+# parameter that a work buffer provides (enough for every module and dtype).
+# LOSS_GROUP: recorded losses are summed in groups of this many examples, then
+# the group sums in order.
 cdef enum:
-    BLOCK = 128
+    BLOCK = 256
     LANES_MAX = 16
     LOSS_GROUP = 32
 
@@ -109,6 +111,15 @@ cdef inline Py_ssize_t _vector_lanes(const floating* dtype_tag) noexcept nogil:
         return FI_LANES_F
     else:
         return FI_LANES_D
+
+
+cdef inline Py_ssize_t _block_of(const floating* dtype_tag) noexcept nogil:
+    """Examples per block (and row stride of a block's buffers) for the dtype
+    of ``dtype_tag``: one KiB per row."""
+    if floating is float:
+        return 256
+    else:
+        return 128
 
 
 cdef inline Py_ssize_t _padded(Py_ssize_t nb) noexcept nogil:

@@ -22,6 +22,8 @@
  * Contract of every function here: nv >= 1 vectors (nbp = nv * lanes padded
  * examples) are readable in every input row and writable in every output row;
  * pointers need no alignment.  The caller (Cython) zero-pads partial blocks.
+ * A block holds at most FI_MAX_VECTORS vectors (256 examples): the functions
+ * return at once for any other count, which also tells the compiler a bound.
  */
 #ifndef FASTINIT_MICROKERNELS_H
 #define FASTINIT_MICROKERNELS_H
@@ -49,6 +51,9 @@
 /* the vector helpers are always inlined: no vector crosses a call, so the
    note about the AVX calling convention does not concern us */
 #pragma GCC diagnostic ignored "-Wpsabi"
+/* GCC cannot carry the FI_MAX_VECTORS bound into every inlined copy of the
+   example loops and warns that a 2^59-th iteration would overflow a pointer */
+#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
 #define FI_INLINE static inline __attribute__((always_inline))
 #define FI_VECTOR_EXTENSIONS 1
 #define FI_UNROLL _Pragma("GCC unroll 16")
@@ -59,6 +64,8 @@
 #endif
 
 /* Epilogues of a forward tile (what happens to each sum before its store). */
+#define FI_MAX_VECTORS 256
+
 enum { FI_EPI_NONE = 0, FI_EPI_BIAS = 1, FI_EPI_RELU = 2, FI_EPI_MASK = 3 };
 
 /* Vector types.  With AVX a vector is one 32-byte register.  Without it

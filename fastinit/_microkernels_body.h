@@ -173,6 +173,8 @@ static void FI_FN(dense_forward)(
     ptrdiff_t j = 0, mstep = epi == FI_EPI_MASK ? ldm : 0;
     const FI_T* bias = b != NULL ? b : no_bias;
     ptrdiff_t bstep = b != NULL ? 1 : 0;
+    if (nv < 1 || nv > FI_MAX_VECTORS)  /* never: callers pass one block */
+        return;
     for (; j + 4 <= n_out; j += 4)
         FI_FN(forward_rows4)(W + j * wr, wr, wc, bias + j * bstep, n_in, A, lda,
                              Z + j * ldz, ldz, nv, epi, M + j * mstep, ldm);
@@ -273,6 +275,8 @@ static void FI_FN(dense_gradient)(
     int r, rows;
     FI_V s[4];
     FI_T* l;
+    if (nv < 1 || nv > FI_MAX_VECTORS)  /* never: callers pass one block */
+        return;
     for (; j + 4 <= n_out; j += 4)
         FI_FN(gradient_rows4)(D + j * ldd, ldd, A, lda, n_in, nv,
                               dW_lanes + j * lane_row, lane_row);

@@ -20,7 +20,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._engines import BlasEngine, FusedEngine, choose_engine, pack, unpack, usable_threads
+from ._engines import (BlasEngine, FusedEngine, choose_engine, pack, thread_buffers, unpack,
+                       usable_threads)
 from ._simd import kernels as _kernels
 from ._validation import (
     check_array,
@@ -444,10 +445,8 @@ def train_models(
     rates = np.array([lr for _, _, lr in runs], dtype=dtype)
     n_chunks = _kernels.chunking(X.shape[1])[1]
     threads = usable_threads(min(n_threads, K))
-    width = 2 * int(layout[:, 1].max()) * _kernels.BLOCK_SIZE
     work = (np.empty((threads, n_chunks * n_params), dtype),
-            np.empty((threads, n_params * _kernels.LANE_COUNT), dtype),
-            np.empty((threads, act_size), dtype), np.empty((threads, width), dtype),
+            *thread_buffers(n_params, layout, act_size, threads, dtype),
             np.empty((threads, n_chunks), dtype))
     cost_out = np.empty(K, dtype)
     act_code = _kernels.ACTIVATION_CODES[activation]

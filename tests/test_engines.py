@@ -84,8 +84,9 @@ def test_thread_count_does_not_change_a_bit(dtype, batch_size):
 
 def test_threads_used_follow_the_chunks():
     chunk = kernels.CHUNK_EXAMPLES
-    assert kernels.chunking(300) == (chunk // kernels.BLOCK_SIZE, 1)
-    assert kernels.chunking(1) == (chunk // kernels.BLOCK_SIZE, 1)
+    assert kernels.chunking(300) == (chunk, 1)
+    assert kernels.chunking(1) == (chunk, 1)
+    assert chunk % kernels.BLOCK_SIZE == 0  # whole blocks of either dtype
     assert kernels.chunking(2 * chunk + 1)[1] == 3
     assert kernels.chunking(10**9)[1] <= 256  # the number of chunk gradients stays bounded
     assert _engines.threads_used(300, 8) == 1  # small problems stay single-threaded
