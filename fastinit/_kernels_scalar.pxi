@@ -212,7 +212,8 @@ cdef inline floating _abs(floating x) noexcept nogil:
 
 
 cdef inline floating _sigmoid(floating z) noexcept nogil:
-    return 1 / (1 + _exp(-z))
+    cdef floating one = 1  # a literal 1 would make the division a double one
+    return one / (one + _exp(-z))
 
 
 cdef inline floating _tanh(floating z) noexcept nogil:
