@@ -1,7 +1,7 @@
 """Where the BLAS engine overtakes the fused loop: time per iteration of
 ``fastinit.train`` with ``engine="fused"`` and ``engine="blas"`` (and NumPy's
 reference loop) on networks of growing width, side by side in one process.
-The ``BLAS_MIN_WEIGHTS`` threshold of ``fastinit/_engines.py`` comes from it.
+The thresholds of ``choose_engine`` in ``fastinit/_engines.py`` come from it.
 
 Usage::
 
@@ -16,8 +16,9 @@ import fastinit
 from fastinit import reference
 from fastinit._engines import choose_engine
 
-NETWORKS = ([2, 10, 5, 1], [2, 16, 16, 1], [16, 32, 16, 1], [2, 32, 32, 1], [2, 48, 48, 1],
-            [2, 64, 64, 1], [64, 64, 1], [2, 256, 256, 1], [784, 128, 64, 1])
+NETWORKS = ([2, 10, 5, 1], [16, 32, 16, 1], [2, 64, 64, 1], [2, 128, 128, 1], [128, 128, 1],
+            [2, 256, 256, 1], [256, 256, 1], [784, 64, 1], [2, 320, 320, 1], [784, 128, 64, 1],
+            [2, 512, 512, 1])
 
 
 def main() -> None:
@@ -51,7 +52,7 @@ def main() -> None:
                 best[name] = min(best[name], (time.perf_counter() - start) / n * 1e3)
         print(f"{str(dims):<18} {widest:>7} {best['fused']:>9.3f} {best['blas']:>9.3f} "
               f"{best['numpy']:>9.3f} {best['fused'] / best['blas']:>10.2f} "
-              f"{choose_engine(dims):>6}")
+              f"{choose_engine(dims, n_examples=args.m):>6}")
 
 
 if __name__ == "__main__":

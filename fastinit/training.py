@@ -265,8 +265,9 @@ def train(
         "fused": the compiled loop, every layer of a block of examples at
         once (fastest for narrow networks); "blas": matrix products by NumPy's
         BLAS, elementwise work compiled (fastest for wide layers); "auto"
-        picks "blas" when some layer has 512 weights or more (the measured
-        crossover, see ``fastinit._engines``).
+        picks by the measured crossover (``fastinit._engines.choose_engine``):
+        fused below 16,384 weights in the widest layer, BLAS from 262,144, in
+        between fused for at least 2048 examples and fewer than 256 inputs.
     diagnostics : bool, default True
         Record per-layer diagnostics (:class:`~fastinit.diagnostics.Diagnostics`)
         at each recording point: one extra forward pass per record.
@@ -304,7 +305,7 @@ def train(
         X, Y, layers_dims, dtype, activation, negative_slope, num_iterations, record_every)
     learning_rate = check_learning_rate(learning_rate, dtype)
     n_threads = check_n_threads(n_threads)
-    engine = choose_engine(dims, engine)
+    engine = choose_engine(dims, engine, X.shape[1])
     if on_divergence not in ("warn", "raise"):
         raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
     parameters = initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,
@@ -430,7 +431,7 @@ def train_models(
     runs = [(init, seed, check_learning_rate(lr, dtype)) for init, seed, lr in runs]
     options = dict(num_iterations=num_iterations, dtype=dtype, record_every=record_every,
                    activation=activation, negative_slope=negative_slope, diagnostics=False)
-    if choose_engine(dims) != "fused" or not runs:
+    if choose_engine(dims, "auto", X.shape[1]) != "fused" or not runs:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DivergenceWarning)
             return [train(X, labels, dims, init=init, seed=seed, learning_rate=lr, **options)

@@ -49,9 +49,12 @@ def test_engine_matches_reference(dtype, engine, layers_dims, m, activation):
 
 
 def test_blas_engine_is_chosen_for_wide_layers_only():
-    assert _engines.choose_engine([2, 10, 5, 1]) == "fused"
-    assert _engines.choose_engine([2, 16, 16, 1]) == "fused"  # 256 weights: fused measured faster
-    assert _engines.choose_engine([16, 32, 16, 1]) == "blas"  # 512 weights: BLAS measured faster
+    assert _engines.choose_engine([2, 10, 5, 1], n_examples=300) == "fused"
+    assert _engines.choose_engine([2, 64, 64, 1], n_examples=300) == "fused"  # measured 0.60
+    assert _engines.choose_engine([2, 128, 128, 1], n_examples=300) == "blas"  # measured 1.07
+    assert _engines.choose_engine([2, 256, 256, 1], n_examples=10**4) == "fused"  # 0.69
+    assert _engines.choose_engine([256, 256, 1], n_examples=10**4) == "blas"  # wide input: 1.11
+    assert _engines.choose_engine([2, 512, 512, 1], n_examples=10**5) == "blas"  # 1.72
     assert _engines.choose_engine([784, 128, 64, 1]) == "blas"
     assert _engines.choose_engine([784, 128, 64, 1], "fused") == "fused"
     with pytest.raises(ValueError, match="engine must be one of"):
@@ -173,15 +176,18 @@ def test_batched_models_of_wide_networks_fall_back_to_train():
     from fastinit.training import train_models
 
     rng = np.random.default_rng(12)
-    X, Y = random_data(20, 64, rng)
-    got = train_models(X, Y, [20, 40, 1], [("he", 1, 0.01), ("he", 2, 0.01)], num_iterations=5,
+    X, Y = random_data(2, 64, rng)
+    dims = [2, 130, 130, 1]  # 16,900 weights on 64 examples: the BLAS engine
+    assert _engines.choose_engine(dims, n_examples=64) == "blas"
+    got = train_models(X, Y, dims, [("he", 1, 0.01), ("he", 2, 0.01)], num_iterations=5,
                        record_every=2)
     for seed, result in zip((1, 2), got):
-        _same_result(result, fastinit.train(X, Y, [20, 40, 1], seed=seed, num_iterations=5,
+        _same_result(result, fastinit.train(X, Y, dims, seed=seed, num_iterations=5,
                                             record_every=2, diagnostics=False))
     labels = rng.integers(0, 3, size=64)  # softmax output: the labels go to train() as given
-    got = train_models(X, labels, [20, 40, 3], [("he", 1, 0.01)], num_iterations=3)
-    _same_result(got[0], fastinit.train(X, labels, [20, 40, 3], seed=1, num_iterations=3,
+    dims = [2, 130, 130, 3]
+    got = train_models(X, labels, dims, [("he", 1, 0.01)], num_iterations=3)
+    _same_result(got[0], fastinit.train(X, labels, dims, seed=1, num_iterations=3,
                                         diagnostics=False))
 
 
