@@ -357,34 +357,41 @@ def _echo_derived(rows: list[dict[str, Any]], echo: Callable[[str], None]) -> No
                  f"{r['fastinit_mib'] / r['numpy_mib']:.3f}")
 
 
-def benchmark_sweep(n_seeds: int = 25, iterations: int = 15000,
+def benchmark_sweep(n_seeds: int = 25, iterations: int = 15000, rounds: int = 3,
                     echo: Callable[[str], None] = print) -> dict[str, Any]:
     """The seed's experiment for zeros / random / He / Xavier over ``n_seeds``
-    seeds: :func:`fastinit.sweep` on 1 and on 2 threads, and the NumPy
-    reference run serially (training plus accuracy, as the sweep does).
+    seeds: :func:`fastinit.sweep` on 1 and on 2 threads in ``rounds``
+    interleaved rounds, and the NumPy reference run serially once (training
+    plus accuracy, as the sweep does).
 
     Returns
     -------
     dict
-        Seconds of each (``one_thread``, ``two_threads``, ``numpy``) and the
-        ratios ``threads`` (1 thread / 2 threads) and ``numpy`` (NumPy /
-        fastinit on 2 threads).
+        Seconds of each (``one_thread``, ``two_threads``: best round;
+        ``numpy``) and the ratios ``threads`` (1 thread / 2 threads, median of
+        the paired rounds) and ``numpy_ratio`` (NumPy / fastinit on 2 threads).
     """
     from .sweeps import sweep
 
     n_seeds = check_count(n_seeds, "n_seeds", minimum=1)
     iterations = check_count(iterations, "iterations", minimum=1)
+    rounds = check_count(rounds, "rounds", minimum=1)
     inits = ["zeros", "random", "he", "xavier"]
     grid = {"init": inits, "seed": list(range(n_seeds)), "num_iterations": [iterations]}
     X, Y, test_X, test_Y = load_dataset()
     echo(f"seed's experiment, {len(inits)} initializers x {n_seeds} seeds, {iterations} "
          f"iterations each ({len(inits) * n_seeds} trainings)")
     _settle()
-    t1, one = _timed(lambda: sweep(grid, n_threads=1))
-    _settle()
-    t2, two = _timed(lambda: sweep(grid, n_threads=2))
-    if [r["costs"] for r in one] != [r["costs"] for r in two]:
-        raise RuntimeError("1 and 2 threads gave different records")
+    ones, twos = [], []
+    for _ in range(rounds):  # interleaved: 1 thread, 2 threads, 1 thread, ...
+        t1, one = _timed(lambda: sweep(grid, n_threads=1))
+        t2, two = _timed(lambda: sweep(grid, n_threads=2))
+        if [r["costs"] for r in one] != [r["costs"] for r in two]:
+            raise RuntimeError("1 and 2 threads gave different records")
+        ones.append(t1)
+        twos.append(t2)
+    threads = statistics.median(a / b for a, b in zip(ones, twos))
+    t1, t2 = min(ones), min(twos)
 
     def numpy_serial():
         first_costs = []
@@ -403,9 +410,10 @@ def benchmark_sweep(n_seeds: int = 25, iterations: int = 15000,
     if not np.allclose(first, [r["costs"][0] for r in one], rtol=1e-12, atol=0):
         raise RuntimeError("NumPy and fastinit recorded different initial costs")
     out = {"one_thread": t1, "two_threads": t2, "numpy": t_np,
-           "threads": t1 / t2, "numpy_ratio": t_np / t2}
-    echo(f"fastinit sweep, 1 thread:  {t1:8.2f} s")
-    echo(f"fastinit sweep, 2 threads: {t2:8.2f} s   ({out['threads']:.2f}x the 1-thread speed)")
+           "threads": threads, "numpy_ratio": t_np / t2}
+    echo(f"fastinit sweep, 1 thread:  {t1:8.2f} s   (best of {rounds})")
+    echo(f"fastinit sweep, 2 threads: {t2:8.2f} s   ({out['threads']:.2f}x the 1-thread speed, "
+         f"median of {rounds} paired rounds)")
     echo(f"NumPy reference, serial:   {t_np:8.2f} s   (fastinit on 2 threads is "
          f"{out['numpy_ratio']:.1f}x faster; on 1 thread {t_np / t1:.1f}x)")
     return out

@@ -95,7 +95,7 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="time a sweep of the seed's experiment (4 initializers x --seeds seeds) "
                          "on 1 and 2 threads against the NumPy reference run serially")
     be.add_argument("--seeds", type=int, default=25, help="with --sweep: default 25")
-    be.add_argument("--rounds", type=int, default=5, help="default: 5 (3 with --table)")
+    be.add_argument("--rounds", type=int, default=5, help="default: 5 (at most 3 with --table and --sweep)")
     be.add_argument("--iterations", type=int, default=15000, help="default: 15000")
     be.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     sw = sub.add_parser(
@@ -301,7 +301,7 @@ def _bench(args) -> int:
     from .benchmark import benchmark_sweep, benchmark_table, compare_with_numpy
 
     if args.sweep:
-        benchmark_sweep(n_seeds=args.seeds, iterations=args.iterations)
+        benchmark_sweep(n_seeds=args.seeds, iterations=args.iterations, rounds=min(args.rounds, 3))
     elif args.table:
         benchmark_table(rounds=min(args.rounds, 3), quick=args.quick)
     else:

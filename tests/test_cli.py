@@ -130,9 +130,10 @@ def test_bench_prints_ratios():
     for text in ("dgemm reaches", "seed He run", "m = 1e+05", "[784, 128, 64, 1]",
                  "float32 vs float64", "2 threads vs 1", "peak memory above the data"):
         assert text in proc.stdout
-    proc = run("bench", "--sweep", "--seeds", "1", "--iterations", "300")
+    proc = run("bench", "--sweep", "--seeds", "1", "--iterations", "300", "--rounds", "2")
     assert proc.returncode == 0, proc.stderr
     assert "2 threads" in proc.stdout and "NumPy reference, serial" in proc.stdout
+    assert "median of 2 paired rounds" in proc.stdout
     proc = run("bench", "--rounds", "0")
     assert proc.returncode == 2 and "rounds must be >= 1" in proc.stderr
 
