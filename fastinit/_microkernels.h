@@ -149,17 +149,7 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #elif FI_HAS_FMA
 #define FI_FMA_INTRINSIC(a, b, c) ((fi_vd)_mm256_fmadd_pd((__m256d)(a), (__m256d)(b), (__m256d)(c)))
 #endif
-#include "_microkernels_body.h"
-#undef FI_FMA_INTRINSIC
-#undef FI_MAX_INTRINSIC
-#undef FI_T
-#undef FI_V
-#undef FI_VI
-#undef FI_H
-#undef FI_HI
-#undef FI_HSPLAT
-#undef FI_W
-#undef FI_FN
+#include "_microkernels_body.h"  /* undefines its parameters */
 
 /* ---- float ---- */
 #define FI_T float
@@ -180,16 +170,6 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #elif FI_HAS_FMA
 #define FI_FMA_INTRINSIC(a, b, c) ((fi_vf)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
 #endif
-#include "_microkernels_body.h"
-#undef FI_FMA_INTRINSIC
-#undef FI_MAX_INTRINSIC
-#undef FI_T
-#undef FI_V
-#undef FI_VI
-#undef FI_H
-#undef FI_HI
-#undef FI_HSPLAT
-#undef FI_W
-#undef FI_FN
+#include "_microkernels_body.h"  /* undefines its parameters */
 
 #endif

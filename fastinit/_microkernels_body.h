@@ -1,6 +1,7 @@
 /* Body of the micro-kernels for one element type; included by _microkernels.h
- * with FI_T (element), FI_V (vector), FI_VI (same-size integer vector), FI_W
- * (lanes per vector) and FI_FN(name) (the type's function name) defined. */
+ * once per type with FI_T (element), FI_V (vector), FI_VI (same-size integer
+ * vector), FI_W (lanes per vector) and FI_FN(name) (the type's function name)
+ * defined, and undefining them at its end. */
 
 /* ---- vector helpers ---------------------------------------------------- */
 
@@ -330,3 +331,16 @@ static FI_T FI_FN(multiply_add_chains)(ptrdiff_t n)
         total += out[c];
     return total;
 }
+
+/* This body is a template instantiated once per element type: release its
+   parameters so that the next instantiation defines its own. */
+#undef FI_FMA_INTRINSIC
+#undef FI_MAX_INTRINSIC
+#undef FI_T
+#undef FI_V
+#undef FI_VI
+#undef FI_H
+#undef FI_HI
+#undef FI_HSPLAT
+#undef FI_W
+#undef FI_FN
