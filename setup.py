@@ -3,7 +3,7 @@
 Everything declarative lives in ``pyproject.toml``; this file only describes the
 Cython extensions, because their compiler flags and directives need code:
 
-* the kernels (the four tiers ``fastinit/_kernels_*.pxi`` and the SIMD
+* the kernels (the five tiers ``fastinit/_kernels_*.pxi`` and the SIMD
   micro-kernels ``fastinit/_microkernels*.h``) are compiled twice on x86-64:
   ``_kernels_baseline`` for every x86-64 CPU and ``_kernels_avx2`` with
   ``-mavx2 -mfma``, plus ``_kernels_avx512`` (``-mavx512f -mfma``) where the
@@ -29,6 +29,7 @@ import sys
 import sysconfig
 import tempfile
 
+import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -96,7 +97,8 @@ def _openmp_flags():
     return [], []
 
 
-KERNEL_SOURCES = [f"fastinit/_kernels_{tier}.pxi" for tier in ("scalar", "blocks", "layers", "fused")]
+KERNEL_SOURCES = [f"fastinit/_kernels_{tier}.pxi"
+                  for tier in ("scalar", "blocks", "layers", "fused", "network")]
 KERNEL_SOURCES += ["fastinit/_microkernels.h", "fastinit/_microkernels_body.h"]
 
 omp_compile, omp_link = _openmp_flags()
@@ -113,7 +115,9 @@ def kernel_module(level, instruction_set_args):
         extra_compile_args=common_args + instruction_set_args,
         extra_link_args=omp_link,
         depends=KERNEL_SOURCES,
-        include_dirs=["fastinit"],
+        include_dirs=["fastinit", numpy.get_include()],
+        # the network tier reads arrays through NumPy's C API (no deprecated names)
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
 
 

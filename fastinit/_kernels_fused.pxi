@@ -34,13 +34,21 @@ OPENMP = bool(FASTINIT_OPENMP)
 CHUNK_EXAMPLES = CHUNK_MIN_EXAMPLES
 
 
+cdef inline Py_ssize_t _per_chunk(Py_ssize_t m) noexcept nogil:
+    """Examples per chunk of a problem of m examples (see ``chunking``)."""
+    cdef Py_ssize_t per_chunk = max(<Py_ssize_t>CHUNK_MIN_EXAMPLES, (m + MAX_CHUNKS - 1) // MAX_CHUNKS)
+    return (per_chunk + BLOCK - 1) // BLOCK * BLOCK
+
+
+cdef inline Py_ssize_t _n_chunks(Py_ssize_t m) noexcept nogil:
+    return max(1, (m + _per_chunk(m) - 1) // _per_chunk(m))
+
+
 def chunking(Py_ssize_t m):
     """(examples per chunk, number of chunks) of a training set of m examples:
     chunks of at least CHUNK_EXAMPLES examples, a multiple of BLOCK_SIZE, at
     most MAX_CHUNKS of them; the last one may be shorter."""
-    cdef Py_ssize_t per_chunk = max(<Py_ssize_t>CHUNK_MIN_EXAMPLES, (m + MAX_CHUNKS - 1) // MAX_CHUNKS)
-    per_chunk = (per_chunk + BLOCK - 1) // BLOCK * BLOCK
-    return per_chunk, max(1, (m + per_chunk - 1) // per_chunk)
+    return _per_chunk(m), _n_chunks(m)
 
 
 cdef inline Py_ssize_t _x_tail_offset(const Py_ssize_t* layout, Py_ssize_t L) noexcept nogil:

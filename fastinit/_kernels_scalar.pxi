@@ -1,6 +1,6 @@
 # Tier 1 of fastinit's compiled kernels: constants and scalar helpers.
 #
-# The kernels are four include files, one per tier, compiled together into
+# The kernels are five include files, one per tier, compiled together into
 # ``_kernels_baseline`` (the platform's baseline instruction set) and, on
 # x86-64, ``_kernels_avx2`` (AVX2 + FMA); ``fastinit._simd`` imports the best
 # one this CPU runs.  Read them in this order:
@@ -14,11 +14,15 @@
 #    whole typed memoryviews (the drop-in functions of the notebook's API).
 # 4. ``_kernels_fused.pxi``: the fused training loops (many iterations in one
 #    call), their chunking for threads, and the batched-models loop.
+# 5. ``_kernels_network.pxi``: whole-network forward and backward passes,
+#    update and loss on the caller's own objects (the notebook's drop-in
+#    functions and prediction), which check their inputs in C.
 #
 # The ``def`` kernels are private: call them through ``fastinit.layers``,
 # ``fastinit.network`` and ``fastinit.training``, which validate every input.
-# They trust shapes, contiguity, finiteness and label values, release the GIL
-# and write into buffers that the Python layer allocated.
+# Tiers 3 and 4 trust shapes, contiguity, finiteness and label values, release
+# the GIL and write into buffers that the Python layer allocated; tier 5 checks
+# them itself and returns None for anything it would have to convert.
 #
 # Data are column-per-example: a layer's activations have shape
 # ``(n_units, n_examples)`` and the example index is the innermost, contiguous

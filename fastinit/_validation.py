@@ -8,6 +8,7 @@ expected and what was received.
 """
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 import os
@@ -111,7 +112,7 @@ def check_activation(activation: Any, negative_slope: Any = 0.01) -> tuple[str, 
         raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
     if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
         raise TypeError(f"negative_slope must be a real number, got {negative_slope!r}")
-    if not np.isfinite(negative_slope):
+    if not math.isfinite(negative_slope):
         raise ValueError(f"negative_slope must be finite, got {negative_slope}")
     return activation, float(negative_slope)
 

@@ -14,8 +14,10 @@ from typing import Any, Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._engines import threads_used
 from ._simd import kernels as _kernels
 from ._validation import (
+    available_cpus,
     check_array,
     check_features,
     check_labels,
@@ -39,6 +41,33 @@ __all__ = [
 Cache = tuple  # (Z1, A1, W1, b1, ..., ZL, AL, WL, bL)
 
 
+# The drop-in functions call the kernels' whole-network passes
+# (``_kernels_network.pxi``) on the caller's objects first: for arrays that are
+# already what the kernels read (C-contiguous float32/float64 of matching
+# shapes, finite, valid labels) the pass checks them in C and runs, with no
+# copy.  Anything else makes the pass return None; the inputs are then
+# validated and converted here, which raises the error that names the bad
+# argument, and the pass runs on the converted arrays.
+
+def _threads(X: Any) -> int:
+    """Threads of a pass over ``X``: every CPU once X has two chunks of
+    examples or more (the passes give the same bits for any thread count)."""
+    if type(X) is np.ndarray and X.ndim == 2 and X.shape[1] > _kernels.CHUNK_EXAMPLES:
+        return threads_used(X.shape[1], _CPUS)
+    return 1
+
+
+_CPUS = available_cpus()
+
+
+def _converted(result: Any, what: str) -> Any:
+    """The result of a pass on validated inputs (never None)."""
+    if result is None:  # pragma: no cover - a disagreement between the two validations
+        raise RuntimeError(f"fastinit: the compiled {what} refused validated inputs; "
+                           "please report this as a bug")
+    return result
+
+
 def _checked_network(X: ArrayLike, parameters: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     dims, params = check_parameters(parameters)
     X = check_array(X, "X", params["W1"].dtype)
@@ -46,21 +75,14 @@ def _checked_network(X: ArrayLike, parameters: Any) -> tuple[np.ndarray, dict[st
     return X, params
 
 
-def _forward(X: np.ndarray, params: dict[str, np.ndarray], act_args: tuple[int, float]) -> Cache:
-    cache = []
-    A = X
-    L = len(params) // 2
-    for l in range(1, L + 1):
-        W, b = params[f"W{l}"], params[f"b{l}"]
-        Z = _linear_forward(A, W, b)
-        if l < L:
-            A = _apply(_kernels.activation_forward, Z, args=act_args)
-        elif W.shape[0] == 1:
-            A = _apply(_kernels.activation_forward, Z, args=(_kernels.ACTIVATION_CODES["sigmoid"], 0.0))
-        else:
-            A = _apply(_kernels.softmax_forward, Z)
-        cache += [Z, A, W, b]
-    return tuple(cache)
+def _network_pass(X: ArrayLike, parameters: Any, act_args: tuple[int, float], cache: bool):
+    """The forward cache (``cache``) or the output probabilities."""
+    out = _kernels.network_forward(X, parameters, *act_args, cache, _threads(X))
+    if out is None:
+        X, params = _checked_network(X, parameters)
+        out = _converted(_kernels.network_forward(X, params, *act_args, cache, _threads(X)),
+                         "forward pass")
+    return out
 
 
 def forward_propagation(
@@ -93,9 +115,7 @@ def forward_propagation(
         ``(Z1, A1, W1, b1, ..., ZL, AL, WL, bL)``, for
         :func:`backward_propagation`.  For L = 3 this is the seed's cache.
     """
-    act_args = _activation_args(activation, negative_slope)
-    X, params = _checked_network(X, parameters)
-    cache = _forward(X, params, act_args)
+    cache = _network_pass(X, parameters, _activation_args(activation, negative_slope), True)
     return cache[-3], cache
 
 
@@ -154,22 +174,22 @@ def backward_propagation(
         ``dW{l}`` and ``db{l}`` for every layer, ``da{l}`` for hidden layers).
     """
     act_args = _activation_args(activation, negative_slope)
+    grads = _kernels.network_backward(X, Y, cache, *act_args, _threads(X))
+    if grads is not None:
+        return grads
     dims, params = _checked_cache(cache)
     X = check_array(X, "X", params["W1"].dtype)
     check_features(X, dims[0])
     activations = _checked_activations(cache, dims, X.shape[1], X.dtype)
-    Y = check_labels(Y, X.shape[1], X.dtype, n_outputs=dims[-1])
+    labels = check_labels(Y, X.shape[1], X.dtype, n_outputs=dims[-1])
+    if dims[-1] > 1:  # one-hot back to label values, which the pass reads
+        labels = np.argmax(labels, axis=0).astype(X.dtype)
     L = len(dims) - 1
-    grads: dict[str, np.ndarray] = {}
-    dZ = _apply(_kernels.output_gradient, activations[-1], Y)
-    for l in range(L, 0, -1):
-        A_prev = X if l == 1 else activations[l - 2]
-        dA_prev, dW, db = _linear_backward(dZ, A_prev, params[f"W{l}"])
-        grads[f"dz{l}"], grads[f"dW{l}"], grads[f"db{l}"] = dZ, dW, db
-        if l > 1:
-            grads[f"da{l - 1}"] = dA_prev
-            dZ = _apply(_kernels.activation_backward, dA_prev, A_prev, args=act_args)
-    return grads
+    clean = []
+    for l in range(1, L + 1):
+        clean += [None, activations[l - 1], params[f"W{l}"], params[f"b{l}"]]
+    return _converted(_kernels.network_backward(X, labels, tuple(clean), *act_args, _threads(X)),
+                      "backward pass")
 
 
 def update_parameters(
@@ -193,11 +213,15 @@ def update_parameters(
         New arrays ``parameter - learning_rate * gradient``; the inputs are not
         modified.
     """
+    if type(learning_rate) is float:
+        updated = _kernels.network_update(parameters, grads, learning_rate)
+        if updated is not None:
+            return updated
     _, params = check_parameters(parameters)
     learning_rate = check_learning_rate(learning_rate, params["W1"].dtype)
     if not isinstance(grads, Mapping):
         raise TypeError(f"grads must be a dict of arrays 'dW1', 'db1', ..., got {type(grads).__name__}")
-    updated = {}
+    steps = {}
     for key, value in params.items():
         if "d" + key not in grads:
             raise ValueError(f"grads is missing 'd{key}' for parameter '{key}'")
@@ -208,10 +232,8 @@ def update_parameters(
                 f"grads['d{key}'] must have the shape of parameters['{key}'] {value.shape}, "
                 f"got {grad.shape}"
             )
-        new = value.copy()
-        _kernels.gradient_step(new.reshape(-1), grad.reshape(-1), learning_rate)
-        updated[key] = new
-    return updated
+        steps["d" + key] = grad.reshape(value.shape)
+    return _converted(_kernels.network_update(params, steps, float(learning_rate)), "update")
 
 
 def predict_proba(
@@ -220,8 +242,9 @@ def predict_proba(
     activation: str = "relu",
     negative_slope: float = 0.01,
 ) -> np.ndarray:
-    """Output probabilities ``AL`` of shape (n_L, m) for ``X`` of shape (n_x, m)."""
-    return forward_propagation(X, parameters, activation, negative_slope)[0]
+    """Output probabilities ``AL`` of shape (n_L, m) for ``X`` of shape (n_x, m)
+    (the forward pass without its cache, on every CPU for large m)."""
+    return _network_pass(X, parameters, _activation_args(activation, negative_slope), False)
 
 
 def predict_labels(
