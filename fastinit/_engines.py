@@ -19,7 +19,8 @@ leave the last gradient in :attr:`gradient`.  Both trust their inputs:
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -71,18 +72,26 @@ def choose_engine(dims: Sequence[int], engine: str = "auto", n_examples: int = 1
     return "fused" if n_examples >= FUSED_MIN_EXAMPLES and dims[0] < BLAS_MIN_INPUTS else "blas"
 
 
+# The columns of the kernels' layout table, by the names the kernels give them.
+N_IN, N_OUT, W_OFFSET, B_OFFSET, ACT_OFFSET = (
+    _kernels.LAYOUT_COLUMNS[name] for name in ("n_in", "n_out", "w_offset", "b_offset", "act_offset"))
+
+
 def pack(parameters: dict[str, np.ndarray], dims: list[int]):
-    """Flat parameter vector, the kernels' (L, 5) layout table (n_in, n_out,
-    W offset, b offset, activation offset) and the size of one thread's
-    activation buffer (``_kernels.activation_buffer_size``)."""
+    """Flat parameter vector, the kernels' layout table (one row per layer,
+    columns ``LAYOUT_COLUMNS``: n_in, n_out, W offset, b offset, activation
+    offset) and the size of one thread's activation buffer
+    (``_kernels.activation_buffer_size``)."""
     L = len(dims) - 1
-    layout = np.empty((L, 5), dtype=np.intp)
+    layout = np.empty((L, len(_kernels.LAYOUT_COLUMNS)), dtype=np.intp)
     offset = act_offset = 0
     for l in range(1, L + 1):
-        n_in, n_out = dims[l - 1], dims[l]
-        layout[l - 1] = (n_in, n_out, offset, offset + n_out * n_in, act_offset)
-        offset += n_out * (n_in + 1)
-        act_offset += n_out * _kernels.BLOCK_SIZE
+        row = layout[l - 1]
+        row[N_IN], row[N_OUT] = dims[l - 1], dims[l]
+        row[W_OFFSET], row[B_OFFSET] = offset, offset + dims[l] * dims[l - 1]
+        row[ACT_OFFSET] = act_offset
+        offset += dims[l] * (dims[l - 1] + 1)
+        act_offset += dims[l] * _kernels.BLOCK_SIZE
     theta = np.concatenate(
         [parameters[f"{p}{l}"].ravel() for l in range(1, L + 1) for p in "Wb"]
     )
@@ -92,16 +101,16 @@ def pack(parameters: dict[str, np.ndarray], dims: list[int]):
 def unpack(theta: np.ndarray, layout: np.ndarray) -> dict[str, np.ndarray]:
     """The parameter dictionary (copies) of a flat parameter vector."""
     parameters = {}
-    for l, (n_in, n_out, w_off, b_off, _) in enumerate(layout, start=1):
-        parameters[f"W{l}"] = theta[w_off:b_off].reshape(n_out, n_in).copy()
-        parameters[f"b{l}"] = theta[b_off:b_off + n_out].reshape(n_out, 1).copy()
+    for l, (W, b) in enumerate(_layer_views(theta, layout), start=1):
+        parameters[f"W{l}"] = W.copy()
+        parameters[f"b{l}"] = b.reshape(-1, 1).copy()
     return parameters
 
 
 def _layer_views(vector: np.ndarray, layout: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """(W, b) views of each layer into a flat parameter (or gradient) vector."""
-    return [(vector[w:b].reshape(n_out, n_in), vector[b:b + n_out])
-            for n_in, n_out, w, b, _ in layout]
+    return [(vector[row[W_OFFSET]:row[B_OFFSET]].reshape(row[N_OUT], row[N_IN]),
+             vector[row[B_OFFSET]:row[B_OFFSET] + row[N_OUT]]) for row in layout]
 
 
 # OpenMP's thread pool does not survive fork(): a child process forked after
@@ -154,28 +163,66 @@ def aligned_rows(rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
     return raw[skip:skip + rows * cols].reshape(rows, cols)
 
 
-def thread_buffers(n_params: int, layout: np.ndarray, act_size: int, threads: int,
-                   dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The per-thread lanes, activation and delta buffers of the fused loops
-    (``train_full_batch`` and ``train_models``), aligned."""
-    return (aligned_rows(threads, n_params * _kernels.LANE_COUNT, dtype),
-            aligned_rows(threads, act_size, dtype),
-            aligned_rows(threads, 2 * int(layout[:, 1].max()) * _kernels.BLOCK_SIZE, dtype))
+@dataclass
+class Workspace:
+    """Scratch buffers of the fused loops, keyword arguments of every fused
+    kernel (``**workspace.buffers``): ``rows`` rows of chunk gradients and
+    chunk losses (one row per model trained at once; one for a single
+    training, whose chunks share it), and per-thread lanes, activations and
+    deltas, each row aligned."""
+
+    grad: np.ndarray
+    lanes: np.ndarray
+    acts: np.ndarray
+    deltas: np.ndarray
+    losses: np.ndarray
+    n_params: int
+
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:
+        return {"grad": self.grad, "lanes": self.lanes, "acts": self.acts,
+                "deltas": self.deltas, "losses": self.losses}
+
+    @property
+    def gradient(self) -> np.ndarray:
+        """The gradient of the last iteration (of the model of row 0)."""
+        return self.grad[0, :self.n_params]
 
 
-def workspace(theta: np.ndarray, layout: np.ndarray, act_size: int, sizes: int | Sequence[int],
-              n_threads: int) -> tuple[np.ndarray, ...]:
-    """Scratch buffers of ``train_full_batch`` for problems of each number of
-    examples in ``sizes`` (the full data, and the mini-batches if any: the
-    number of chunks does not always grow with m): chunk gradients (row 0:
-    the gradient), per thread lanes, activations and deltas, chunk losses."""
-    n_params, dtype = theta.shape[0], theta.dtype
+def workspace(n_params: int, layout: np.ndarray, act_size: int, sizes: int | Sequence[int],
+              threads: int, dtype: np.dtype, rows: int = 1) -> Workspace:
+    """The one allocator of the fused loops' scratch buffers, for problems of
+    each number of examples in ``sizes`` (the full data, and the mini-batches
+    if any: the number of chunks does not always grow with m), ``threads``
+    threads and ``rows`` models at once."""
     sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
     n_chunks = max(_kernels.chunking(m)[1] for m in sizes)
-    threads = max(threads_used(m, n_threads) for m in sizes)
-    return (np.empty((n_chunks, n_params), dtype=dtype),
-            *thread_buffers(n_params, layout, act_size, threads, dtype),
-            np.empty(n_chunks, dtype=dtype))
+    widest = int(layout[:, N_OUT].max())
+    return Workspace(grad=np.empty((rows, n_chunks * n_params), dtype=dtype),
+                     lanes=aligned_rows(threads, n_params * _kernels.LANE_COUNT, dtype),
+                     acts=aligned_rows(threads, act_size, dtype),
+                     deltas=aligned_rows(threads, 2 * widest * _kernels.BLOCK_SIZE, dtype),
+                     losses=np.empty((rows, n_chunks), dtype=dtype),
+                     n_params=n_params)
+
+
+@dataclass
+class Problem:
+    """What every engine trains on: validated data and network settings."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    layout: np.ndarray
+    act_size: int
+    hidden_act: int
+    slope: float
+    softmax: bool
+
+    @property
+    def network(self) -> dict[str, Any]:
+        """The network's keyword arguments of the fused kernels."""
+        return {"layout": self.layout, "hidden_act": self.hidden_act, "slope": self.slope,
+                "softmax": self.softmax}
 
 
 class FusedEngine:
@@ -183,75 +230,153 @@ class FusedEngine:
 
     name = "fused"
 
-    def __init__(self, theta: np.ndarray, layout: np.ndarray, act_size: int,
-                 sizes: int | Sequence[int], n_threads: int, act_code: int, slope: float,
-                 softmax: bool):
-        self.layout, self.act_code, self.slope, self.softmax = layout, act_code, slope, softmax
-        self.n_threads = n_threads
-        self.work = workspace(theta, layout, act_size, sizes, n_threads)
+    def __init__(self, problem: Problem, n_params: int, n_threads: int,
+                 sizes: Sequence[int] = ()):
+        self.problem, self.n_threads = problem, n_threads
+        sizes = [problem.X.shape[1], *sizes]
+        threads = max(threads_used(m, n_threads) for m in sizes)
+        self.work = workspace(n_params, problem.layout, problem.act_size, sizes, threads,
+                              problem.X.dtype)
 
     @property
     def gradient(self) -> np.ndarray:
-        return self.work[0][0]
+        return self.work.gradient
 
-    def run(self, X: np.ndarray, Y: np.ndarray, theta: np.ndarray, learning_rate: float,
-            n_iter: int, record: bool) -> float:
-        """``n_iter`` iterations in place on ``theta``; the cost before the
-        first one when ``record``, else NaN."""
-        return _kernels.train_full_batch(X, Y, theta, self.layout, learning_rate, n_iter, record,
-                                         self.act_code, self.slope, self.softmax,
-                                         threads_used(X.shape[1], self.n_threads), *self.work)
+    def run(self, theta: np.ndarray, learning_rate: float, first: int, n_iter: int,
+            record: bool) -> float:
+        """Iterations ``first .. first + n_iter - 1`` in place on ``theta``; the
+        cost before the first one when ``record``, else NaN."""
+        p = self.problem
+        return _kernels.train_full_batch(
+            X=p.X, Y=p.Y, theta=theta, learning_rate=learning_rate, n_iter=n_iter,
+            record_first=record, n_threads=threads_used(p.X.shape[1], self.n_threads),
+            **p.network, **self.work.buffers)
+
+    def cost(self, theta: np.ndarray) -> float:
+        """Mean cross-entropy of ``theta`` on the training set (one forward
+        pass, the same bits as a recorded cost)."""
+        p = self.problem
+        return _kernels.dataset_cost(X=p.X, Y=p.Y, theta=theta,
+                                     n_threads=threads_used(p.X.shape[1], self.n_threads),
+                                     acts=self.work.acts, losses=self.work.losses, **p.network)
+
+
+class MiniBatchEngine(FusedEngine):
+    """Mini-batch epochs in the compiled loop: shuffling, gathering and the
+    steps of a whole call in one ``_kernels.train_minibatch``."""
+
+    name = "fused"
+
+    def __init__(self, problem: Problem, n_params: int, n_threads: int, batch_size: int,
+                 seed: int | None):
+        m = problem.X.shape[1]
+        self.batch_size = batch_size
+        last = m - (-(-m // batch_size) - 1) * batch_size
+        super().__init__(problem, n_params, n_threads, sizes=[batch_size, last])
+        self.seed = shuffle_seed(seed)
+        self.order = np.empty(m, dtype=np.intp)
+        self.order_epoch = -1
+        dtype = problem.X.dtype
+        self.X_batch = np.empty(problem.X.shape[0] * batch_size, dtype)
+        self.Y_batch = np.empty(problem.Y.shape[0] * batch_size, dtype)
+
+    def run(self, theta: np.ndarray, learning_rate: float, first: int, n_iter: int,
+            record: bool) -> float:
+        """Steps ``first .. first + n_iter - 1``; the cost on the whole
+        training set before the first one when ``record``."""
+        cost = self.cost(theta) if record else float("nan")
+        p = self.problem
+        self.order_epoch = _kernels.train_minibatch(
+            X=p.X, Y=p.Y, theta=theta, learning_rate=learning_rate,
+            batch_size=self.batch_size, first_step=first, n_steps=n_iter, seed=self.seed,
+            order=self.order, order_epoch=self.order_epoch,
+            n_threads=threads_used(self.batch_size, self.n_threads),
+            X_batch=self.X_batch, Y_batch=self.Y_batch, **p.network, **self.work.buffers)
+        return cost
+
+
+def shuffle_seed(seed: int | None) -> int:
+    """The 64-bit seed of the mini-batch shuffle: the training's seed, or a
+    fresh random one for ``seed=None``."""
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+    return int(seed)
 
 
 class BlasEngine:
-    """One iteration per Python step, matrix products by NumPy's BLAS."""
+    """One iteration per Python step, matrix products by NumPy's BLAS; for
+    mini-batches, the batches of ``MiniBatchEngine`` (same shuffle)."""
 
     name = "blas"
 
-    def __init__(self, theta: np.ndarray, layout: np.ndarray, act_code: int, slope: float,
-                 softmax: bool):
-        self.layout, self.act_code, self.slope, self.softmax = layout, act_code, slope, softmax
-        self.gradient = np.zeros_like(theta)
-        self._grads = _layer_views(self.gradient, layout)
+    def __init__(self, problem: Problem, n_params: int, batch_size: int | None = None,
+                 seed: int | None = None):
+        self.problem = problem
+        self.gradient = np.zeros(n_params, dtype=problem.X.dtype)
+        self._grads = _layer_views(self.gradient, problem.layout)
         self._buffers: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+        self.batch_size = batch_size
+        self.seed = shuffle_seed(seed)
+        self._epoch, self._order = -1, np.empty(problem.X.shape[1], dtype=np.intp)
 
     def _activations(self, m: int, dtype: np.dtype):
         """Per-layer activation and delta buffers for m examples (kept for
-        the full set and the mini-batch size, the two sizes train uses)."""
+        the full set and the mini-batch sizes)."""
         if m not in self._buffers:
-            widths = self.layout[:, 1]
+            widths = self.problem.layout[:, N_OUT]
             self._buffers[m] = ([np.empty((n, m), dtype) for n in widths],
                                 [np.empty((n, m), dtype) for n in widths])
         return self._buffers[m]
 
-    def run(self, X: np.ndarray, Y: np.ndarray, theta: np.ndarray, learning_rate: float,
-            n_iter: int, record: bool) -> float:
-        params = _layer_views(theta, self.layout)
-        cost = float("nan")
-        for it in range(n_iter):
-            value = self._gradient(X, Y, params, record and it == 0)
-            if record and it == 0:
-                cost = value
+    def _batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        X, Y = self.problem.X, self.problem.Y
+        if not self.batch_size:
+            return X, Y
+        m = X.shape[1]
+        n_batches = -(-m // self.batch_size)
+        epoch, k = divmod(step, n_batches)
+        if epoch != self._epoch:
+            _kernels.epoch_order(self.seed, epoch, self._order)
+            self._epoch = epoch
+        columns = self._order[k * self.batch_size:(k + 1) * self.batch_size]
+        return np.ascontiguousarray(X[:, columns]), np.ascontiguousarray(Y[:, columns])
+
+    def run(self, theta: np.ndarray, learning_rate: float, first: int, n_iter: int,
+            record: bool) -> float:
+        params = _layer_views(theta, self.problem.layout)
+        cost = self.cost(theta) if record else float("nan")
+        for step in range(first, first + n_iter):
+            self._gradient(*self._batch(step), params)
             _kernels.gradient_step(theta, self.gradient, learning_rate)
         return cost
 
-    def _gradient(self, X, Y, params, record: bool) -> float:
-        """Forward and backward pass into :attr:`gradient`; the cost when ``record``."""
-        L = len(params)
-        acts, deltas = self._activations(X.shape[1], X.dtype)
+    def _forward(self, X, params) -> list[np.ndarray]:
+        """Activations of every layer (the output layer's logits last)."""
+        p = self.problem
+        acts, _ = self._activations(X.shape[1], X.dtype)
         A = X
         for l, (W, b) in enumerate(params):
             np.matmul(W, A, out=acts[l])
-            _kernels.bias_activation(acts[l], b, self.act_code if l < L - 1 else LINEAR,
-                                     self.slope)
+            _kernels.bias_activation(acts[l], b, p.hidden_act if l < len(params) - 1 else LINEAR,
+                                     p.slope)
             A = acts[l]
-        cost = float("nan")
-        if record:
-            loss = (_kernels.categorical_cross_entropy_from_logits if self.softmax
-                    else _kernels.binary_cross_entropy_from_logits)
-            cost = loss(A, Y)
+        return acts
+
+    def cost(self, theta: np.ndarray) -> float:
+        p = self.problem
+        logits = self._forward(p.X, _layer_views(theta, p.layout))[-1]
+        loss = (_kernels.categorical_cross_entropy_from_logits if p.softmax
+                else _kernels.binary_cross_entropy_from_logits)
+        return float(loss(logits, p.Y))
+
+    def _gradient(self, X, Y, params) -> None:
+        """Forward and backward pass into :attr:`gradient`."""
+        p = self.problem
+        L = len(params)
+        acts = self._forward(X, params)
+        deltas = self._activations(X.shape[1], X.dtype)[1]
         dZ = deltas[L - 1]
-        _kernels.output_gradient_from_logits(A, Y, self.softmax, dZ)
+        _kernels.output_gradient_from_logits(acts[L - 1], Y, p.softmax, dZ)
         for l in range(L - 1, -1, -1):
             dW, db = self._grads[l]
             A_prev = X if l == 0 else acts[l - 1]
@@ -260,6 +385,16 @@ class BlasEngine:
             if l > 0:
                 dA = deltas[l - 1]
                 np.matmul(params[l][0].T, dZ, out=dA)
-                _kernels.activation_backward(dA, acts[l - 1], dA, self.act_code, self.slope)
+                _kernels.activation_backward(dA, acts[l - 1], dA, p.hidden_act, p.slope)
                 dZ = dA
-        return cost
+
+
+def make_engine(problem: Problem, n_params: int, engine: str, n_threads: int,
+                batch_size: int | None, seed: int | None):
+    """The engine of one training: ``engine`` is "fused" or "blas" (see
+    :func:`choose_engine`); ``batch_size`` None for full-batch training."""
+    if engine == "blas":
+        return BlasEngine(problem, n_params, batch_size, seed)
+    if batch_size:
+        return MiniBatchEngine(problem, n_params, n_threads, batch_size, seed)
+    return FusedEngine(problem, n_params, n_threads)

@@ -51,16 +51,38 @@ def chunking(Py_ssize_t m):
     return _per_chunk(m), _n_chunks(m)
 
 
+# Columns of the (L, 5) layout table that describes a network's flat parameter
+# vector (built by ``fastinit._engines.pack``, which reads these names from
+# LAYOUT_COLUMNS): per layer its sizes, where its W and b start in the vector
+# (and in the gradient lanes), and where its activations start in a thread's
+# activation buffer.
+cdef enum:
+    N_IN = 0
+    N_OUT = 1
+    W_AT = 2
+    B_AT = 3
+    ACT_AT = 4
+    N_COLUMNS = 5
+
+LAYOUT_COLUMNS = {"n_in": N_IN, "n_out": N_OUT, "w_offset": W_AT, "b_offset": B_AT,
+                  "act_offset": ACT_AT}
+
+
+cdef inline const Py_ssize_t* _layer(const Py_ssize_t* layout, Py_ssize_t l) noexcept nogil:
+    """Row l of the layout table."""
+    return layout + N_COLUMNS * l
+
+
 cdef inline Py_ssize_t _x_tail_offset(const Py_ssize_t* layout, Py_ssize_t L) noexcept nogil:
     """Where, in a thread's activation buffer, the zero-padded copy of a
     partial block of X lies: after the activations of every layer."""
-    return layout[5 * (L - 1) + 4] + layout[5 * (L - 1) + 1] * BLOCK
+    return _layer(layout, L - 1)[ACT_AT] + _layer(layout, L - 1)[N_OUT] * BLOCK
 
 
 def activation_buffer_size(const Py_ssize_t[:, ::1] layout):
     """Values of one thread's activation buffer for the (L, 5) layout table:
     each layer's activations (BLOCK per unit) and room for a padded block of X."""
-    return _x_tail_offset(&layout[0, 0], layout.shape[0]) + layout[0, 0] * BLOCK
+    return _x_tail_offset(&layout[0, 0], layout.shape[0]) + layout[0, N_IN] * BLOCK
 
 
 cdef bint _workspace_fits(const Py_ssize_t[:, ::1] layout, Py_ssize_t n_params,
@@ -71,10 +93,58 @@ cdef bint _workspace_fits(const Py_ssize_t[:, ::1] layout, Py_ssize_t n_params,
     call: the loops themselves trust them)."""
     cdef Py_ssize_t l, widest = 0, L = layout.shape[0]
     for l in range(L):
-        widest = max(widest, layout[l, 1])
+        widest = max(widest, layout[l, N_OUT])
     return (lanes_size >= n_params * vector_lanes
             and acts_size >= activation_buffer_size(layout)
             and deltas_size >= 2 * widest * BLOCK)
+
+
+cdef inline const floating* _block_forward(
+        const floating* theta, const Py_ssize_t* layout, Py_ssize_t L,
+        const floating* X, Py_ssize_t m, Py_ssize_t start, Py_ssize_t nb,
+        floating* acts, int hidden_act, floating slope, Py_ssize_t* ldx) noexcept nogil:
+    """Forward pass of the ``nb`` examples from ``start`` into ``acts`` (row
+    stride one block): hidden layers LINEAR->activation, the output layer's
+    logits last.  A partial block is zero-padded to ``_padded(nb)`` examples (X
+    copied into the tail of ``acts``, padded hidden activations zeroed).
+    Returns where the block of X was read (``*ldx``: its row stride)."""
+    cdef Py_ssize_t l, lda = m, nbp = _padded(nb), ld = _block_of(theta)
+    cdef const Py_ssize_t* row
+    cdef const floating* A_in = X + start
+    cdef floating* Z
+    if nbp > nb:
+        A_in = acts + _x_tail_offset(layout, L)
+        lda = ld
+        _copy_padded(acts + _x_tail_offset(layout, L), ld, X + start, m, layout[N_IN], nb, nbp)
+    cdef const floating* X_block = A_in
+    ldx[0] = lda
+    for l in range(L):
+        row = _layer(layout, l)
+        Z = acts + row[ACT_AT]
+        _linear_forward_block(theta + row[W_AT], theta + row[B_AT], row[N_OUT], row[N_IN], A_in, lda,
+                              Z, ld, nbp, hidden_act if l < L - 1 else LINEAR, slope)
+        if l < L - 1:
+            _zero_padding(Z, ld, row[N_OUT], nb, nbp)
+        A_in = Z
+        lda = ld
+    return X_block
+
+
+cdef inline floating _block_loss(const floating* Z, Py_ssize_t ld, const floating* Y,
+                                 Py_ssize_t ldy, Py_ssize_t n_out, Py_ssize_t nb,
+                                 bint softmax, floating loss) noexcept nogil:
+    """``loss`` plus the cross-entropy of a block's logits ``Z``: one group sum
+    of LOSS_GROUP examples at a time, each added to ``loss`` in order."""
+    cdef Py_ssize_t s0 = 0
+    while s0 < nb:
+        if softmax:
+            loss = loss + _cce_from_logits_block(Z + s0, ld, Y + s0, ldy, n_out,
+                                                 min(<Py_ssize_t>LOSS_GROUP, nb - s0))
+        else:
+            loss = loss + _bce_from_logits_block(Z + s0, ld, Y + s0, ldy, n_out,
+                                                 min(<Py_ssize_t>LOSS_GROUP, nb - s0))
+        s0 = s0 + LOSS_GROUP
+    return loss
 
 
 cdef inline floating _block_pass(
@@ -84,65 +154,39 @@ cdef inline floating _block_pass(
         floating inv_m, int hidden_act, floating slope, bint softmax,
         bint record, floating loss) noexcept nogil:
     """Forward and backward pass of the ``nb`` examples from ``start``: adds
-    their gradient into ``lanes``; returns ``loss`` plus their losses (added
-    one group sum of LOSS_GROUP examples at a time) when ``record``, else
-    ``loss``.  ``layout`` is the (L, 5) table of ``train_full_batch``.  A
-    partial block is padded with zeros to ``nbp`` examples (X copied into the
-    tail of ``acts``; padded activations and deltas zeroed), so the padded
+    their gradient into ``lanes``; returns ``loss`` plus their losses when
+    ``record``, else ``loss``.  ``layout`` is the layout table of
+    ``train_full_batch``.  A partial block is padded with zeros, so the padded
     examples add exactly zero to every gradient."""
-    cdef Py_ssize_t l, n_in, n_out, lda, s0, V = _vector_lanes(theta)
+    cdef Py_ssize_t l, n_in, n_out, V = _vector_lanes(theta), ldx
     cdef Py_ssize_t nbp = _padded(nb), ld = _block_of(theta)
     cdef const Py_ssize_t* row
-    cdef const floating* A_in = X + start
-    cdef floating* Z = acts
     cdef floating* delta = deltas
     cdef floating* delta_prev = deltas + half
     cdef floating* swap
     cdef floating work[2 * BLOCK]  # (_softmax_block)
-    lda = m
-    if nbp > nb:
-        A_in = acts + _x_tail_offset(layout, L)
-        lda = ld
-        _copy_padded(acts + _x_tail_offset(layout, L), ld, X + start, m, layout[0], nb, nbp)
-    cdef const floating* X_block = A_in
-    cdef Py_ssize_t ldx = lda
-    # forward: hidden layers LINEAR->activation, output LINEAR (logits)
-    for l in range(L):
-        row = layout + 5 * l
-        Z = acts + row[4]
-        _linear_forward_block(theta + row[2], theta + row[3], row[1], row[0], A_in, lda,
-                              Z, ld, nbp, hidden_act if l < L - 1 else LINEAR, slope)
-        if l < L - 1:
-            _zero_padding(Z, ld, row[1], nb, nbp)
-        A_in = Z
-        lda = ld
+    cdef const floating* X_block = _block_forward(theta, layout, L, X, m, start, nb, acts,
+                                                  hidden_act, slope, &ldx)
+    cdef floating* Z = acts + _layer(layout, L - 1)[ACT_AT]
     # output layer: loss (only when recorded) and dZ = (p - Y) / m
-    n_out = layout[5 * (L - 1) + 1]
+    n_out = _layer(layout, L - 1)[N_OUT]
     if record:
-        s0 = 0
-        while s0 < nb:
-            if softmax:
-                loss = loss + _cce_from_logits_block(Z + s0, ld, Y + start + s0, m, n_out,
-                                                     min(<Py_ssize_t>LOSS_GROUP, nb - s0))
-            else:
-                loss = loss + _bce_from_logits_block(Z + s0, ld, Y + start + s0, m, n_out,
-                                                     min(<Py_ssize_t>LOSS_GROUP, nb - s0))
-            s0 = s0 + LOSS_GROUP
+        loss = _block_loss(Z, ld, Y + start, m, n_out, nb, softmax, loss)
     _output_gradient_block(Z, ld, Y + start, m, inv_m, softmax, delta, ld, n_out, nb, work)
     _zero_padding(delta, ld, n_out, nb, nbp)
     # backward, from the output layer down to the first
     for l in range(L - 1, -1, -1):
-        row = layout + 5 * l
-        n_in = row[0]
-        n_out = row[1]
+        row = _layer(layout, l)
+        n_in = row[N_IN]
+        n_out = row[N_OUT]
         if l == 0:
-            _linear_backward_block(theta + row[2], n_out, n_in, delta, ld, X_block, ldx,
-                                   lanes + row[2] * V, lanes + row[3] * V,
+            _linear_backward_block(theta + row[W_AT], n_out, n_in, delta, ld, X_block, ldx,
+                                   lanes + row[W_AT] * V, lanes + row[B_AT] * V,
                                    NULL, 0, LINEAR, 0, nbp)
         else:
-            _linear_backward_block(theta + row[2], n_out, n_in, delta, ld,
-                                   acts + layout[5 * (l - 1) + 4], ld,
-                                   lanes + row[2] * V, lanes + row[3] * V,
+            _linear_backward_block(theta + row[W_AT], n_out, n_in, delta, ld,
+                                   acts + _layer(layout, l - 1)[ACT_AT], ld,
+                                   lanes + row[W_AT] * V, lanes + row[B_AT] * V,
                                    delta_prev, ld, hidden_act, slope, nbp)
             swap = delta
             delta = delta_prev
@@ -188,23 +232,61 @@ cdef inline floating _finish_iteration(
     return loss_sum
 
 
-cdef inline floating _serial_iteration(
+cdef floating _iteration(
         floating* theta, Py_ssize_t n_params, const Py_ssize_t* layout, Py_ssize_t L,
         const floating* X, const floating* Y, Py_ssize_t m,
-        Py_ssize_t per_chunk, Py_ssize_t n_chunks,
-        floating* lanes, floating* acts, floating* deltas, Py_ssize_t half,
+        floating* lanes, floating* acts, floating* deltas,   # WORK per thread, rows of:
+        Py_ssize_t lanes_row, Py_ssize_t acts_row, Py_ssize_t deltas_row,
         floating* grad, floating* losses,       # WORK (n_chunks, n_params), (n_chunks,)
-        floating inv_m, int hidden_act, floating slope, bint softmax, bint record,
-        floating learning_rate) noexcept nogil:
-    """One iteration on one thread, chunk after chunk: the very operations of
-    the threaded iteration, so the same bits."""
-    cdef Py_ssize_t c
-    for c in range(n_chunks):
-        losses[c] = _chunk_pass(theta, n_params, layout, L, X, Y, m,
-                                c * per_chunk, min((c + 1) * per_chunk, m),
-                                lanes, acts, deltas, half, grad + c * n_params,
-                                inv_m, hidden_act, slope, softmax, record)
+        int hidden_act, floating slope, bint softmax, bint record,
+        floating learning_rate, int nt) noexcept nogil:
+    """One iteration of gradient descent on the m examples of X: the chunks
+    (``chunking``) on up to ``nt`` threads or one after the other, the same
+    operations either way (so the same bits); returns the summed loss of the
+    parameters before the step when ``record``."""
+    cdef Py_ssize_t c, tid, per_chunk = _per_chunk(m), n_chunks = _n_chunks(m)
+    cdef Py_ssize_t half = deltas_row // 2
+    cdef floating inv_m = 1.0 / m
+    if nt <= 1 or n_chunks == 1:
+        for c in range(n_chunks):
+            losses[c] = _chunk_pass(theta, n_params, layout, L, X, Y, m,
+                                    c * per_chunk, min((c + 1) * per_chunk, m),
+                                    lanes, acts, deltas, half, grad + c * n_params,
+                                    inv_m, hidden_act, slope, softmax, record)
+    else:
+        for c in prange(n_chunks, num_threads=nt, schedule="static"):
+            tid = threadid()
+            losses[c] = _chunk_pass(theta, n_params, layout, L, X, Y, m,
+                                    c * per_chunk, min((c + 1) * per_chunk, m),
+                                    lanes + tid * lanes_row, acts + tid * acts_row,
+                                    deltas + tid * deltas_row, half, grad + c * n_params,
+                                    inv_m, hidden_act, slope, softmax, record)
     return _finish_iteration(theta, grad, losses, n_chunks, n_params, learning_rate)
+
+
+cdef bint _buffers_fit(const Py_ssize_t[:, ::1] layout, Py_ssize_t n_params, Py_ssize_t m,
+                       Py_ssize_t rows, int nt, floating[:, ::1] grad, floating[:, ::1] lanes,
+                       floating[:, ::1] acts, floating[:, ::1] deltas,
+                       floating[:, ::1] losses):
+    """Whether the work buffers (see ``fastinit._engines.workspace``) fit a
+    problem of m examples: ``rows`` rows of chunk gradients and chunk losses
+    (one per model trained at once), per-thread buffers for nt threads
+    (checked before releasing the GIL; the loops trust them)."""
+    return not (grad.shape[0] < rows or grad.shape[1] < _n_chunks(m) * n_params
+                or losses.shape[0] < rows or losses.shape[1] < _n_chunks(m)
+                or lanes.shape[0] < nt or acts.shape[0] < nt
+                or deltas.shape[0] < nt or m == 0 or layout.shape[0] < 1
+                or layout.shape[1] != N_COLUMNS
+                or not _workspace_fits(layout, n_params, lanes.shape[1], acts.shape[1],
+                                       deltas.shape[1], _vector_lanes(&grad[0, 0])))
+
+
+cdef int _threads_of(int n_threads, Py_ssize_t m) noexcept nogil:
+    """Threads an iteration on m examples starts: at most one per chunk, one
+    without OpenMP."""
+    if not FASTINIT_OPENMP:
+        return 1
+    return <int>min(<Py_ssize_t>max(n_threads, 1), _n_chunks(m))
 
 
 def train_full_batch(
@@ -219,11 +301,11 @@ def train_full_batch(
         floating slope,                        # negative slope of leaky_relu
         bint softmax,                          # output softmax (else sigmoid)
         int n_threads,                         # upper bound; at most one per chunk
-        floating[:, ::1] grad,                 # WORK (n_chunks, P): row 0 ends as the gradient
+        floating[:, ::1] grad,                 # WORK (1, n_chunks * P): starts with the gradient
         floating[:, ::1] lanes,                # WORK (threads, P * LANE_COUNT)
         floating[:, ::1] acts,                 # WORK (threads, activation_buffer_size(layout))
         floating[:, ::1] deltas,               # WORK (threads, 2 * max width * BLOCK)
-        floating[::1] losses):                 # WORK (n_chunks,)
+        floating[:, ::1] losses):              # WORK (1, n_chunks)
     """Run ``n_iter`` iterations of full-batch gradient descent in place.
 
     Layers ``0 .. L-2`` are LINEAR->``hidden_act``, layer ``L-1`` is
@@ -237,41 +319,20 @@ def train_full_batch(
     releasing the GIL); everything else is trusted.
     """
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = theta.shape[0]
-    cdef Py_ssize_t per_chunk, n_chunks
-    per_chunk, n_chunks = chunking(m)
-    cdef int nt = <int>min(<Py_ssize_t>max(n_threads, 1), n_chunks)
-    if not FASTINIT_OPENMP:
-        nt = 1
-    if (grad.shape[0] < n_chunks or grad.shape[1] != n_params or losses.shape[0] < n_chunks
-            or lanes.shape[0] < nt or acts.shape[0] < nt or deltas.shape[0] < nt or m == 0
-            or layout.shape[0] < 1 or layout.shape[1] != 5
-            or not _workspace_fits(layout, n_params, lanes.shape[1], acts.shape[1],
-                                   deltas.shape[1], _vector_lanes(&theta[0]))):
+    cdef int nt = _threads_of(n_threads, m)
+    if not _buffers_fit(layout, n_params, m, 1, nt, grad, lanes, acts, deltas, losses):
         raise ValueError("train_full_batch: work buffers do not match the problem")
-    cdef Py_ssize_t it, c, tid
+    cdef Py_ssize_t it
     cdef floating inv_m = 1.0 / m
     cdef floating loss_sum, recorded = 0
     cdef bint record
-    cdef Py_ssize_t half = deltas.shape[1] // 2
-    cdef const Py_ssize_t* lay = &layout[0, 0]
     with nogil:
         for it in range(n_iter):
             record = record_first and it == 0
-            if nt == 1:
-                loss_sum = _serial_iteration(
-                    &theta[0], n_params, lay, L, &X[0, 0], &Y[0, 0], m, per_chunk, n_chunks,
-                    &lanes[0, 0], &acts[0, 0], &deltas[0, 0], half, &grad[0, 0], &losses[0],
-                    inv_m, hidden_act, slope, softmax, record, learning_rate)
-            else:
-                for c in prange(n_chunks, num_threads=nt, schedule="static"):
-                    tid = threadid()
-                    losses[c] = _chunk_pass(
-                        &theta[0], n_params, lay, L, &X[0, 0], &Y[0, 0], m,
-                        c * per_chunk, min((c + 1) * per_chunk, m),
-                        &lanes[tid, 0], &acts[tid, 0], &deltas[tid, 0], half, &grad[c, 0],
-                        inv_m, hidden_act, slope, softmax, record)
-                loss_sum = _finish_iteration(&theta[0], &grad[0, 0], &losses[0], n_chunks,
-                                             n_params, learning_rate)
+            loss_sum = _iteration(&theta[0], n_params, &layout[0, 0], L, &X[0, 0], &Y[0, 0], m,
+                                  &lanes[0, 0], &acts[0, 0], &deltas[0, 0], lanes.shape[1],
+                                  acts.shape[1], deltas.shape[1], &grad[0, 0], &losses[0, 0],
+                                  hidden_act, slope, softmax, record, learning_rate, nt)
             if record:
                 recorded = loss_sum
     if record_first and n_iter > 0:
@@ -302,24 +363,14 @@ def train_models(
     ``train_full_batch`` (chunk by chunk), so its bits equal a call of that
     kernel on it alone, for any thread count."""
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = thetas.shape[1]
-    cdef Py_ssize_t K = thetas.shape[0], per_chunk, n_chunks
-    per_chunk, n_chunks = chunking(m)
-    cdef int nt = <int>min(<Py_ssize_t>max(n_threads, 1), max(K, 1))
-    if not FASTINIT_OPENMP:
-        nt = 1
-    if (grad.shape[0] < nt or grad.shape[1] != n_chunks * n_params or losses.shape[0] < nt
-            or losses.shape[1] < n_chunks or lanes.shape[0] < nt
-            or acts.shape[0] < nt or deltas.shape[0] < nt
-            or layout.shape[0] < 1 or layout.shape[1] != 5
-            or not _workspace_fits(layout, n_params, lanes.shape[1], acts.shape[1],
-                                   deltas.shape[1], _vector_lanes(&thetas[0, 0]))
-            or learning_rates.shape[0] != K or costs.shape[0] != K or m == 0):
+    cdef Py_ssize_t K = thetas.shape[0]
+    cdef int nt = <int>min(<Py_ssize_t>max(n_threads, 1), max(K, 1)) if FASTINIT_OPENMP else 1
+    if (not _buffers_fit(layout, n_params, m, nt, nt, grad, lanes, acts, deltas, losses)
+            or learning_rates.shape[0] != K or costs.shape[0] != K):
         raise ValueError("train_models: work buffers do not match the problem")
     cdef Py_ssize_t k, it, tid
     cdef floating inv_m = 1.0 / m
     cdef floating loss_sum
-    cdef Py_ssize_t half = deltas.shape[1] // 2
-    cdef const Py_ssize_t* lay = &layout[0, 0]
     if K == 0:
         return
     with nogil:
@@ -327,13 +378,153 @@ def train_models(
             tid = threadid()
             costs[k] = NAN
             for it in range(n_iter):
-                loss_sum = _serial_iteration(
-                    &thetas[k, 0], n_params, lay, L, &X[0, 0], &Y[0, 0], m, per_chunk, n_chunks,
-                    &lanes[tid, 0], &acts[tid, 0], &deltas[tid, 0], half, &grad[tid, 0],
-                    &losses[tid, 0], inv_m, hidden_act, slope, softmax,
-                    record_first and it == 0, learning_rates[k])
+                loss_sum = _iteration(&thetas[k, 0], n_params, &layout[0, 0], L, &X[0, 0],
+                                      &Y[0, 0], m, &lanes[tid, 0], &acts[tid, 0], &deltas[tid, 0],
+                                      0, 0, deltas.shape[1], &grad[tid, 0], &losses[tid, 0],
+                                      hidden_act, slope, softmax, record_first and it == 0,
+                                      learning_rates[k], 1)
                 if record_first and it == 0:
                     costs[k] = inv_m * loss_sum
+
+
+def dataset_cost(
+        const floating[:, ::1] X,              # IN  (n_x, m)
+        const floating[:, ::1] Y,              # IN  (n_L, m) labels as for train_full_batch
+        const floating[::1] theta,             # IN  all parameters, flat
+        const Py_ssize_t[:, ::1] layout,       # IN  the layout table
+        int hidden_act, floating slope, bint softmax,
+        int n_threads,
+        floating[:, ::1] acts,                 # WORK (threads, activation_buffer_size(layout))
+        floating[:, ::1] losses):              # WORK (1, n_chunks)
+    """Mean cross-entropy (from the logits) of the parameters ``theta`` on the
+    data: the forward half of ``train_full_batch``'s recording iteration, with
+    the same sums in the same order, so the same bits as the cost it records."""
+    cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = theta.shape[0]
+    cdef int nt = _threads_of(n_threads, m)
+    if (acts.shape[0] < nt or losses.shape[1] < _n_chunks(m) or m == 0
+            or layout.shape[1] != N_COLUMNS or acts.shape[1] < activation_buffer_size(layout)):
+        raise ValueError("dataset_cost: work buffers do not match the problem")
+    cdef Py_ssize_t c, start, end, nb, ldx, per_chunk = _per_chunk(m), blk = _block_of(&theta[0])
+    cdef floating loss, total
+    cdef const Py_ssize_t* lay = &layout[0, 0]
+    cdef Py_ssize_t at = _layer(lay, L - 1)[ACT_AT], n_out = _layer(lay, L - 1)[N_OUT]
+    cdef floating* A
+    with nogil:
+        for c in prange(_n_chunks(m), num_threads=nt, schedule="static"):
+            A = &acts[threadid(), 0]
+            start = c * per_chunk
+            end = min(start + per_chunk, m)
+            loss = 0
+            while start < end:
+                nb = min(blk, end - start)
+                _block_forward(&theta[0], lay, L, &X[0, 0], m, start, nb, A, hidden_act, slope,
+                               &ldx)
+                loss = _block_loss(A + at, blk, &Y[0, start], m, n_out, nb, softmax, loss)
+                start = start + blk
+            losses[0, c] = loss
+        total = losses[0, 0]
+        for c in range(1, _n_chunks(m)):
+            total = total + losses[0, c]
+    return (1.0 / m) * total
+
+
+cdef inline uint64_t _splitmix64(uint64_t* state) noexcept nogil:
+    """The next value of the SplitMix64 generator (Steele, Lea and Flood 2014)."""
+    state[0] = state[0] + <uint64_t>0x9E3779B97F4A7C15
+    cdef uint64_t z = state[0]
+    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
+    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
+    return z ^ (z >> 31)
+
+
+cdef void _shuffle(Py_ssize_t* order, Py_ssize_t m, uint64_t seed, Py_ssize_t epoch) noexcept nogil:
+    """``order`` = the permutation of 0 .. m-1 of this epoch: a Fisher-Yates
+    shuffle driven by SplitMix64 seeded from (seed, epoch), so each epoch's
+    order follows from the seed alone, whatever ran before."""
+    cdef uint64_t state = seed
+    cdef Py_ssize_t i, j, t
+    state = _splitmix64(&state) ^ (<uint64_t>epoch * <uint64_t>0xD1B54A32D192ED03)
+    for i in range(m):
+        order[i] = i
+    for i in range(m - 1, 0, -1):
+        # a 53-bit uniform fraction scaled to 0 .. i (exact in double for i < 2^31)
+        j = <Py_ssize_t>(<double>(_splitmix64(&state) >> 11) * (1.0 / 9007199254740992.0) * (i + 1))
+        t = order[i]
+        order[i] = order[j]
+        order[j] = t
+
+
+def epoch_order(unsigned long long seed, Py_ssize_t epoch, Py_ssize_t[::1] order):
+    """Fill ``order`` with the shuffled example order of mini-batch epoch
+    ``epoch`` for this seed (what ``train_minibatch`` uses)."""
+    with nogil:
+        _shuffle(&order[0], order.shape[0], seed, epoch)
+
+
+cdef void _gather(const floating* src, Py_ssize_t rows, Py_ssize_t m,
+                  const Py_ssize_t* columns, Py_ssize_t n, floating* dst) noexcept nogil:
+    """dst (rows, n), contiguous = the given columns of src (rows, m)."""
+    cdef Py_ssize_t r, j
+    for r in range(rows):
+        for j in range(n):
+            dst[r * n + j] = src[r * m + columns[j]]
+
+
+def train_minibatch(
+        const floating[:, ::1] X,              # IN  (n_x, m)
+        const floating[:, ::1] Y,              # IN  (n_L, m)
+        floating[::1] theta,                   # IN/OUT all parameters, flat
+        const Py_ssize_t[:, ::1] layout,       # IN  the layout table
+        floating learning_rate,
+        Py_ssize_t batch_size,
+        Py_ssize_t first_step,                 # global index of the first step of this call
+        Py_ssize_t n_steps,
+        unsigned long long seed,
+        Py_ssize_t[::1] order,                 # IN/OUT (m,) the example order of epoch ``order_epoch``
+        Py_ssize_t order_epoch,                # epoch whose order ``order`` holds (-1: none)
+        int hidden_act, floating slope, bint softmax, int n_threads,
+        floating[::1] X_batch,                 # WORK (n_x * batch_size,)
+        floating[::1] Y_batch,                 # WORK (n_L * batch_size,)
+        floating[:, ::1] grad,                 # WORK as for train_full_batch, sized for the batches
+        floating[:, ::1] lanes,
+        floating[:, ::1] acts,
+        floating[:, ::1] deltas,
+        floating[:, ::1] losses):
+    """Run mini-batch gradient descent steps ``first_step .. first_step +
+    n_steps - 1`` in place.  Step s takes batch ``s % n_batches`` of epoch
+    ``s // n_batches``: the examples of that epoch in the order
+    ``epoch_order(seed, epoch)``, cut into batches of ``batch_size`` (the last
+    one shorter when batch_size does not divide m), gathered into contiguous
+    buffers and stepped by the full-batch iteration on them.  Returns the
+    epoch whose order ``order`` holds at the end (pass it back next call)."""
+    cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = theta.shape[0]
+    cdef Py_ssize_t n_x = X.shape[0], n_y = Y.shape[0]
+    if batch_size < 1 or order.shape[0] != m or m == 0:
+        raise ValueError("train_minibatch: batch size or order do not match the problem")
+    cdef Py_ssize_t n_batches = (m + batch_size - 1) // batch_size
+    cdef Py_ssize_t last = m - (n_batches - 1) * batch_size
+    cdef int nt = max(_threads_of(n_threads, batch_size), _threads_of(n_threads, last))
+    if (X_batch.shape[0] < n_x * batch_size or Y_batch.shape[0] < n_y * batch_size
+            or not _buffers_fit(layout, n_params, batch_size, 1, nt, grad, lanes, acts, deltas,
+                                losses)
+            or not _buffers_fit(layout, n_params, last, 1, nt, grad, lanes, acts, deltas, losses)):
+        raise ValueError("train_minibatch: work buffers do not match the problem")
+    cdef Py_ssize_t s, epoch, k, nb
+    with nogil:
+        for s in range(first_step, first_step + n_steps):
+            epoch = s // n_batches
+            k = s % n_batches
+            if epoch != order_epoch:
+                _shuffle(&order[0], m, seed, epoch)
+                order_epoch = epoch
+            nb = min(batch_size, m - k * batch_size)
+            _gather(&X[0, 0], n_x, m, &order[k * batch_size], nb, &X_batch[0])
+            _gather(&Y[0, 0], n_y, m, &order[k * batch_size], nb, &Y_batch[0])
+            _iteration(&theta[0], n_params, &layout[0, 0], L, &X_batch[0], &Y_batch[0], nb,
+                       &lanes[0, 0], &acts[0, 0], &deltas[0, 0], lanes.shape[1], acts.shape[1],
+                       deltas.shape[1], &grad[0, 0], &losses[0, 0], hidden_act, slope, softmax,
+                       False, learning_rate, _threads_of(n_threads, nb))
+    return order_epoch
 
 
 def activation_statistics(
@@ -356,7 +547,7 @@ def activation_statistics(
     cdef const floating* A_in
     cdef floating* Z = &acts[0]
     cdef double s, s2, sat
-    if layout.shape[1] != 5 or acts.shape[0] < activation_buffer_size(layout):
+    if layout.shape[1] != N_COLUMNS or acts.shape[0] < activation_buffer_size(layout):
         raise ValueError("activation_statistics: work buffer does not match the problem")
     cdef floating* x_tail = &acts[_x_tail_offset(&layout[0, 0], L)]
     with nogil:
@@ -368,16 +559,17 @@ def activation_statistics(
             A_in = &X[0, start]
             lda = m
             if _padded(nb) > nb:
-                _copy_padded(x_tail, BLOCK, A_in, m, layout[0, 0], nb, _padded(nb))
+                _copy_padded(x_tail, BLOCK, A_in, m, layout[0, N_IN], nb, _padded(nb))
                 A_in = x_tail
                 lda = BLOCK
             unit0 = 0
             for l in range(L):
-                n_out = layout[l, 1]
+                n_out = layout[l, N_OUT]
                 act = hidden_act if l < L - 1 else (LINEAR if softmax else SIGMOID)
-                Z = &acts[layout[l, 4]]
-                _linear_forward_block(&theta[layout[l, 2]], &theta[layout[l, 3]],
-                                      n_out, layout[l, 0], A_in, lda, Z, BLOCK, _padded(nb), act, slope)
+                Z = &acts[layout[l, ACT_AT]]
+                _linear_forward_block(&theta[layout[l, W_AT]], &theta[layout[l, B_AT]],
+                                      n_out, layout[l, N_IN], A_in, lda, Z, BLOCK, _padded(nb),
+                                      act, slope)
                 if l == L - 1 and softmax:
                     _softmax_block(Z, BLOCK, Z, BLOCK, n_out, nb, work)
                     act = SIGMOID  # probabilities: saturated like a sigmoid's

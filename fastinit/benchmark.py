@@ -321,9 +321,11 @@ def compare_modules(rounds: int = 3, iterations: int = 5000,
         for _ in range(rounds):
             for name, module in modules.items():
                 theta = theta0.copy()
-                work = workspace(theta, layout, act_size, 300, 1)
+                work = workspace(theta.shape[0], layout, act_size, 300, 1, dtype)
                 t, _ = _timed(lambda: module.train_full_batch(
-                    Xd, Yd, theta, layout, 0.01, iterations, True, 1, 0.0, False, 1, *work))
+                    X=Xd, Y=Yd, theta=theta, layout=layout, learning_rate=0.01,
+                    n_iter=iterations, record_first=True, hidden_act=1, slope=0.0,
+                    softmax=False, n_threads=1, **work.buffers))
                 best[name] = min(best[name], t / iterations * 1e6)
         for name, module in modules.items():
             peak = module.fma_peak_gflops(dtype.itemsize)

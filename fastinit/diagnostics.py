@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._engines import B_OFFSET, N_OUT, W_OFFSET
 from ._simd import kernels as _kernels
 from ._validation import check_activation, check_array, check_features, check_parameters
 
@@ -70,7 +71,7 @@ def _statistics(X, theta, layout, act_code, slope, softmax, act_size):
     """(L, 4) array: mean, std, dead fraction, saturated fraction per layer."""
     L = layout.shape[0]
     sums = np.empty((L, 3))
-    alive = np.empty(int(layout[:, 1].sum()), dtype=theta.dtype)
+    alive = np.empty(int(layout[:, N_OUT].sum()), dtype=theta.dtype)
     acts = np.empty(act_size, dtype=theta.dtype)
     _kernels.activation_statistics(X, theta, layout, act_code, slope, softmax, sums, alive, acts)
     out = np.empty((L, 4))
@@ -81,7 +82,7 @@ def _statistics(X, theta, layout, act_code, slope, softmax, act_size):
 
 def _fill_statistics(out, sums, alive, layout, m):
     unit0 = 0
-    for l, n_out in enumerate(layout[:, 1]):
+    for l, n_out in enumerate(layout[:, N_OUT]):
         count = n_out * m
         mean = sums[l, 0] / count
         out[l, 0] = mean
@@ -93,8 +94,8 @@ def _fill_statistics(out, sums, alive, layout, m):
 
 def _grad_norms(grad: np.ndarray, layout: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
-        return np.array([np.linalg.norm(grad[w_off:b_off].astype(np.float64))
-                         for _, _, w_off, b_off, _ in layout])
+        return np.array([np.linalg.norm(grad[row[W_OFFSET]:row[B_OFFSET]].astype(np.float64))
+                         for row in layout])
 
 
 def _stack(iterations, records) -> Diagnostics:

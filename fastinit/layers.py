@@ -37,8 +37,19 @@ def _apply(kernel, *inputs: np.ndarray, args: tuple = ()) -> np.ndarray:
 
 
 def _activation_args(activation: str, negative_slope: float) -> tuple[int, float]:
+    """The kernels' (activation code, slope), checked once per distinct pair."""
+    try:
+        return _ACTIVATION_ARGS[activation, negative_slope]
+    except (KeyError, TypeError):  # new, or unhashable (then refused below)
+        pass
     name, slope = check_activation(activation, negative_slope)
-    return _kernels.ACTIVATION_CODES[name], slope
+    args = _kernels.ACTIVATION_CODES[name], slope
+    if type(activation) is str and type(negative_slope) in (int, float) and len(_ACTIVATION_ARGS) < 64:
+        _ACTIVATION_ARGS[activation, negative_slope] = args
+    return args
+
+
+_ACTIVATION_ARGS: dict = {}
 
 
 def activation_forward(Z: ArrayLike, activation: str = "relu",

@@ -3,25 +3,29 @@
 :func:`train` validates its inputs once, packs all parameters into one flat
 buffer and hands it to an engine (``fastinit._engines``): the fused kernel
 ``_kernels.train_full_batch``, which runs forward, backward and update for
-many iterations with the GIL released, or, for wide layers, BLAS products with
-compiled elementwise kernels.  Python regains control between calls of a few
-milliseconds of work: at recording points (every ``record_every``
-iterations), where the engine returns the cost it computed from the output
-logits during the first forward pass of its call, to check for divergence,
-report progress and react to Ctrl-C.
+many iterations with the GIL released; ``_kernels.train_minibatch``, which
+runs whole mini-batch epochs (shuffle, gather, steps) the same way; or, for
+wide layers, BLAS products with compiled elementwise kernels.
+:func:`train_models` advances many models of one shape at once with
+``_kernels.train_models``.  Both hand their calls to one driver,
+:func:`_drive`, which regains control between calls of a few milliseconds of
+work: at recording points (every ``record_every`` iterations), where the
+engine returns the cost of the parameters before its first iteration, to
+check for divergence, commit the parameters, report progress and react to
+Ctrl-C.
 """
 from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._engines import (BlasEngine, FusedEngine, choose_engine, pack, thread_buffers, unpack,
-                       usable_threads)
+from ._engines import (FusedEngine, Problem, choose_engine, make_engine, pack, shuffle_seed,
+                       unpack, usable_threads, workspace)
 from ._simd import kernels as _kernels
 from ._validation import (
     check_array,
@@ -32,6 +36,8 @@ from ._validation import (
     check_layers_dims,
     check_learning_rate,
     check_n_threads,
+    check_parameters,
+    check_seed,
     resolve_dtype,
 )
 from .diagnostics import Diagnostics, _grad_norms, _stack, _statistics
@@ -73,6 +79,11 @@ class TrainingResult:
     diagnostics : Diagnostics or None
         Per-layer activation statistics and gradient norms at each recorded
         iteration (``diagnostics=True``, the default).
+    final_cost : float
+        Mean cross-entropy of ``parameters`` (the returned ones) on the
+        training set, from one forward pass after training.  ``costs[-1]`` is
+        the cost recorded before iteration ``cost_iterations[-1]``, up to
+        ``record_every - 1`` iterations earlier.
     """
 
     parameters: dict[str, np.ndarray]
@@ -91,6 +102,7 @@ class TrainingResult:
     activation: str = "relu"
     negative_slope: float = 0.01
     diagnostics: Diagnostics | None = None
+    final_cost: float = float("nan")
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Output probabilities of shape (n_L, m) for ``X`` of shape (n_x, m)."""
@@ -103,43 +115,6 @@ class TrainingResult:
     def accuracy(self, X: ArrayLike, Y: ArrayLike) -> float:
         """Fraction of examples of ``X`` whose predicted label equals ``Y``'s."""
         return accuracy_of(self.predict(X), Y, self.layers_dims[-1])
-
-
-class _MiniBatches:
-    """The batches of mini-batch training: examples reshuffled every epoch by a
-    local generator, each batch a C-contiguous copy (the kernels' layout)."""
-
-    @classmethod
-    def create(cls, X, Y, batch_size, seed):
-        if batch_size is None:
-            return None
-        batch_size = check_count(batch_size, "batch_size", minimum=1)
-        return cls(X, Y, batch_size, seed) if batch_size < X.shape[1] else None
-
-    def __init__(self, X, Y, batch_size, seed):
-        self.X, self.Y, self.size = X, Y, batch_size
-        self.n_batches = -(-X.shape[1] // batch_size)
-        self.rng = np.random.default_rng(seed)
-        self.batches: list = []
-
-    def __bool__(self):
-        return True
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        """The numbers of examples a batch can have."""
-        return (self.size, self.X.shape[1] - (self.n_batches - 1) * self.size)
-
-    def batch(self, step: int):
-        k = step % self.n_batches
-        if k == 0:
-            order = self.rng.permutation(self.X.shape[1])
-            X, Y = self.X[:, order], self.Y[:, order]
-            self.batches = [
-                (np.ascontiguousarray(X[:, s:s + self.size]), np.ascontiguousarray(Y[:, s:s + self.size]))
-                for s in range(0, X.shape[1], self.size)
-            ]
-        return self.batches[k]
 
 
 # Iterations per compiled call are capped so that one call does about this many
@@ -187,9 +162,94 @@ def _diverged_text(message: str, kept: int) -> str:
             f"(after {kept} iterations). Try a smaller learning_rate.")
 
 
-def _iterations_per_call(m: int, n_params: int) -> int:
-    """Iterations of one compiled call (at least one)."""
-    return max(1, int(WORK_PER_CALL // (m * n_params)))
+def _iterations_per_call(examples: int, n_params: int) -> int:
+    """Iterations (or mini-batch steps of ``examples``) of one compiled call."""
+    return max(1, int(WORK_PER_CALL // (examples * n_params)))
+
+
+class _Model:
+    """One model's state in :func:`_drive`: its parameters, advanced in place,
+    and what the driver commits after each call."""
+
+    def __init__(self, theta: np.ndarray, learning_rate: float):
+        self.theta, self.learning_rate = theta, learning_rate
+        # (iterations done, parameters after them): replaced in one assignment,
+        # so an interrupt anywhere leaves a consistent pair
+        self.committed = (0, theta.copy())
+        self.costs: list[float] = []
+        self.message = ""
+
+
+def _drive(models: list[_Model], step: Callable[[list[_Model], int, int, bool], Sequence[float]],
+           num_iterations: int, record_every: int, per_call: int, *,
+           single_step_records: bool = False,
+           on_record: Callable[[int, float], None] | None = None,
+           progress: Callable[[int, int], None] | None = None) -> None:
+    """The one training loop of :func:`train` and :func:`train_models`.
+
+    Calls ``step(active, done, n_iter, record)``, which advances the
+    parameters of every active model by ``n_iter`` iterations from ``done``
+    and returns their costs before the first one (meaningful when
+    ``record``), until ``num_iterations`` are done or every model diverged.
+    After each call it records the costs, stops diverged models (their last
+    committed parameters stay) and commits the others.  A recording call runs
+    one iteration only with ``single_step_records`` (so ``step`` can read its
+    gradient)."""
+    done = 0
+    active = list(models)
+    while done < num_iterations and active:
+        n_iter, record = _next_call(done, num_iterations, record_every, per_call)
+        if record and single_step_records:
+            n_iter = 1
+        costs = step(active, done, n_iter, record)
+        for model, cost in zip(active, costs):
+            if record:
+                model.costs.append(float(cost))
+                if on_record is not None:
+                    on_record(done, float(cost))
+            model.message = _divergence(cost, record, model.theta, done, n_iter)
+            if not model.message:
+                model.committed = (done + n_iter, model.theta.copy())
+        active = [model for model in active if not model.message]
+        done += n_iter
+        if progress is not None:
+            progress(done, num_iterations)
+
+
+def _result(model: _Model, layout: np.ndarray, final_cost: float, record_every: int,
+            elapsed: float, status: str = "completed", message: str = "",
+            **fields: Any) -> TrainingResult:
+    """The TrainingResult of a driven model (``status`` and ``message`` unless
+    it diverged)."""
+    done, theta = model.committed
+    if model.message:
+        status, message = "diverged", _diverged_text(model.message, done)
+    return TrainingResult(
+        parameters=unpack(theta, layout), costs=np.array(model.costs, dtype=np.float64),
+        cost_iterations=np.arange(len(model.costs)) * record_every,
+        learning_rate=model.learning_rate, elapsed=elapsed, status=status,
+        iterations_run=done, message=message, final_cost=final_cost, **fields)
+
+
+def epoch_order(m: int, epoch: int, seed: int) -> np.ndarray:
+    """The example order of mini-batch epoch ``epoch`` (0, 1, ...) of
+    ``train(..., batch_size=B, seed=seed)`` on m examples: batch k of the
+    epoch is ``order[k * B:(k + 1) * B]``.  A Fisher-Yates shuffle driven by
+    SplitMix64 seeded from (seed, epoch), computed in the compiled core."""
+    m = check_count(m, "m", minimum=1)
+    epoch = check_count(epoch, "epoch", minimum=0)
+    order = np.empty(m, dtype=np.intp)
+    _kernels.epoch_order(seed=shuffle_seed(check_seed(seed)), epoch=epoch, order=order)
+    return order
+
+
+def _initial_parameters(initial_parameters, dims, dtype):
+    """Validated starting parameters of ``dims`` (a warm start)."""
+    got, params = check_parameters(initial_parameters, dtype, name="initial_parameters")
+    if got != dims:
+        raise ValueError(f"initial_parameters are a network of layer sizes {got}, "
+                         f"but layers_dims is {dims}")
+    return params
 
 
 def train(
@@ -211,6 +271,7 @@ def train(
     progress: Callable[[int, int], None] | None = None,
     n_threads: int = 1,
     engine: str = "auto",
+    initial_parameters: Mapping[str, ArrayLike] | None = None,
 ) -> TrainingResult:
     """Train a LINEAR->RELU x (L-1) -> LINEAR->SIGMOID classifier by
     gradient descent on the mean cross-entropy (full batch by default).
@@ -248,9 +309,12 @@ def train(
     batch_size : int or None, default None
         None (or >= m): full-batch gradient descent, as the seed.  Otherwise
         mini-batch gradient descent: each iteration is one step on a batch of
-        ``batch_size`` examples; the examples are reshuffled at every epoch by
-        a local generator seeded with ``seed``, so results are reproducible.
-        Recorded costs are always on the whole training set.
+        ``batch_size`` examples (the last batch of an epoch is shorter when
+        batch_size does not divide m); the examples are reshuffled at every
+        epoch by a generator seeded with ``seed`` and the epoch number (see
+        :func:`epoch_order`), so results are reproducible.
+        Whole epochs run in the compiled loop.  Recorded costs are always on
+        the whole training set.
     progress : callable, optional
         Called as ``progress(iterations_done, num_iterations)`` after every
         compiled call (every few milliseconds): for progress bars.
@@ -277,10 +341,17 @@ def train(
         parameters; "warn" returns the result with ``status="diverged"`` and
         emits a :class:`~fastinit.DivergenceWarning`, "raise" raises
         :class:`~fastinit.TrainingDivergedError` carrying that result.
+    initial_parameters : dict, optional
+        Start from these parameters (``"W1"``, ``"b1"``, ..., of the shapes
+        ``layers_dims`` gives, e.g. a previous result's ``parameters``)
+        instead of initializing: a warm start.  ``init`` is then only
+        reported, and ``seed`` still seeds the mini-batch shuffle.
 
     Returns
     -------
     TrainingResult
+        Its ``final_cost`` is the cost of the returned parameters on the
+        training set (one forward pass after training).
 
     Raises
     ------
@@ -308,94 +379,62 @@ def train(
     engine = choose_engine(dims, engine, X.shape[1])
     if on_divergence not in ("warn", "raise"):
         raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
-    parameters = initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,
-                                       activation=activation, negative_slope=negative_slope)
+    if batch_size is not None:
+        batch_size = check_count(batch_size, "batch_size", minimum=1)
+        if batch_size >= X.shape[1]:
+            batch_size = None  # one batch of everything: full-batch gradient descent
+    if initial_parameters is not None:
+        parameters = _initial_parameters(initial_parameters, dims, dtype)
+    else:
+        parameters = initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,
+                                           activation=activation, negative_slope=negative_slope)
 
     theta, layout, act_size = pack(parameters, dims)
-    act_code = _kernels.ACTIVATION_CODES[activation]
-    softmax = dims[-1] > 1
-    batches = _MiniBatches.create(X, Y, batch_size, seed)
-    if engine == "blas":
-        runner = BlasEngine(theta, layout, act_code, negative_slope, softmax)
-    else:
-        # sized for the full data and every batch size: fewer examples may need more chunks
-        runner = FusedEngine(theta, layout, act_size,
-                             [X.shape[1], *(batches.sizes if batches else ())], n_threads,
-                             act_code, negative_slope, softmax)
-    per_call = 1 if batches else _iterations_per_call(X.shape[1], theta.shape[0])
-
-    costs: list[float] = []
+    problem = Problem(X, Y, layout, act_size, _kernels.ACTIVATION_CODES[activation],
+                      negative_slope, dims[-1] > 1)
+    runner = make_engine(problem, theta.shape[0], engine, n_threads, batch_size, seed)
+    per_call = _iterations_per_call(batch_size or X.shape[1], theta.shape[0])
+    model = _Model(theta, learning_rate)
     records: list[np.ndarray] = []
-    # (iterations done, parameters after them): replaced in one assignment, so
-    # an interrupt anywhere in the loop leaves a consistent pair
-    committed = (0, theta.copy())
-    status, message = "completed", ""
+
+    def step(active, done, n_iter, record):
+        stats = None
+        if record and diagnostics:
+            stats = _statistics(X, theta, layout, problem.hidden_act, negative_slope,
+                                problem.softmax, act_size)
+        cost = runner.run(theta, learning_rate, done, n_iter, record)
+        if stats is not None:  # the gradient of this very iteration
+            records.append(np.column_stack([stats, _grad_norms(runner.gradient, layout)]))
+        return [cost]
+
+    def on_record(done, cost):
+        if print_cost:
+            print(f"Cost after iteration {done}: {cost}")
 
     start = time.perf_counter()
 
-    def result() -> TrainingResult:
-        # every recorded cost belongs to an iteration <= the committed one
-        done, params = committed
-        return TrainingResult(
-            parameters=unpack(params, layout),
-            costs=np.array(costs, dtype=np.float64),
-            cost_iterations=np.arange(len(costs)) * record_every,
-            layers_dims=dims,
-            init=init,
-            learning_rate=learning_rate,
-            num_iterations=num_iterations,
-            seed=seed,
-            dtype=dtype,
-            elapsed=time.perf_counter() - start,
-            status=status,
-            iterations_run=done,
-            message=message,
-            activation=activation,
-            negative_slope=negative_slope,
-            diagnostics=(_stack(np.arange(len(records)) * record_every, records)
-                         if records else None),
-        )
+    def result(status="completed", message="") -> TrainingResult:
+        kept = len(model.costs)
+        return _result(
+            model, layout, runner.cost(model.committed[1]), record_every,
+            time.perf_counter() - start, status=status, message=message, layers_dims=dims,
+            init=init, num_iterations=num_iterations, seed=seed, dtype=dtype,
+            activation=activation, negative_slope=negative_slope,
+            diagnostics=(_stack(np.arange(len(records[:kept])) * record_every, records[:kept])
+                         if records else None))
 
     try:
-        done = 0
-        while done < num_iterations:
-            n_iter, record = _next_call(done, num_iterations, record_every, per_call)
-            if record and diagnostics:
-                n_iter = 1  # the gradient of this very iteration is read below
-                stats = _statistics(X, theta, layout, act_code, negative_slope, softmax, act_size)
-            if batches:  # one step on the next batch; the record is on all the data
-                Xb, Yb = batches.batch(done)
-                if record:
-                    cost = runner.run(X, Y, theta.copy(), learning_rate, 1, True)
-                runner.run(Xb, Yb, theta, learning_rate, 1, False)
-            else:
-                cost = runner.run(X, Y, theta, learning_rate, n_iter, record)
-            if record and diagnostics:
-                records.append(np.column_stack([stats, _grad_norms(runner.gradient, layout)]))
-            if record:
-                costs.append(cost)
-                if print_cost:
-                    print(f"Cost after iteration {done}: {cost}")
-            message = _divergence(cost, record, theta, done, n_iter)
-            if message:
-                status = "diverged"
-                break
-            committed = (done + n_iter, theta.copy())
-            done = committed[0]
-            if progress is not None:
-                progress(done, num_iterations)
+        _drive([model], step, num_iterations, record_every, per_call,
+               single_step_records=diagnostics, on_record=on_record, progress=progress)
     except KeyboardInterrupt as exc:
-        status, message = "interrupted", f"interrupted after {committed[0]} iterations"
-        exc.result = result()
+        exc.result = result("interrupted", f"interrupted after {model.committed[0]} iterations")
         raise
 
     out = result()
-    if status == "diverged":
-        text = _diverged_text(message, committed[0])
-        out = replace(out, message=text)
+    if out.status == "diverged":
         if on_divergence == "raise":
-            raise TrainingDivergedError(text, out)
-        warnings.warn(text, DivergenceWarning, stacklevel=2)
+            raise TrainingDivergedError(out.message, out)
+        warnings.warn(out.message, DivergenceWarning, stacklevel=2)
     return out
 
 
@@ -443,48 +482,28 @@ def train_models(
     layout, act_size = packed[0][1], packed[0][2]
     thetas = np.stack([p[0] for p in packed])
     K, n_params = thetas.shape
-    rates = np.array([lr for _, _, lr in runs], dtype=dtype)
-    n_chunks = _kernels.chunking(X.shape[1])[1]
+    problem = Problem(X, Y, layout, act_size, _kernels.ACTIVATION_CODES[activation],
+                      negative_slope, dims[-1] > 1)
     threads = usable_threads(min(n_threads, K))
-    work = (np.empty((threads, n_chunks * n_params), dtype),
-            *thread_buffers(n_params, layout, act_size, threads, dtype),
-            np.empty((threads, n_chunks), dtype))
-    cost_out = np.empty(K, dtype)
-    act_code = _kernels.ACTIVATION_CODES[activation]
-    softmax = dims[-1] > 1
-    per_call = _iterations_per_call(X.shape[1], n_params)
-    committed = [(0, thetas[k].copy()) for k in range(K)]
-    costs: list[list[float]] = [[] for _ in range(K)]
-    messages = [""] * K
-    active = list(range(K))
-    done = 0
-    while done < num_iterations and active:
-        n_iter, record = _next_call(done, num_iterations, record_every, per_call)
-        batch = np.ascontiguousarray(thetas[active])
-        _kernels.train_models(X, Y, batch, layout, np.ascontiguousarray(rates[active]), n_iter,
-                              record, act_code, negative_slope, softmax, usable_threads(threads),
-                              cost_out[:len(active)], *work)
-        thetas[active] = batch
-        for j, k in enumerate(active):
-            if record:
-                costs[k].append(float(cost_out[j]))
-            messages[k] = _divergence(cost_out[j], record, batch[j], done, n_iter)
-            if not messages[k]:
-                committed[k] = (done + n_iter, batch[j].copy())
-        active = [k for k in active if not messages[k]]
-        done += n_iter
+    work = workspace(n_params, layout, act_size, X.shape[1], threads, dtype, rows=threads)
+    models = [_Model(thetas[k], lr) for k, (_, _, lr) in enumerate(runs)]
+    rows = {id(model): k for k, model in enumerate(models)}
+
+    def step(active, done, n_iter, record):
+        index = [rows[id(model)] for model in active]
+        batch = np.ascontiguousarray(thetas[index])
+        costs = np.empty(len(active), dtype)
+        rates = np.array([model.learning_rate for model in active], dtype=dtype)
+        _kernels.train_models(X=X, Y=Y, thetas=batch, learning_rates=rates, n_iter=n_iter,
+                              record_first=record, n_threads=usable_threads(threads),
+                              costs=costs, **problem.network, **work.buffers)
+        thetas[index] = batch
+        return costs
+
+    _drive(models, step, num_iterations, record_every, _iterations_per_call(X.shape[1], n_params))
+    cost_of = FusedEngine(problem, n_params, n_threads).cost
     elapsed = (time.perf_counter() - start) / K
-    return [
-        TrainingResult(
-            parameters=unpack(committed[k][1], layout),
-            costs=np.array(costs[k], dtype=np.float64),
-            cost_iterations=np.arange(len(costs[k])) * record_every,
-            layers_dims=dims, init=init, learning_rate=lr, num_iterations=num_iterations,
-            seed=seed, dtype=dtype, elapsed=elapsed,
-            status="diverged" if messages[k] else "completed",
-            iterations_run=committed[k][0],
-            message=_diverged_text(messages[k], committed[k][0]) if messages[k] else "",
-            activation=activation, negative_slope=negative_slope,
-        )
-        for k, (init, seed, lr) in enumerate(runs)
-    ]
+    return [_result(model, layout, cost_of(model.committed[1]), record_every, elapsed,
+                    layers_dims=dims, init=init, num_iterations=num_iterations, seed=seed,
+                    dtype=dtype, activation=activation, negative_slope=negative_slope)
+            for model, (init, seed, _) in zip(models, runs)]

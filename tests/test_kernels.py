@@ -183,8 +183,10 @@ def test_simd_modules_agree_to_rounding(dtype, rtol):
 
     def run(module):
         theta, layout, act_size = pack(fastinit.initialize_parameters(dims, dtype=dtype), dims)
-        cost = module.train_full_batch(X, Y, theta, layout, 0.01, 500, True, 1, 0.0, False, 1,
-                                       *workspace(theta, layout, act_size, 300, 1))
+        work = workspace(theta.shape[0], layout, act_size, 300, 1, dtype)
+        cost = module.train_full_batch(X=X, Y=Y, theta=theta, layout=layout, learning_rate=0.01,
+                                       n_iter=500, record_first=True, hidden_act=1, slope=0.0,
+                                       softmax=False, n_threads=1, **work.buffers)
         z = np.empty((10, 300), dtype)
         module.linear_forward(theta[:20].reshape(10, 2).copy(), theta[20:30].copy(), X, z)
         return cost, theta, z

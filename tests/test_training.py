@@ -126,11 +126,11 @@ def test_minibatch_training_is_reproducible_and_matches_a_numpy_loop(seed_data):
     np.testing.assert_array_equal(a.costs, b.costs)
     # the same schedule written with the NumPy reference
     params = fastinit.initialize_parameters([2, 10, 5, 1], "he", seed=7)
-    rng = np.random.default_rng(7)
     costs = []
     for step in range(600):
         if step % 5 == 0:  # 300 examples / 64 -> 5 batches per epoch
-            order = rng.permutation(300)
+            order = fastinit.training.epoch_order(300, step // 5, seed=7)
+            assert sorted(order) == list(range(300))
             Xs, Ys = X[:, order], Y[:, order].astype(float)
         if step % 100 == 0:
             costs.append(reference.cross_entropy_from_logits(
@@ -164,3 +164,91 @@ def test_progress_callback_reports_every_call(seed_data):
     fastinit.train(X, Y, [2, 3, 1], num_iterations=2500, progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (2500, 2500) and all(t == 2500 for _, t in seen)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen) and len(seen) >= 3
+
+
+def _cost_of(parameters, X, Y):
+    """The mean cross-entropy of parameters, by the NumPy reference."""
+    logits = reference.forward_propagation(X, parameters)[1][-4]
+    return reference.cross_entropy_from_logits(logits, np.asarray(Y, dtype=float))
+
+
+@pytest.mark.parametrize("options", [{}, {"batch_size": 64}, {"engine": "blas"},
+                                     {"engine": "blas", "batch_size": 64}], ids=str)
+def test_final_cost_is_the_cost_of_the_returned_parameters(seed_data, options):
+    X, Y = seed_data[:2]
+    result = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=1500, learning_rate=0.05,
+                            **options)
+    assert result.final_cost == pytest.approx(_cost_of(result.parameters, X, Y), rel=1e-12)
+    assert result.final_cost < result.costs[-1]  # 500 iterations past the last record
+    start = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=0, **options)
+    assert start.final_cost == pytest.approx(_cost_of(start.parameters, X, Y), rel=1e-12)
+
+
+def test_final_cost_has_the_bits_of_a_recorded_cost(seed_data):
+    X, Y = seed_data[:2]
+    a = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=700)
+    b = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=701, record_every=700)
+    assert a.final_cost == b.costs[1]
+
+
+def test_final_cost_of_a_diverged_run_is_that_of_the_kept_parameters(seed_data):
+    X, Y = seed_data[0] * 1e10, seed_data[1]
+    with pytest.warns(fastinit.DivergenceWarning):
+        result = fastinit.train(X, Y, [2, 10, 5, 1], learning_rate=1e300, num_iterations=50)
+    assert result.status == "diverged" and np.isfinite(result.final_cost)
+    assert result.final_cost == pytest.approx(_cost_of(result.parameters, X, Y), rel=1e-12)
+
+
+def test_train_models_reports_the_final_cost_of_train(seed_data):
+    X, Y = seed_data[:2]
+    runs = [("he", 1, 0.01), ("xavier", 2, 0.1)]
+    batch = fastinit.training.train_models(X, Y, [2, 10, 5, 1], runs, num_iterations=1000)
+    for (init, seed, lr), got in zip(runs, batch):
+        alone = fastinit.train(X, Y, [2, 10, 5, 1], init=init, seed=seed, learning_rate=lr,
+                               num_iterations=1000, diagnostics=False)
+        assert got.final_cost == alone.final_cost
+
+
+@pytest.mark.parametrize("batch_size", [None, 64])
+def test_a_warm_start_continues_where_training_stopped(seed_data, batch_size):
+    X, Y = seed_data[:2]
+    whole = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=400, batch_size=batch_size)
+    first = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=200, batch_size=batch_size)
+    second = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=200, batch_size=batch_size,
+                            initial_parameters=first.parameters)
+    if batch_size is None:  # full batch: the same iterations, the same bits
+        for key in whole.parameters:
+            np.testing.assert_array_equal(second.parameters[key], whole.parameters[key])
+    assert second.costs[0] == pytest.approx(first.final_cost, rel=1e-15)
+    with pytest.raises(ValueError, match=r"layer sizes \[2, 10, 5, 1\], but layers_dims"):
+        fastinit.train(X, Y, [2, 10, 4, 1], initial_parameters=first.parameters)
+    with pytest.raises(ValueError, match="initial_parameters must hold exactly"):
+        fastinit.train(X, Y, [2, 10, 5, 1], initial_parameters={"W1": first.parameters["W1"]})
+
+
+def test_minibatch_epochs_give_the_same_bits_for_any_thread_count():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 30_000))
+    Y = (X[0] * X[1] > 0).astype(np.int64)
+    runs = [fastinit.train(X, Y, [2, 8, 1], num_iterations=12, batch_size=12_000, n_threads=n,
+                           learning_rate=0.5, record_every=5) for n in (1, 2)]
+    np.testing.assert_array_equal(runs[0].parameters["W1"], runs[1].parameters["W1"])
+    np.testing.assert_array_equal(runs[0].costs, runs[1].costs)
+
+
+def test_blas_and_fused_minibatches_take_the_same_steps(seed_data):
+    X, Y = seed_data[:2]
+    fused, blas = (fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=300, batch_size=70,
+                                  engine=engine, learning_rate=0.05) for engine in ("fused", "blas"))
+    for key in fused.parameters:
+        assert_close(blas.parameters[key], fused.parameters[key], np.float64, rtol=1e-10)
+
+
+def test_epoch_order_is_a_seeded_permutation():
+    a = fastinit.training.epoch_order(1000, 3, seed=11)
+    assert sorted(a) == list(range(1000))
+    np.testing.assert_array_equal(a, fastinit.training.epoch_order(1000, 3, seed=11))
+    assert not np.array_equal(a, fastinit.training.epoch_order(1000, 4, seed=11))
+    assert not np.array_equal(a, fastinit.training.epoch_order(1000, 3, seed=12))
+    with pytest.raises(ValueError, match="seed must be an integer in"):
+        fastinit.training.epoch_order(10, 0, seed=-1)
