@@ -15,7 +15,6 @@ import numpy as np
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin
-    from sklearn.preprocessing import LabelEncoder
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
@@ -32,11 +31,14 @@ __all__ = ["FastInitClassifier"]
 
 
 class FastInitClassifier(ClassifierMixin, BaseEstimator):
-    """Fully-connected classifier trained by full-batch gradient descent.
+    """Fully-connected classifier trained by gradient descent in fastinit's
+    compiled loop (full batch by default, as the seed notebook).
 
     Hidden layers use ``activation``; the output is one sigmoid unit for two
     classes and a softmax over the classes otherwise.  The initializer is a
     first-class hyper-parameter, so ``GridSearchCV`` can search over it.
+    ``loss_``, ``loss_curve_``, ``warm_start`` and ``partial_fit`` behave as
+    scikit-learn's ``MLPClassifier``'s.
 
     Parameters
     ----------
@@ -47,27 +49,42 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
     activation : {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}, default "relu"
     learning_rate : float, default 0.01
     max_iter : int, default 15000
-        Gradient-descent iterations.
+        Gradient-descent iterations of ``fit`` (mini-batch steps when
+        ``batch_size`` is set).
     dtype : {"float64", "float32"}, default "float64"
     random_state : int or None, default 3
         Seed of the initializer (3 reproduces the notebook) and of the
         mini-batch shuffling.
     batch_size : int or None, default None
-        None: full-batch gradient descent (the seed's); else mini-batches
-        reshuffled every epoch (``max_iter`` counts mini-batch steps).
+        None: full-batch gradient descent (the seed's) in ``fit``, and
+        ``min(200, n_samples)`` in ``partial_fit`` (MLPClassifier's "auto");
+        else mini-batches reshuffled every epoch.
     n_threads : int, default 1
         Threads of the compiled training loop (-1: all CPUs); used for 4096
         samples or more, and the fitted model is the same for any value (see
         :func:`fastinit.train`).
+    warm_start : bool, default False
+        When True, ``fit`` continues from the parameters of the previous fit
+        (same classes required) instead of initializing again, and extends
+        ``loss_curve_``.
+    record_every : int, default 1000
+        Iterations between the entries of ``loss_curve_`` during ``fit``.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
     n_iter_ : int
-        Iterations run (fewer than ``max_iter`` only if training diverged).
+        Gradient-descent steps run in total (fewer than ``max_iter`` per fit
+        only if training diverged).
+    loss_ : float
+        Training cost of the current parameters (after the last step).
+    loss_curve_ : list of float
+        The training cost recorded every ``record_every`` iterations by each
+        ``fit`` (continued by a warm start), then one entry per
+        ``partial_fit`` call: the cost after its pass.
     result_ : fastinit.TrainingResult
-        Costs and parameters of the training.
+        Costs and parameters of the last training call.
     """
 
     def __init__(
@@ -81,6 +98,8 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
         random_state: int | None = 3,
         batch_size: int | None = None,
         n_threads: int = 1,
+        warm_start: bool = False,
+        record_every: int = 1000,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.init = init
@@ -91,29 +110,82 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.batch_size = batch_size
         self.n_threads = n_threads
+        self.warm_start = warm_start
+        self.record_every = record_every
 
     def fit(self, X: Any, y: Any) -> "FastInitClassifier":
         """Train on ``X`` of shape (n_samples, n_features) and labels ``y``."""
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        warm = self.warm_start and hasattr(self, "result_")
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=not warm)
         check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        if len(self.classes_) < 2:
+        classes = np.unique(y)
+        if warm and not np.array_equal(classes, self.classes_):
+            raise ValueError("warm_start can only be used where y has the same classes as in "
+                             f"the previous call to fit: {self.classes_} vs {classes}")
+        if not warm:
+            self._start(classes)
+        result = self._train(X, y, self.max_iter, self.batch_size, self.random_state,
+                             record_every=self.record_every, warm=warm)
+        self.loss_curve_ += [float(c) for c in result.costs]
+        return self
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> "FastInitClassifier":
+        """One pass of mini-batches over ``X`` and ``y`` (batches of
+        ``batch_size``, or ``min(200, n_samples)`` when it is None), from the
+        current parameters; ``classes`` (every class of the whole problem) is
+        required on the first call, as MLPClassifier requires it."""
+        first = not hasattr(self, "result_")
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=first)
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self._start(np.unique(classes))
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes {np.unique(classes)} differ from those of the first "
+                             f"call to partial_fit, {self.classes_}")
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(f"y holds labels {unseen.tolist()} not in classes {self.classes_}")
+        batch = self.batch_size if self.batch_size is not None else min(200, X.shape[0])
+        steps = -(-X.shape[0] // batch)
+        # the first call initializes from random_state; each later call shuffles
+        # by its own seed, reproducible from random_state and the call's number
+        seed = self.random_state
+        if not first and seed is not None:
+            seed = int(np.random.SeedSequence([seed, self._partial_calls]).generate_state(1)[0])
+        self._partial_calls += 1
+        self._train(X, y, steps, batch, seed, record_every=steps, warm=not first)
+        self.loss_curve_.append(self.loss_)  # one entry per call: the cost after its pass
+        return self
+
+    def _start(self, classes: np.ndarray) -> None:
+        """Forget any previous training: a model for these classes."""
+        if len(classes) < 2:
             raise ValueError(
-                f"FastInitClassifier needs samples of at least 2 classes, got {len(self.classes_)} class"
+                f"FastInitClassifier needs samples of at least 2 classes, got {len(classes)} class"
             )
+        self.classes_ = classes
+        self.loss_curve_: list[float] = []
+        self.n_iter_ = 0
+        self._partial_calls = 0
+
+    def _train(self, X, y, num_iterations, batch_size, seed, record_every, warm):
+        """Train from scratch or (``warm``) from the current parameters."""
         n_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
         hidden = [self.hidden_layer_sizes] if np.isscalar(self.hidden_layer_sizes) \
             else list(self.hidden_layer_sizes)
+        labels = np.searchsorted(self.classes_, y).reshape(1, -1)
         self.result_ = train(
-            np.ascontiguousarray(X.T), encoder.transform(y).reshape(1, -1),
-            [X.shape[1], *hidden, n_outputs], init=self.init, learning_rate=self.learning_rate,
-            num_iterations=self.max_iter, seed=self.random_state, dtype=self.dtype,
-            activation=self.activation, diagnostics=False, batch_size=self.batch_size,
-            n_threads=self.n_threads,
+            np.ascontiguousarray(X.T), labels, [X.shape[1], *hidden, n_outputs],
+            init=self.init, learning_rate=self.learning_rate, num_iterations=num_iterations,
+            seed=seed, dtype=self.dtype, activation=self.activation, diagnostics=False,
+            batch_size=batch_size, n_threads=self.n_threads, record_every=record_every,
+            initial_parameters=self.result_.parameters if warm else None,
         )
-        self.n_iter_ = self.result_.iterations_run
-        return self
+        self.n_iter_ += self.result_.iterations_run
+        self.loss_ = float(self.result_.final_cost)
+        return self.result_
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), in the order of ``classes_``."""

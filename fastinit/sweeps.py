@@ -139,15 +139,13 @@ def run_batch(configs: Sequence[Mapping[str, Any]], cost_threshold: float = 0.2,
                            n_threads=n_threads)
     records = []
     for config, result in zip(configs, results):
-        below = [int(i) for i, c in zip(result.cost_iterations, result.costs)
-                 if c < cost_threshold]
         records.append({
             "key": config_key(config),
             **config,
-            "final_cost": float(result.costs[-1]) if len(result.costs) else math.nan,
+            "final_cost": float(result.final_cost),
             "train_accuracy": result.accuracy(train_X, train_Y),
             "test_accuracy": result.accuracy(test_X, test_Y),
-            "converged_at": below[0] if below else None,
+            "converged_at": converged_at(result, cost_threshold),
             "diverged": result.status == "diverged",
             "status": result.status,
             "iterations_run": result.iterations_run,
@@ -156,8 +154,23 @@ def run_batch(configs: Sequence[Mapping[str, Any]], cost_threshold: float = 0.2,
             "costs": [float(c) for c in result.costs],
             "cost_threshold": cost_threshold,
             "record_every": record_every,
+            "format": RECORD_FORMAT,
         })
     return records
+
+
+#: version of the records' meaning: 2 since ``final_cost`` is the cost of the
+#: returned parameters (it was the last recorded cost)
+RECORD_FORMAT = 2
+
+
+def converged_at(result: Any, cost_threshold: float) -> int | None:
+    """The first recorded iteration whose cost is below ``cost_threshold``;
+    else ``result.iterations_run`` when the final cost is below it; else None."""
+    for iteration, cost in zip(result.cost_iterations, result.costs):
+        if cost < cost_threshold:
+            return int(iteration)
+    return int(result.iterations_run) if result.final_cost < cost_threshold else None
 
 
 def run_config(config: Mapping[str, Any], cost_threshold: float = 0.2,
@@ -174,10 +187,11 @@ class SweepTable(Sequence):
     """The records of a sweep, in the order of its configurations.
 
     A sequence of dicts (one per configuration: the configuration's columns,
-    then ``final_cost`` (the last recorded cost, at ``cost_iterations[-1]``),
-    ``train_accuracy``, ``test_accuracy``,
+    then ``final_cost`` (the cost of the trained parameters on the training
+    set, after the last iteration), ``train_accuracy``, ``test_accuracy``,
     ``converged_at`` (first recorded iteration whose cost is below the
-    threshold, or None), ``diverged``, ``status``, ``iterations_run``,
+    threshold, else the last iteration when the final cost is below it, else
+    None: see :func:`converged_at`), ``diverged``, ``status``, ``iterations_run``,
     ``wall_time`` (seconds), ``cost_iterations``, ``costs``, and the
     sweep's ``cost_threshold`` and ``record_every``).
     """
@@ -383,6 +397,10 @@ def sweep(
     store = _ResultsFile(results) if results is not None else None
     found: dict[str, dict[str, Any]] = dict(store.done) if store else {}
     for record in found.values():  # records of other settings cannot be reused
+        if record.get("format") != RECORD_FORMAT:
+            raise ValueError(
+                f"{os.fspath(results)} holds records of an older fastinit, whose final_cost "
+                f"was the last recorded cost: use another results file")
         if (record.get("cost_threshold"), record.get("record_every")) != (cost_threshold,
                                                                            record_every):
             raise ValueError(

@@ -78,3 +78,71 @@ def test_n_threads_gives_the_same_model():
         np.testing.assert_array_equal(fits[1].result_.parameters[key], value)
     with pytest.raises(ValueError, match="n_threads must be >= 1"):
         FastInitClassifier(n_threads=0).fit(X.T, y.ravel())
+
+
+def test_loss_and_loss_curve(seed_data):
+    from sklearn.metrics import log_loss
+
+    X, Y = seed_data[0].T, seed_data[1].ravel()
+    clf = FastInitClassifier(max_iter=2500, learning_rate=0.1).fit(X, Y)
+    assert clf.loss_ == clf.result_.final_cost
+    assert clf.loss_ == pytest.approx(log_loss(Y, clf.predict_proba(X)), rel=1e-9)
+    assert clf.loss_curve_ == [float(c) for c in clf.result_.costs]  # iterations 0, 1000, 2000
+    assert len(clf.loss_curve_) == 3 and clf.loss_ < clf.loss_curve_[-1] < clf.loss_curve_[0]
+
+
+def test_warm_start_continues_training(seed_data):
+    X, Y = seed_data[0].T, seed_data[1].ravel()
+    once = FastInitClassifier(max_iter=400, record_every=100).fit(X, Y)
+    twice = FastInitClassifier(max_iter=200, record_every=100, warm_start=True).fit(X, Y).fit(X, Y)
+    for key, value in once.result_.parameters.items():
+        np.testing.assert_array_equal(twice.result_.parameters[key], value)
+    assert twice.n_iter_ == 400 and twice.loss_ == once.loss_
+    assert twice.loss_curve_ == once.loss_curve_
+    cold = FastInitClassifier(max_iter=200, record_every=100).fit(X, Y).fit(X, Y)
+    assert cold.n_iter_ == 200 and len(cold.loss_curve_) == 2  # refit from scratch
+    with pytest.raises(ValueError, match="same classes"):
+        twice.fit(X, np.where(Y == 1, 2, Y))
+
+
+def test_partial_fit_takes_one_pass_of_minibatches(seed_data):
+    X, Y = seed_data[0].T, seed_data[1].ravel()
+    clf = FastInitClassifier(learning_rate=0.1, random_state=0)
+    for _ in range(30):
+        clf.partial_fit(X, Y, classes=[0, 1])
+    assert clf.n_iter_ == 30 * 2  # 300 samples, batches of min(200, 300): 2 steps a pass
+    assert len(clf.loss_curve_) == 30 and clf.loss_curve_[-1] < clf.loss_curve_[0]
+    assert clf.loss_ == clf.loss_curve_[-1]
+    again = FastInitClassifier(learning_rate=0.1, random_state=0)
+    for _ in range(30):
+        again.partial_fit(X, Y, classes=[0, 1])
+    np.testing.assert_array_equal(again.result_.parameters["W1"], clf.result_.parameters["W1"])
+
+
+@pytest.mark.parametrize("calls", [
+    [({}, None)],                                  # first call without classes
+    [({"classes": [0, 1]}, None), ({"classes": [0, 1, 2]}, None)],  # classes changed
+    [({"classes": [0, 1]}, "extra label")],       # a label outside classes
+    [({"classes": [0, 1]}, "fewer features")],    # n_features changed
+], ids=["no classes", "new classes", "unseen label", "features"])
+def test_partial_fit_misuse_is_refused_as_by_mlpclassifier(calls):
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 3)), np.arange(40) % 2
+
+    def run(estimator):
+        for kwargs, twist in calls:
+            Xc, yc = X, y
+            if twist == "extra label":
+                estimator.partial_fit(X, y, **kwargs)
+                yc = np.where(y == 1, 5, y)
+            elif twist == "fewer features":
+                estimator.partial_fit(X, y, **kwargs)
+                Xc = X[:, :2]
+            estimator.partial_fit(Xc, yc, **kwargs)
+
+    with pytest.raises(ValueError):
+        run(MLPClassifier())
+    with pytest.raises(ValueError):
+        run(FastInitClassifier())

@@ -50,13 +50,14 @@ def test_records_equal_individual_train_calls(local_table, seed_data):
                                     seed=config["seed"], record_every=500, diagnostics=False)
         assert record["costs"] == [float(c) for c in result.costs]
         assert record["cost_iterations"] == [0, 500, 1000]
-        assert record["final_cost"] == float(result.costs[-1])
+        assert record["final_cost"] == result.final_cost  # after iteration 1500, not 1000
         assert record["train_accuracy"] == result.accuracy(X, Y)
         assert record["test_accuracy"] == result.accuracy(tX, tY)
         assert record["status"] == result.status and record["diverged"] is False
         assert record["iterations_run"] == result.iterations_run
         below = [i for i, c in zip(result.cost_iterations, result.costs) if c < 0.2]
-        assert record["converged_at"] == (int(below[0]) if below else None)
+        final = [1500] if result.final_cost < 0.2 else []
+        assert record["converged_at"] == (int(below[0]) if below else (final or [None])[0])
         assert record["wall_time"] > 0
 
 
@@ -230,3 +231,39 @@ def test_values_are_normalised_to_plain_json_types(tmp_path):
         sweep({"seed": ["3"]})
     with pytest.raises(ValueError, match="layers\\[i\\] must be >= 1"):
         sweep({"layers": [[10, 0]]})
+
+
+def test_a_short_sweep_tells_learning_rates_apart_by_final_cost(seed_data):
+    """1000 iterations record one cost (before iteration 0); the final cost is
+    that of the trained parameters, so learning rates 0.01 and 0.1 differ."""
+    table = sweep({"learning_rate": [0.01, 0.1], "num_iterations": [1000]})
+    slow, fast = table
+    assert slow["costs"] == fast["costs"]  # the recorded curve: the initial cost only
+    assert fast["final_cost"] < slow["final_cost"] - 0.01
+    assert fast["train_accuracy"] > slow["train_accuracy"]
+    alone = fastinit.train(*seed_data[:2], [2, 10, 5, 1], learning_rate=0.1, num_iterations=1000)
+    assert fast["final_cost"] == alone.final_cost
+
+
+def test_converged_at_uses_the_final_cost_after_the_last_record():
+    from types import SimpleNamespace
+
+    from fastinit.sweeps import converged_at
+
+    def result(costs, final):
+        return SimpleNamespace(cost_iterations=np.arange(len(costs)) * 1000, costs=costs,
+                               final_cost=final, iterations_run=2500)
+
+    assert converged_at(result([0.7, 0.1], 0.05), 0.2) == 1000
+    assert converged_at(result([0.7, 0.3], 0.15), 0.2) == 2500
+    assert converged_at(result([0.7, 0.3], 0.25), 0.2) is None
+
+
+def test_records_of_an_older_format_are_not_reused(tmp_path):
+    import json
+
+    path = tmp_path / "old.jsonl"
+    record = sweep({"seed": [0], "num_iterations": [10]}, record_every=5)[0]
+    path.write_text(json.dumps({**record, "format": 1}) + "\n")
+    with pytest.raises(ValueError, match="records of an older fastinit"):
+        sweep({"seed": [0], "num_iterations": [10]}, results=path, record_every=5)
