@@ -35,7 +35,7 @@
 # module does not, so the two agree to rounding (1e-12 relative in float64
 # over a whole training run), not to the bit.
 from cython cimport floating
-from libc.math cimport NAN, fabs, fabsf, log, log1p, log1pf, logf, tanh, tanhf
+from libc.math cimport NAN, fabs, fabsf, log, logf, tanh, tanhf
 from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
@@ -201,11 +201,27 @@ cdef inline floating _log(floating x) noexcept nogil:
         return log(x)
 
 
-cdef inline floating _log1p(floating x) noexcept nogil:
-    if floating is float:
-        return log1pf(x)
-    else:
-        return log1p(x)
+cdef inline double _log1p_unit64(double x) noexcept nogil:
+    """log(1 + x) for x in [0, 1] (NaN gives NaN), within about 1 ulp: fdlibm's
+    log1p reduced to this interval and written without branches, so that a
+    loop over it vectorises (libm's log1p is a call per value)."""
+    cdef double u = 1.0 + x
+    cdef bint high = x >= 0.41421356237309503   # 1 + x >= sqrt(2): u = 2 (1 + f)
+    cdef double k = 1.0 if high else 0.0
+    cdef double f = (0.5 * u - 1.0) if high else x
+    cdef double c = ((x - (u - 1.0)) / u) if high else 0.0  # rounding error of 1 + x
+    cdef double hfsq = 0.5 * f * f, s = f / (2.0 + f), z = s * s
+    cdef double R = z * (6.666666666666735130e-01 + z * (3.999999999940941908e-01
+                    + z * (2.857142874366239149e-01 + z * (2.222219843214978396e-01
+                    + z * (1.818357216161805012e-01 + z * (1.531383769920937332e-01
+                    + z * 1.479819860511658591e-01))))))
+    return (k * 6.93147180369123816490e-01
+            - ((hfsq - (s * (hfsq + R) + (k * 1.90821492927058770002e-10 + c))) - f))
+
+
+cdef inline floating _log1p_unit(floating x) noexcept nogil:
+    """log(1 + x) for x in [0, 1] (see ``_log1p_unit64``; float32 through it)."""
+    return <floating>_log1p_unit64(<double>x)
 
 
 cdef inline floating _abs(floating x) noexcept nogil:
@@ -234,7 +250,7 @@ cdef inline floating _max(floating a, floating b) noexcept nogil:
 cdef inline floating _bce_from_logit(floating z, floating y) noexcept nogil:
     """-[y log s(z) + (1-y) log(1-s(z))] = log(1 + e^z) - y z, written so that
     no intermediate overflows: max(z, 0) - y z + log1p(e^-|z|)."""
-    return (z if z > 0 else 0) - y * z + _log1p(_exp(-_abs(z)))
+    return (z if z > 0 else 0) - y * z + _log1p_unit(_exp(-_abs(z)))
 
 
 cdef inline floating _bce_from_prob(floating a, floating y) noexcept nogil:

@@ -294,6 +294,7 @@ def benchmark_table(rounds: int = 3, quick: bool = False,
         echo("JAX: not installed (pip install jax), no 'vs JAX' column")
     _echo_derived(rows, echo)
     rows += compare_modules(rounds=rounds, iterations=500 if quick else 5000, echo=echo)
+    rows += benchmark_paths(rounds=max(rounds, 3), quick=quick, echo=echo)
     return rows
 
 
@@ -357,6 +358,115 @@ def _echo_derived(rows: list[dict[str, Any]], echo: Callable[[str], None]) -> No
         if r.get("numpy_mib") and r.get("threads") == 2 and r["dtype"] == "float64":
             echo(f"{r['case']}: peak memory above the data, fastinit / NumPy: "
                  f"{r['fastinit_mib'] / r['numpy_mib']:.3f}")
+
+
+def _paired(rounds: int, first: Callable[[], Any], second: Callable[[], Any]):
+    """Interleaved rounds first, second, first, ...: (median of the paired
+    ratios first / second, best time of each, the last outputs)."""
+    ratios, t_a, t_b = [], [], []
+    for _ in range(rounds):
+        _settle()
+        ta, out_a = _timed(first)
+        tb, out_b = _timed(second)
+        ratios.append(ta / tb)
+        t_a.append(ta)
+        t_b.append(tb)
+    return statistics.median(ratios), min(t_a), min(t_b), out_a, out_b
+
+
+def benchmark_paths(rounds: int = 5, quick: bool = False,
+                    echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Every path beside its NumPy counterpart, in interleaved rounds (median
+    of the paired ratios):
+
+    * the notebook's loop (forward, loss, backward, update once per
+      iteration) on fastinit's drop-in functions vs on the notebook's own
+      NumPy helpers (:class:`fastinit.reference.notebook`), m = 300;
+    * mini-batch training, m = 10^5, batches of 256, vs the NumPy mini-batch
+      loop of :func:`fastinit.reference.minibatch_train` on the same batches;
+    * a mini-batch step against a full-batch iteration, per example (each
+      from the difference of two runs, so the set-up cost cancels);
+    * ``predict_proba`` on 10^6 examples vs the reference forward pass.
+
+    Returns one dict per row: ``case``, ``numpy_us``, ``fastinit_us`` (per
+    iteration, step or call), ``ratio``.
+    """
+    from .network import predict_proba
+    from .training import epoch_order
+
+    rounds = check_count(rounds, "rounds", minimum=1)
+    rows = []
+
+    def row(case, unit, t_np, t_fi, ratio, n):
+        rows.append({"case": case, "numpy_us": t_np / n * 1e6, "fastinit_us": t_fi / n * 1e6,
+                     "ratio": ratio})
+        echo(f"{case:<40} {t_np / n * 1e6:>12.1f} {t_fi / n * 1e6:>12.1f} {ratio:>7.2f}x  "
+             f"(us per {unit})")
+
+    echo(f"every path against NumPy, median of {rounds} interleaved paired rounds:")
+    echo(f"{'case':<40} {'numpy us':>12} {'fastinit us':>12} {'ratio':>8}")
+    X, Y, _, _ = load_dataset()
+    initial = initialize_parameters(LAYERS, "he")
+    n = 300 if quick else 3000
+    import fastinit
+
+    ratio, t_np, t_fi, (p_np, _), (p_fi, _) = _paired(
+        rounds, lambda: reference.notebook_loop(reference.notebook, X, Y, initial, 0.01, n),
+        lambda: reference.notebook_loop(fastinit, X, Y, initial, 0.01, n))
+    _agree(p_fi, p_np, "notebook loop")
+    row("notebook loop, m = 300 (drop-in functions)", "iteration", t_np, t_fi, ratio, n)
+
+    m, batch = (10**4, 256) if quick else (10**5, 256)
+    rng = np.random.default_rng(0)
+    Xm = rng.standard_normal((2, m))
+    Ym = (Xm[0] * Xm[1] > 0).astype(np.float64).reshape(1, -1)
+    steps = 2 * -(-m // batch)
+    ratio, t_np, t_fi, p_np, result = _paired(
+        rounds, lambda: reference.minibatch_train(Xm, Ym, initial, 0.05, steps, batch,
+                                                  lambda e: epoch_order(m, e, seed=3)),
+        lambda: train(Xm, Ym, LAYERS, learning_rate=0.05, num_iterations=steps,
+                      batch_size=batch, diagnostics=False, record_every=steps))
+    _agree(result.parameters, p_np, "mini-batch training")
+    row(f"mini-batch, m = {m:.0e}, batches of {batch}", "step", t_np, t_fi, ratio, steps)
+
+    def marginal(**kw):
+        """Seconds per example of fastinit's steps or iterations beyond a first call."""
+        few = kw.pop("few")
+        many = kw.pop("many")
+        size = kw.get("batch_size") or m
+        t0, _ = _timed(lambda: train(Xm, Ym, LAYERS, num_iterations=few, diagnostics=False,
+                                     record_every=10**9, **kw))
+        t1, _ = _timed(lambda: train(Xm, Ym, LAYERS, num_iterations=many, diagnostics=False,
+                                     record_every=10**9, **kw))
+        return (t1 - t0) / ((many - few) * size)
+
+    pairs = []
+    for _ in range(rounds):  # interleaved: a step, an iteration, a step, ...
+        _settle()
+        pairs.append((marginal(batch_size=batch, few=steps // 2, many=3 * steps),
+                      marginal(few=2, many=12 if quick else 40)))
+    ratio = statistics.median(a / b for a, b in pairs)
+    t_step, t_iter = min(a for a, _ in pairs), min(b for _, b in pairs)
+    rows.append({"case": "mini-batch step / full-batch iteration", "numpy_us": None,
+                 "fastinit_us": None, "ratio": ratio})
+    echo(f"{'mini-batch step / full-batch iteration':<40} per example: {t_step * 1e9:.1f} ns "
+         f"vs {t_iter * 1e9:.1f} ns = {ratio:.2f}x the cost")
+
+    big = 10**5 if quick else 10**6
+    Xb = rng.standard_normal((2, big))
+    ratio, t_np, t_fi, out_np, out_fi = _paired(
+        rounds, lambda: reference.forward_propagation(Xb, initial)[0],
+        lambda: predict_proba(Xb, initial))
+    _agree({"AL": out_fi}, {"AL": out_np}, "predict_proba")
+    row(f"predict_proba, m = {big:.0e}", "call", t_np, t_fi, ratio, 1)
+    return rows
+
+
+def _agree(got: dict, want: dict, what: str) -> None:
+    """The two sides of a benchmark computed the same (float64, 1e-10)."""
+    for key in want:
+        if not np.allclose(got[key], want[key], rtol=1e-10, atol=1e-12):
+            raise RuntimeError(f"{what}: fastinit and NumPy disagree on {key}")
 
 
 def benchmark_sweep(n_seeds: int = 25, iterations: int = 15000, rounds: int = 3,

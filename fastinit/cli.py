@@ -90,7 +90,11 @@ def _build_parser() -> argparse.ArgumentParser:
                                     "threads, float32, wide networks, JAX when installed).")
     be.add_argument("--table", action="store_true",
                     help="print the full table (a few minutes) instead of the seed's run")
-    be.add_argument("--quick", action="store_true", help="with --table: less work, noisier")
+    be.add_argument("--paths", action="store_true",
+                    help="time every path against NumPy: the notebook's loop on the drop-in "
+                         "functions, mini-batch training, prediction")
+    be.add_argument("--quick", action="store_true",
+                    help="with --table or --paths: less work, noisier")
     be.add_argument("--sweep", action="store_true",
                     help="time a sweep of the seed's experiment (4 initializers x --seeds seeds) "
                          "on 1 and 2 threads against the NumPy reference run serially")
@@ -298,10 +302,12 @@ def _predict(args) -> int:
 
 
 def _bench(args) -> int:
-    from .benchmark import benchmark_sweep, benchmark_table, compare_with_numpy
+    from .benchmark import benchmark_paths, benchmark_sweep, benchmark_table, compare_with_numpy
 
     if args.sweep:
         benchmark_sweep(n_seeds=args.seeds, iterations=args.iterations, rounds=min(args.rounds, 3))
+    elif args.paths:
+        benchmark_paths(rounds=args.rounds, quick=args.quick)
     elif args.table:
         benchmark_table(rounds=min(args.rounds, 3), quick=args.quick)
     else:

@@ -180,3 +180,94 @@ def train(X, Y, parameters, learning_rate, num_iterations, record_every=1000,
         grads = backward_propagation(X, Y, cache, activation, slope)
         parameters = update_parameters(parameters, grads, learning_rate)
     return parameters, np.array(costs)
+
+
+# ---------------------------------------------------------------------------
+# The seed notebook's own helpers (its ``init_utils``), as a learner runs them:
+# the NumPy side of the per-step benchmark (``fastinit bench --paths``).  Same
+# math as above, written for three layers the notebook's way.
+# ---------------------------------------------------------------------------
+
+class notebook:  # noqa: N801 - a namespace named after where the code comes from
+    """``forward_propagation``, ``compute_loss``, ``backward_propagation`` and
+    ``update_parameters`` of the seed notebook's ``init_utils``."""
+
+    @staticmethod
+    def forward_propagation(X, parameters):
+        W1, b1 = parameters["W1"], parameters["b1"]
+        W2, b2 = parameters["W2"], parameters["b2"]
+        W3, b3 = parameters["W3"], parameters["b3"]
+        z1 = np.dot(W1, X) + b1
+        a1 = np.maximum(0, z1)
+        z2 = np.dot(W2, a1) + b2
+        a2 = np.maximum(0, z2)
+        z3 = np.dot(W3, a2) + b3
+        a3 = 1 / (1 + np.exp(-z3))
+        return a3, (z1, a1, W1, b1, z2, a2, W2, b2, z3, a3, W3, b3)
+
+    @staticmethod
+    def compute_loss(a3, Y):
+        m = Y.shape[1]
+        logprobs = np.multiply(-np.log(a3), Y) + np.multiply(-np.log(1 - a3), 1 - Y)
+        return 1. / m * np.nansum(logprobs)
+
+    @staticmethod
+    def backward_propagation(X, Y, cache):
+        m = X.shape[1]
+        (z1, a1, W1, b1, z2, a2, W2, b2, z3, a3, W3, b3) = cache
+        dz3 = 1. / m * (a3 - Y)
+        dW3 = np.dot(dz3, a2.T)
+        db3 = np.sum(dz3, axis=1, keepdims=True)
+        da2 = np.dot(W3.T, dz3)
+        dz2 = np.multiply(da2, np.int64(a2 > 0))
+        dW2 = np.dot(dz2, a1.T)
+        db2 = np.sum(dz2, axis=1, keepdims=True)
+        da1 = np.dot(W2.T, dz2)
+        dz1 = np.multiply(da1, np.int64(a1 > 0))
+        dW1 = np.dot(dz1, X.T)
+        db1 = np.sum(dz1, axis=1, keepdims=True)
+        return {"dz3": dz3, "dW3": dW3, "db3": db3, "da2": da2, "dz2": dz2, "dW2": dW2,
+                "db2": db2, "da1": da1, "dz1": dz1, "dW1": dW1, "db1": db1}
+
+    @staticmethod
+    def update_parameters(parameters, grads, learning_rate):
+        L = len(parameters) // 2
+        for k in range(L):
+            parameters["W" + str(k + 1)] = (parameters["W" + str(k + 1)]
+                                            - learning_rate * grads["dW" + str(k + 1)])
+            parameters["b" + str(k + 1)] = (parameters["b" + str(k + 1)]
+                                            - learning_rate * grads["db" + str(k + 1)])
+        return parameters
+
+
+def notebook_loop(helpers, X, Y, parameters, learning_rate, num_iterations):
+    """The notebook's ``model`` loop (without printing) on a module of helpers
+    (:class:`notebook` or fastinit itself): forward, loss, backward, update
+    once per iteration.  Returns the parameters and the last loss."""
+    parameters = dict(parameters)
+    cost = None
+    for _ in range(num_iterations):
+        a3, cache = helpers.forward_propagation(X, parameters)
+        cost = helpers.compute_loss(a3, Y)
+        grads = helpers.backward_propagation(X, Y, cache)
+        parameters = helpers.update_parameters(parameters, grads, learning_rate)
+    return parameters, cost
+
+
+def minibatch_train(X, Y, parameters, learning_rate, num_steps, batch_size, orders):
+    """Mini-batch gradient descent as a NumPy user writes it: ``orders(epoch)``
+    gives each epoch's example order, each batch is gathered by fancy
+    indexing and stepped by the functions above.  ``Y``: 0/1 labels (1, m)."""
+    m = X.shape[1]
+    n_batches = -(-m // batch_size)
+    parameters = {k: np.array(v) for k, v in parameters.items()}
+    for step in range(num_steps):
+        epoch, k = divmod(step, n_batches)
+        if k == 0:
+            order = orders(epoch)
+            Xs, Ys = X[:, order], Y[:, order]
+        Xb, Yb = Xs[:, k * batch_size:(k + 1) * batch_size], Ys[:, k * batch_size:(k + 1) * batch_size]
+        _, cache = forward_propagation(Xb, parameters)
+        parameters = update_parameters(parameters, backward_propagation(Xb, Yb, cache),
+                                       learning_rate)
+    return parameters
