@@ -1,20 +1,26 @@
-"""The two ways :func:`fastinit.train` runs gradient-descent iterations.
+"""The ways :func:`fastinit.train` runs gradient-descent iterations, and the
+pieces every fused loop shares (the layout table, the workspace allocator).
 
 * :class:`FusedEngine` hands many iterations at a time to the compiled loop
   ``_kernels.train_full_batch``: each block of examples goes forward and back
   through every layer while it is in L1, with deterministic per-lane
   gradient sums, optionally on several OpenMP threads.  It is the fastest way
   for the narrow networks this library is about (the seed's [2, 10, 5, 1]).
+* :class:`MiniBatchEngine` does the same for mini-batch training:
+  ``_kernels.train_minibatch`` shuffles each epoch, gathers each batch into
+  contiguous buffers and steps it, many steps per call.
 * :class:`BlasEngine` runs one iteration per Python step with the matrix
   products done by NumPy's BLAS (``np.matmul`` into preallocated buffers) and
   the elementwise work (bias, activations, output gradient, update) by the
   compiled kernels.  A tuned GEMM beats the fused loops once a layer is wide:
   see :func:`choose_engine` for the measured crossover.
 
-Both engines compute the same mathematics, record the cost from the logits
-of the parameters as they are before the first iteration of a call, and
-leave the last gradient in :attr:`gradient`.  Both trust their inputs:
-:func:`fastinit.train` has validated everything.
+Every engine computes the same mathematics, returns the cost of the
+parameters as they are before the first iteration of a call when asked
+(``run``), gives the cost of any parameters (``cost``, for ``final_cost``)
+and leaves the last gradient in ``gradient``.  All trust their inputs:
+:func:`fastinit.train` has validated everything.  The fused kernels are called
+with keyword arguments, their buffers from :func:`workspace`.
 """
 from __future__ import annotations
 

@@ -73,7 +73,8 @@ def _statistics(X, theta, layout, act_code, slope, softmax, act_size):
     sums = np.empty((L, 3))
     alive = np.empty(int(layout[:, N_OUT].sum()), dtype=theta.dtype)
     acts = np.empty(act_size, dtype=theta.dtype)
-    _kernels.activation_statistics(X, theta, layout, act_code, slope, softmax, sums, alive, acts)
+    _kernels.activation_statistics(X=X, theta=theta, layout=layout, hidden_act=act_code,
+                                   slope=slope, softmax=softmax, sums=sums, alive=alive, acts=acts)
     out = np.empty((L, 4))
     with np.errstate(all="ignore"):  # diverging runs: inf/nan statistics are the diagnosis
         _fill_statistics(out, sums, alive, layout, X.shape[1])

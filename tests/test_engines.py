@@ -238,3 +238,20 @@ def test_a_process_forked_after_threads_ran_does_not_hang():
     proc = subprocess.run([sys.executable, "-c", FORK_SCRIPT], cwd=tempfile.gettempdir(),
                           timeout=120, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_layout_table_is_read_by_the_kernels_column_names():
+    from fastinit._engines import pack
+    from fastinit._simd import kernels
+
+    dims = [3, 4, 2]
+    params = fastinit.initialize_parameters(dims)
+    theta, layout, _ = pack(params, dims)
+    col = kernels.LAYOUT_COLUMNS
+    assert sorted(col.values()) == list(range(layout.shape[1]))
+    for l, row in enumerate(layout):
+        n_in, n_out = row[col["n_in"]], row[col["n_out"]]
+        assert (n_in, n_out) == (dims[l], dims[l + 1])
+        W = theta[row[col["w_offset"]]:row[col["b_offset"]]].reshape(n_out, n_in)
+        np.testing.assert_array_equal(W, params[f"W{l + 1}"])
+        assert row[col["act_offset"]] == sum(dims[1:l + 1]) * kernels.BLOCK_SIZE
