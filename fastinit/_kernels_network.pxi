@@ -513,7 +513,7 @@ def network_backward(X, Y, cache, int act, double slope, int n_threads=1):
     m = net.examples(X, net.s.dims[0], -1)
     if m < 0:
         return None
-    cdef Pointers As, dZs, dAs
+    cdef Pointers As
     for l in range(L):
         if net.examples(cache[4 * l + 1], net.s.dims[l + 1], m) < 0:
             return None
@@ -521,9 +521,19 @@ def network_backward(X, Y, cache, int act, double slope, int n_threads=1):
     cdef void* labels = net.labels(Y, m)
     if labels == NULL:
         return None
+    try:
+        return _backward_checked(net, X, m, labels, &As, act, slope, n_threads)
+    finally:
+        free(labels)
+
+
+cdef dict _backward_checked(_Network net, object X, Py_ssize_t m, void* labels,
+                            Pointers* As, int act, double slope, int n_threads):
+    """``network_backward`` on checked inputs (``labels`` read by ``_read_labels``)."""
+    cdef Py_ssize_t l, L = net.s.L
+    cdef Pointers dZs, dAs
     keys = _keys(L)
     grads = {}
-    dW, db = [], []
     cdef Py_ssize_t n_out, n_in
     for l in range(L - 1, -1, -1):
         n_out, n_in = net.s.dims[l + 1], net.s.dims[l]
@@ -570,7 +580,6 @@ def network_backward(X, Y, cache, int act, double slope, int n_threads=1):
             memcpy(_data(grads[keys[3][l]]),
                    <char*>rows + (net.s.offset[l] + n_out * n_in) * itemsize, n_out * itemsize)
     finally:
-        free(labels)
         free(lanes_raw)
         free(scratch)
         free(rows)

@@ -24,7 +24,7 @@ from ._validation import (
     check_parameters,
     check_learning_rate,
 )
-from .layers import _activation_args, _apply, _linear_backward, _linear_forward
+from .layers import _activation_args
 from .layers import cross_entropy as compute_loss
 
 __all__ = [
