@@ -128,8 +128,13 @@ def test_bench_prints_ratios():
     proc = run("bench", "--table", "--quick", "--rounds", "1")
     assert proc.returncode == 0, proc.stderr
     for text in ("dgemm reaches", "seed He run", "m = 1e+05", "[784, 128, 64, 1]",
-                 "float32 vs float64", "2 threads vs 1", "peak memory above the data"):
+                 "float32 vs float64", "2 threads vs 1", "peak memory above the data",
+                 "notebook loop", "mini-batch, m = 1e+04", "per example", "predict_proba"):
         assert text in proc.stdout
+    proc = run("bench", "--paths", "--quick", "--rounds", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "notebook loop, m = 300 (drop-in functions)" in proc.stdout
+    assert "median of 1 interleaved paired rounds" in proc.stdout
     proc = run("bench", "--sweep", "--seeds", "1", "--iterations", "300", "--rounds", "2")
     assert proc.returncode == 0, proc.stderr
     assert "2 threads" in proc.stdout and "NumPy reference, serial" in proc.stdout

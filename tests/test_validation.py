@@ -305,3 +305,20 @@ def test_plot_grid_is_bounded_and_model_output_checked():
     with pytest.raises(ValueError, match="model must return one prediction per point"):
         fastinit.plot_decision_boundary(lambda pts: np.ones(3), X, Y)
     plt.close("all")
+
+
+def test_reshaping_X_from_another_thread_during_a_forward_pass_is_harmless():
+    """The drop-in passes read shapes once, in C, and hold the arrays: an
+    in-place reshape of the caller's X while the pass runs changes nothing."""
+    import threading
+
+    rng = np.random.default_rng(1)
+    X_big = rng.standard_normal((2, 2_000_000))
+    p = fastinit.initialize_parameters([2, 10, 5, 1])
+    want = fastinit.predict_proba(X_big, p)
+    timer = threading.Timer(0.002, lambda: setattr(X_big, "shape", (1, 4_000_000)))
+    timer.start()
+    got = fastinit.predict_proba(X_big, p)
+    timer.join()
+    X_big.shape = (2, 2_000_000)
+    np.testing.assert_array_equal(got, want)
