@@ -26,6 +26,7 @@ that had finished and duplicates nothing.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import json
@@ -35,6 +36,11 @@ import os
 import statistics
 import threading
 from typing import Any, Callable, Iterable, Mapping, Sequence
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 from ._validation import (
     check_count,
@@ -65,6 +71,9 @@ def _normalise(config: Mapping[str, Any]) -> dict[str, Any]:
     """A complete configuration: defaults filled in, every value checked and
     converted to a plain JSON type (so that, e.g., seed ``np.int64(3)`` and
     ``3``, or learning rate ``1`` and ``1.0``, are the same configuration)."""
+    if not isinstance(config, Mapping):
+        raise TypeError(f"a configuration must be a mapping of parameter names to values, "
+                        f"got {type(config).__name__}")
     unknown = set(config) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown sweep parameter(s) {sorted(unknown)}; "
@@ -89,17 +98,35 @@ def _normalise(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: most configurations one sweep accepts (a grid is counted before it is built)
+MAX_CONFIGS = 10**6
+
+
 def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     """Every combination of the values of ``grid`` (a mapping of parameter name
     to a list of values), in a fixed order: the last parameter of
     :data:`DEFAULTS` varies fastest.  Parameters not in ``grid`` take their
-    default."""
+    default.  At most :data:`MAX_CONFIGS` combinations: larger grids (and
+    endless iterables) are refused before anything is built."""
+    if not isinstance(grid, Mapping):
+        raise TypeError(f"grid must be a mapping of parameter names to lists of values, "
+                        f"got {type(grid).__name__}")
+    lists = {}
     for name, values in grid.items():
-        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        if not isinstance(name, str):
+            raise TypeError(f"grid keys must be parameter names (str), got {name!r}")
+        if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
             raise TypeError(f"grid[{name!r}] must be a list of values, got {values!r}")
+        lists[name] = list(itertools.islice(values, MAX_CONFIGS + 1))
+        if len(lists[name]) > MAX_CONFIGS:
+            raise ValueError(f"grid[{name!r}] has more than {MAX_CONFIGS} values")
     names = [n for n in DEFAULTS if n in grid] + [n for n in grid if n not in DEFAULTS]
-    lists = [list(grid[n]) for n in names]
-    return [_normalise(dict(zip(names, combo))) for combo in itertools.product(*lists)]
+    count = math.prod(len(lists[n]) for n in names)
+    if count > MAX_CONFIGS:
+        raise ValueError(f"grid has {count} combinations, more than the {MAX_CONFIGS} a sweep "
+                         "accepts: split it into several sweeps")
+    return [_normalise(dict(zip(names, combo)))
+            for combo in itertools.product(*(lists[n] for n in names))]
 
 
 def config_key(config: Mapping[str, Any]) -> str:
@@ -296,42 +323,126 @@ def _mean_std(row: dict[str, Any], metric: str, fmt: str) -> str:
 
 class _ResultsFile:
     """Append-only JSON-lines file of records, one line per finished
-    configuration, written and synced at once.  A line cut short by a kill
-    (the only damage an append can suffer) is dropped when the file is
-    opened again."""
+    configuration, written and synced at once under an advisory lock (two
+    sweeps on one file neither duplicate nor interleave records: a record
+    whose configuration another writer has appended meanwhile is not written
+    again).  Opening refuses, and leaves byte for byte, a file that holds
+    anything but this library's records; the one repair it makes is to drop
+    a last line cut short by a kill during an append (a line that starts as
+    this library's records start and has no newline yet)."""
 
     def __init__(self, path: str | os.PathLike):
-        self.path = os.fspath(path)
+        try:
+            self.path = os.fspath(path)
+        except TypeError as exc:
+            raise TypeError(f"results must be a file path, got {path!r}") from exc
+        if os.path.isdir(self.path):
+            raise ValueError(f"results {self.path!r} is a directory; give a file name")
+        if os.path.exists(self.path) and not os.path.isfile(self.path):
+            raise ValueError(f"results {self.path!r} is not a regular file")
         self.lock = threading.Lock()
         self.done: dict[str, dict[str, Any]] = {}
+        self.offset = 0  # bytes of the file read into ``done``
         if os.path.exists(self.path):
-            self._load()
+            with open(self.path, "r+b") as f, _locked(f):
+                self._read_new(f)
 
-    def _load(self) -> None:
-        with open(self.path, "rb") as f:
-            data = f.read()
+    def _read_new(self, f) -> None:
+        """Read the records appended since ``offset`` (the file is locked)."""
+        f.seek(self.offset)
+        data = f.read(MAX_RESULTS_BYTES + 1)
+        if len(data) > MAX_RESULTS_BYTES:
+            raise ValueError(f"results {self.path!r} is larger than {MAX_RESULTS_BYTES} bytes")
         complete = data[:data.rfind(b"\n") + 1]
-        for number, line in enumerate(complete.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                key = record["key"]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{self.path}:{number}: not a sweep record ({exc})") from exc
-            self.done.setdefault(key, record)
-        if len(complete) != len(data):  # drop the unfinished last line
-            with open(self.path, "r+b") as f:
-                f.truncate(len(complete))
+        records = [_parse_record(line, self.path, number)
+                   for number, line in enumerate(complete.splitlines(), start=1) if line.strip()]
+        tail = data[len(complete):]
+        if tail and not (RECORD_START.startswith(tail[:len(RECORD_START)])
+                         or tail.startswith(RECORD_START)):
+            raise ValueError(f"results {self.path!r} ends with data that is not a sweep record "
+                             f"({tail[:40]!r}); refusing to change it")
+        for record in records:
+            self.done.setdefault(record["key"], record)
+        self.offset += len(complete)
+        if tail:  # a record cut short by a kill: ours, so it may be dropped
+            f.truncate(self.offset)
 
     def append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record) + "\n"
+        line = (json.dumps(record) + "\n").encode("utf-8")
         with self.lock:
-            with open(self.path, "a", encoding="utf-8") as f:
+            with open(self.path, "a+b") as f, _locked(f):
+                self._read_new(f)  # what other writers appended meanwhile
+                if record["key"] in self.done:
+                    return
+                f.seek(0, os.SEEK_END)
                 f.write(line)
                 f.flush()
                 os.fsync(f.fileno())
-            self.done.setdefault(record["key"], record)
+                self.offset += len(line)
+            self.done[record["key"]] = record
+
+
+#: how every record line starts (``json.dumps`` of a record: "key" comes first)
+RECORD_START = b'{"key": "'
+#: largest results file read (records are ~1 KiB: millions of records)
+MAX_RESULTS_BYTES = 2**31
+
+#: the fields of a record and the types their values must have
+_RECORD_TYPES = {
+    "key": str, "init": str, "seed": (int, type(None)), "learning_rate": (int, float),
+    "layers": list, "activation": str, "dataset": str, "num_iterations": int, "dtype": str,
+    "final_cost": (int, float), "train_accuracy": (int, float), "test_accuracy": (int, float),
+    "converged_at": (int, type(None)), "diverged": bool, "status": str,
+    "iterations_run": int, "wall_time": (int, float), "cost_iterations": list, "costs": list,
+    "cost_threshold": (int, float), "record_every": int, "format": int,
+}
+
+
+def _parse_record(line: bytes, path: str, number: int) -> dict[str, Any]:
+    """One line of a results file as a record, or a ValueError naming the line."""
+    where = f"{path}:{number}"
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{where}: not a sweep record (not JSON: {str(exc)[:80]})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{where}: not a sweep record (a JSON {type(record).__name__})")
+    for field, types in _RECORD_TYPES.items():
+        if field == "format" and field not in record:  # written before formats: refused later
+            continue
+        if field not in record:
+            raise ValueError(f"{where}: not a sweep record (no {field!r})")
+        value = record[field]
+        if not isinstance(value, types) or (isinstance(value, bool) and types is not bool):
+            raise ValueError(f"{where}: field {field!r} has a value of type "
+                             f"{type(value).__name__}")
+    for field, types in (("costs", (int, float)), ("cost_iterations", int)):
+        if not all(isinstance(v, types) and not isinstance(v, bool) for v in record[field]):
+            raise ValueError(f"{where}: field {field!r} holds values that are not numbers")
+    every = record["record_every"]
+    if every < 1 or record["cost_iterations"] != list(range(0, every * len(record["costs"]), every)):
+        raise ValueError(f"{where}: cost_iterations do not match the costs and record_every")
+    if record.get("format") == RECORD_FORMAT:
+        try:
+            config = _normalise({k: record[k] for k in DEFAULTS})
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: the record's configuration is invalid: {exc}") from None
+        if config_key(config) != record["key"]:
+            raise ValueError(f"{where}: the record's key does not match its configuration")
+    return record
+
+
+@contextlib.contextmanager
+def _locked(f):
+    """An exclusive advisory lock on an open file (where the OS has one)."""
+    if fcntl is None:  # pragma: no cover - Windows: no advisory locks
+        yield
+        return
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 # ---------------------------------------------------------------------------
@@ -386,9 +497,18 @@ def sweep(
         One record per configuration, in the order of the configurations.
     """
     todo = expand_grid(grid) if grid is not None else []
-    todo += [_normalise(c) for c in (configs or [])]
+    if configs is not None:
+        if isinstance(configs, (str, bytes, Mapping)) or not isinstance(configs, Iterable):
+            raise TypeError(f"configs must be a list of configurations (mappings), "
+                            f"got {type(configs).__name__}")
+        configs = list(itertools.islice(configs, MAX_CONFIGS + 1))
+        if len(todo) + len(configs) > MAX_CONFIGS:
+            raise ValueError(f"more than {MAX_CONFIGS} configurations: split the sweep")
+        todo += [_normalise(c) for c in configs]
     if not todo:
         raise ValueError("sweep needs a grid or a list of configurations")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable as progress(done, total), got {progress!r}")
     cost_threshold = check_positive_float(cost_threshold, "cost_threshold")
     record_every = check_count(record_every, "record_every", minimum=1)
     n_threads = check_n_threads(n_threads)

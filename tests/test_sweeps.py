@@ -2,6 +2,7 @@
 LocalCluster), statistics, resuming after a kill, validation."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -13,6 +14,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import fastinit
 from fastinit.sweeps import DEFAULTS, SweepTable, config_key, expand_grid, sweep
@@ -267,3 +270,106 @@ def test_records_of_an_older_format_are_not_reused(tmp_path):
     path.write_text(json.dumps({**record, "format": 1}) + "\n")
     with pytest.raises(ValueError, match="records of an older fastinit"):
         sweep({"seed": [0], "num_iterations": [10]}, results=path, record_every=5)
+
+
+@pytest.mark.parametrize("content", [b"precious", b"precious\n", b"\n\nnot a record\n",
+                                     b'{"key": "x"}\n', b'[1, 2]\n', b"{" * 100000 + b"\n",
+                                     b'{"key": "x", "init": 5}\n'], ids=repr)
+def test_a_results_path_holding_anything_else_is_refused_and_kept(tmp_path, content):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="not a sweep record|refusing to change it|field"):
+        sweep({"seed": [0], "num_iterations": [5]}, results=path, record_every=5)
+    assert path.read_bytes() == content
+
+
+def test_a_results_path_that_is_a_directory_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="is a directory"):
+        sweep({"seed": [0], "num_iterations": [5]}, results=tmp_path)
+
+
+def test_a_tampered_record_is_refused(tmp_path):
+    path = tmp_path / "r.jsonl"
+    sweep({"seed": [0], "num_iterations": [5]}, results=path, record_every=5)
+    good = path.read_bytes()
+    for old, new in ((b'"seed": 0', b'"seed": 7'), (b'"dtype": "float64"', b'"dtype": "int8"'),
+                     (b'"costs": [', b'"costs": 5, "x": [')):
+        path.write_bytes(good.replace(old, new, 1))
+        with pytest.raises(ValueError, match="r.jsonl:1"):
+            sweep({"seed": [0], "num_iterations": [5]}, results=path, record_every=5)
+
+
+CONCURRENT = """
+import sys, fastinit
+fastinit.sweep({"seed": list(range(12)), "init": ["he", "xavier"], "num_iterations": [300]},
+               results=sys.argv[1], record_every=100)
+"""
+
+
+def test_two_concurrent_sweeps_on_one_file_neither_duplicate_nor_interleave(tmp_path):
+    path = tmp_path / "shared.jsonl"
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(path)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()
+    lines = path.read_bytes().splitlines()
+    keys = [json.loads(line)["key"] for line in lines]  # every line a whole record
+    assert len(keys) == len(set(keys)) == 24
+
+
+def test_grids_are_bounded_before_they_are_built():
+    import itertools
+
+    from fastinit.sweeps import MAX_CONFIGS
+
+    with pytest.raises(ValueError, match="combinations, more than"):
+        expand_grid({"seed": range(10**6), "learning_rate": [0.1, 0.2], "init": ["he"] * 10**3})
+    with pytest.raises(ValueError, match="more than"):
+        expand_grid({"seed": itertools.count()})  # endless
+    with pytest.raises(TypeError, match="grid must be a mapping"):
+        sweep([("seed", [1])])
+    with pytest.raises(TypeError, match="configs must be a list"):
+        sweep(configs={"seed": 1})
+    with pytest.raises(TypeError, match="a configuration must be a mapping"):
+        sweep(configs=[5])
+    with pytest.raises(TypeError, match="progress must be callable"):
+        sweep({"seed": [0], "num_iterations": [1]}, progress=5)
+    assert MAX_CONFIGS >= 10**5
+
+
+_FIELD = st.sampled_from(["key", "init", "seed", "learning_rate", "layers", "costs", "format",
+                          "final_cost", "num_iterations", "dtype", "diverged"])
+_JUNK = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+
+
+@functools.lru_cache(maxsize=1)
+def _good_record():
+    return sweep({"seed": [0], "num_iterations": [5]}, record_every=5)[0]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_hostile_results_files_give_clean_records_or_a_value_error(tmp_path, data):
+    good = _good_record()
+    kind = data.draw(st.sampled_from(["mutate", "bytes", "cut"]))
+    if kind == "mutate":
+        record = dict(good)
+        record[data.draw(_FIELD)] = data.draw(_JUNK)
+        content = (json.dumps(record) + "\n").encode()
+    elif kind == "bytes":
+        content = data.draw(st.binary(max_size=300))
+    else:
+        line = (json.dumps(good) + "\n").encode()
+        content = line + line[:data.draw(st.integers(0, len(line)))]
+    path = tmp_path / "hostile.jsonl"
+    path.write_bytes(content)
+    try:
+        table = sweep({"seed": [0], "num_iterations": [5]}, results=path, record_every=5)
+    except ValueError:
+        assert path.read_bytes() == content  # refused: left as it was
+        return
+    assert [r["key"] for r in table] == [good["key"]]
+    assert table[0]["costs"] == good["costs"]
