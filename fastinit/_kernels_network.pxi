@@ -31,6 +31,7 @@ cnp.import_array()
 cdef enum:
     MAX_NETWORK_LAYERS = 64    # deeper networks take the validating path
     NOGIL_MIN_VALUES = 65536   # checks of fewer values keep the GIL (cheaper than a release)
+    MAX_THREADS = 256          # threads of one pass (one per chunk: MAX_CHUNKS)
 
 
 cdef struct Net:
@@ -249,10 +250,11 @@ cdef int _read_labels(object Y, Py_ssize_t m, Py_ssize_t k, floating* out) noexc
 
 
 cdef int _threads_for(Py_ssize_t m, int n_threads) noexcept:
-    """Threads a pass over m examples uses: at most one per chunk."""
+    """Threads a pass over m examples uses: at most one per chunk (and at most
+    MAX_THREADS)."""
     if not FASTINIT_OPENMP or n_threads <= 1:
         return 1
-    return <int>min(<Py_ssize_t>n_threads, _n_chunks(m))
+    return <int>min(<Py_ssize_t>min(n_threads, MAX_THREADS), _n_chunks(m))
 
 
 cdef void* _scratch_for(int nt, Py_ssize_t per_thread) except NULL:
@@ -264,14 +266,24 @@ cdef void* _scratch_for(int nt, Py_ssize_t per_thread) except NULL:
 
 # ---------------------------------------------------------------- forward
 
+cdef inline bint _rows_finite(const floating* Z, Py_ssize_t ld, Py_ssize_t rows,
+                              Py_ssize_t nb) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(rows):
+        if not _all_finite(Z + j * ld, nb):
+            return False
+    return True
+
+
 cdef void _forward_rows(const floating* X, Py_ssize_t m, Py_ssize_t start, Py_ssize_t nb,
                         const Net* net, floating** Zs, floating** As, bint cache,
-                        floating* scratch, int act, floating slope) noexcept nogil:
+                        floating* scratch, int act, floating slope, int* overflow) noexcept nogil:
     """Forward pass of examples start .. start+nb-1 (nb <= one block).  Layer
     l's pre-activations and activations go to ``Zs[l]`` and ``As[l]`` (full
     (n_l, m) arrays) when ``cache``, else only the output's activations, to
     ``As[L-1]``; a partial block is computed in ``scratch`` (zero-padded
-    input) and its nb columns are copied out."""
+    input) and its nb columns are copied out.  ``*overflow`` is set to the
+    first layer (1-based) whose pre-activations hold inf or NaN."""
     cdef Py_ssize_t l, j, n_in, n_out, blk = _block_of(X), nbp = _padded(nb), lda, ldz, ldo
     cdef Py_ssize_t L = net.L
     cdef bint full = nb == blk
@@ -301,6 +313,8 @@ cdef void _forward_rows(const floating* X, Py_ssize_t m, Py_ssize_t start, Py_ss
         room = room + 2 * n_out * blk
         _dense_forward(<const floating*>net.W[l], n_in, 1, <const floating*>net.b[l],
                        n_out, n_in, A_in, lda, Z, ldz, nbp, FI_EPI_BIAS, NULL, 0)
+        if overflow[0] == 0 and not _rows_finite(Z, ldz, n_out, nb):
+            overflow[0] = <int>(l + 1)
         if l < L - 1 or n_out == 1:
             for j in range(n_out):
                 memcpy(A + j * ldo, Z + j * ldz, nbp * sizeof(floating))
@@ -319,24 +333,29 @@ cdef void _forward_rows(const floating* X, Py_ssize_t m, Py_ssize_t start, Py_ss
 
 cdef void _forward_all(const floating* X, Py_ssize_t m, const Net* net, floating** Zs,
                        floating** As, bint cache, floating* scratch, Py_ssize_t per_thread,
-                       int act, floating slope, int nt) noexcept nogil:
-    """The forward pass of every block, chunk by chunk on ``nt`` threads."""
+                       int act, floating slope, int nt, int* overflow) noexcept nogil:
+    """The forward pass of every block, chunk by chunk on ``nt`` threads
+    (``overflow``: one flag per thread, see ``_forward_rows``)."""
     cdef Py_ssize_t c
+    cdef int tid
     if nt <= 1:
         for c in range(_n_chunks(m)):
-            _forward_chunk(X, m, c, net, Zs, As, cache, scratch, act, slope)
+            _forward_chunk(X, m, c, net, Zs, As, cache, scratch, act, slope, overflow)
         return
     for c in prange(_n_chunks(m), num_threads=nt, schedule="static"):
-        _forward_chunk(X, m, c, net, Zs, As, cache, scratch + threadid() * per_thread, act, slope)
+        tid = threadid()
+        _forward_chunk(X, m, c, net, Zs, As, cache, scratch + tid * per_thread, act, slope,
+                       overflow + tid)
 
 
 cdef void _forward_chunk(const floating* X, Py_ssize_t m, Py_ssize_t c, const Net* net,
                          floating** Zs, floating** As, bint cache, floating* scratch,
-                         int act, floating slope) noexcept nogil:
+                         int act, floating slope, int* overflow) noexcept nogil:
     cdef Py_ssize_t blk = _block_of(X), start = c * _per_chunk(m)
     cdef Py_ssize_t end = min(start + _per_chunk(m), m)
     while start < end:
-        _forward_rows(X, m, start, min(blk, end - start), net, Zs, As, cache, scratch, act, slope)
+        _forward_rows(X, m, start, min(blk, end - start), net, Zs, As, cache, scratch, act, slope,
+                      overflow)
         start = start + blk
 
 
@@ -367,16 +386,26 @@ def network_forward(X, parameters, int act, double slope, bint cache=True, int n
     cdef Py_ssize_t per_thread = blocks * BLOCK
     cdef void* scratch = _scratch_for(nt, per_thread)
     cdef const void* x = _data(X)
+    cdef int overflow[MAX_THREADS]
+    cdef int first = 0, t
+    memset(overflow, 0, sizeof(overflow))
     try:
         with nogil:
             if net.typenum == cnp.NPY_DOUBLE:
                 _forward_all(<const double*>x, m, &net.s, <double**>Zs.p, <double**>As.p, cache,
-                             <double*>scratch, per_thread, act, slope, nt)
+                             <double*>scratch, per_thread, act, slope, nt, overflow)
             else:
                 _forward_all(<const float*>x, m, &net.s, <float**>Zs.p, <float**>As.p, cache,
-                             <float*>scratch, per_thread, act, <float>slope, nt)
+                             <float*>scratch, per_thread, act, <float>slope, nt, overflow)
     finally:
         free(scratch)
+    for t in range(nt):
+        if overflow[t] and (first == 0 or overflow[t] < first):
+            first = overflow[t]
+    if first:
+        raise FloatingPointError(
+            f"the values overflowed: layer {first}'s pre-activations hold inf or NaN "
+            f"(inputs or weights too large for {'float64' if net.typenum == cnp.NPY_DOUBLE else 'float32'})")
     if not cache:
         return outputs[L - 1][1]
     W_list, b_list = net.arrays[0], net.arrays[1]
@@ -573,6 +602,10 @@ cdef dict _backward_checked(_Network net, object X, Py_ssize_t m, void* labels,
                               <float**>As.p, <float**>dZs.p, <float**>dAs.p,
                               <float*>lanes, lanes_per_thread, <float*>scratch, per_thread,
                               <float*>rows, act, <float>slope, nt)
+        if not (_all_finite(<double*>rows, n_params) if itemsize == 8
+                else _all_finite(<float*>rows, n_params)):
+            raise FloatingPointError("the gradients overflowed: they hold inf or NaN (the "
+                                     "network's values are too large for its dtype)")
         for l in range(L):
             n_out, n_in = net.s.dims[l + 1], net.s.dims[l]
             memcpy(_data(grads[keys[2][l]]), <char*>rows + net.s.offset[l] * itemsize,
@@ -625,6 +658,10 @@ def network_update(parameters, grads, double learning_rate):
         out[keys[0][l]] = _stepped(net.s.W[l], step.s.W[l], n, net.s.dims[l], learning_rate,
                                    net.typenum)
         out[keys[1][l]] = _stepped(net.s.b[l], step.s.b[l], n, 1, learning_rate, net.typenum)
+    for key, value in out.items():
+        if not _finite(value):
+            raise FloatingPointError(f"the step overflowed: the new {key} holds inf or NaN "
+                                     f"(learning rate or gradients too large)")
     return out
 
 

@@ -110,11 +110,10 @@ def check_activation(activation: Any, negative_slope: Any = 0.01) -> tuple[str, 
     """A hidden-layer activation name and leaky_relu's negative slope."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
-    if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
-        raise TypeError(f"negative_slope must be a real number, got {negative_slope!r}")
-    if not math.isfinite(negative_slope):
+    slope = _as_float(negative_slope, "negative_slope")
+    if not math.isfinite(slope):
         raise ValueError(f"negative_slope must be finite, got {negative_slope}")
-    return activation, float(negative_slope)
+    return activation, slope
 
 
 def check_layers_dims(layers_dims: Any, name: str = "layers_dims") -> list[int]:
@@ -174,11 +173,21 @@ def check_learning_rate(value: Any, dtype: np.dtype, name: str = "learning_rate"
     return value
 
 
-def check_positive_float(value: Any, name: str) -> float:
-    """A finite real number > 0 (learning rates and the like)."""
+def _as_float(value: Any, name: str) -> float:
+    """A real number as a float (an integer too large for a float is an error
+    naming ``name``, not an OverflowError)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be a finite number, got an integer too large for a "
+                         f"float ({len(str(abs(int(value))))} digits)") from None
+
+
+def check_positive_float(value: Any, name: str) -> float:
+    """A finite real number > 0 (learning rates and the like)."""
+    value = _as_float(value, name)
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return value
@@ -195,6 +204,29 @@ def check_count(value: Any, name: str, minimum: int = 0) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+def physical_memory() -> int | None:
+    """Bytes of memory of this machine, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(nbytes: float, what: str) -> None:
+    """Refuse, before allocating, work that would need more memory than the
+    machine has: a ValueError naming ``what`` and the size it would need."""
+    total = physical_memory()
+    if total is not None and nbytes > total:
+        raise ValueError(f"{what} would need {nbytes / 2**30:.1f} GiB of memory, more than "
+                         f"this machine's {total / 2**30:.1f} GiB")
+
+
+def check_callable(value: Any, name: str, signature: str) -> None:
+    """None or a callable (progress callbacks and the like)."""
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be callable as {signature}, got {value!r}")
 
 
 def available_cpus() -> int:

@@ -6,7 +6,7 @@ from typing import Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import check_array, check_positive_float
+from ._validation import check_array, check_parameters, check_positive_float
 from .layers import cross_entropy_from_logits
 from .network import backward_propagation, forward_propagation
 
@@ -45,8 +45,7 @@ def gradient_check(
         Costs ``2 * n_parameters`` forward passes: meant for small networks.
     """
     epsilon = check_positive_float(epsilon, "epsilon")
-    params = {k: check_array(v, f"parameters[{k!r}]", np.dtype(np.float64), ndim=None).copy()
-              for k, v in dict(parameters).items()}
+    params = {k: v.copy() for k, v in check_parameters(parameters, np.dtype(np.float64))[1].items()}
     X = check_array(X, "X", np.dtype(np.float64))
 
     def cost(p):

@@ -55,6 +55,7 @@ from ._validation import (
     check_array,
     check_features,
     check_layers_dims,
+    check_memory,
     check_seed,
     resolve_dtype,
 )
@@ -446,6 +447,10 @@ def initialize_parameters(
     dims = check_layers_dims(layers_dims)
     initializer = get_initializer(init)
     dtype = resolve_dtype(dtype)
+    n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
+    # float64 draws of the widest layer, then every parameter in dtype
+    check_memory(8 * 2 * max(dims[l] * dims[l - 1] for l in range(1, len(dims)))
+                 + n_params * dtype.itemsize, f"layers_dims {dims}")
     rng = np.random.RandomState(check_seed(seed))
     parameters = {}
     for l in range(1, len(dims)):
@@ -454,7 +459,12 @@ def initialize_parameters(
         if W.shape != shape or not np.isfinite(W).all():
             raise ValueError(f"init {initializer!r} returned an array of shape {W.shape} "
                              f"(expected {shape}) or with non-finite values")
-        parameters[f"W{l}"] = np.ascontiguousarray(W, dtype=dtype)
+        with np.errstate(over="ignore"):
+            W = np.ascontiguousarray(W, dtype=dtype)
+        if not np.isfinite(W).all():
+            raise ValueError(f"init {initializer!r} gives layer {l} weights too large for "
+                             f"{dtype}: they overflow to inf")
+        parameters[f"W{l}"] = W
         parameters[f"b{l}"] = np.zeros((dims[l], 1), dtype=dtype)
     if isinstance(initializer, LSUV):
         if X is None:

@@ -75,13 +75,22 @@ def _checked_network(X: ArrayLike, parameters: Any) -> tuple[np.ndarray, dict[st
     return X, params
 
 
-def _network_pass(X: ArrayLike, parameters: Any, act_args: tuple[int, float], cache: bool):
+def _named(what: str, run: Any, *args: Any) -> Any:
+    """``run(*args)``, a FloatingPointError naming the public function ``what``."""
+    try:
+        return run(*args)
+    except FloatingPointError as exc:
+        raise FloatingPointError(f"{what}: {exc}") from None
+
+
+def _network_pass(X: ArrayLike, parameters: Any, act_args: tuple[int, float], cache: bool,
+                  what: str = "forward_propagation"):
     """The forward cache (``cache``) or the output probabilities."""
-    out = _kernels.network_forward(X, parameters, *act_args, cache, _threads(X))
+    out = _named(what, _kernels.network_forward, X, parameters, *act_args, cache, _threads(X))
     if out is None:
         X, params = _checked_network(X, parameters)
-        out = _converted(_kernels.network_forward(X, params, *act_args, cache, _threads(X)),
-                         "forward pass")
+        out = _converted(_named(what, _kernels.network_forward, X, params, *act_args, cache,
+                                _threads(X)), "forward pass")
     return out
 
 
@@ -114,6 +123,13 @@ def forward_propagation(
     cache : tuple
         ``(Z1, A1, W1, b1, ..., ZL, AL, WL, bL)``, for
         :func:`backward_propagation`.  For L = 3 this is the seed's cache.
+
+    Raises
+    ------
+    FloatingPointError
+        When finite inputs overflow: a layer's pre-activations hold inf or NaN
+        (the layer is named).  The drop-in functions never return a quiet
+        inf or NaN, and never a label computed from one.
     """
     cache = _network_pass(X, parameters, _activation_args(activation, negative_slope), True)
     return cache[-3], cache
@@ -172,9 +188,15 @@ def backward_propagation(
         Keyed as in the seed: ``"dz3"``, ``"dW3"``, ``"db3"``, ``"da2"``,
         ``"dz2"``, ..., ``"dW1"``, ``"db1"`` (for any depth L: ``dz{l}``,
         ``dW{l}`` and ``db{l}`` for every layer, ``da{l}`` for hidden layers).
+
+    Raises
+    ------
+    FloatingPointError
+        When the gradients overflow to inf or NaN.
     """
     act_args = _activation_args(activation, negative_slope)
-    grads = _kernels.network_backward(X, Y, cache, *act_args, _threads(X))
+    grads = _named("backward_propagation", _kernels.network_backward, X, Y, cache, *act_args,
+                   _threads(X))
     if grads is not None:
         return grads
     dims, params = _checked_cache(cache)
@@ -188,8 +210,8 @@ def backward_propagation(
     clean = []
     for l in range(1, L + 1):
         clean += [None, activations[l - 1], params[f"W{l}"], params[f"b{l}"]]
-    return _converted(_kernels.network_backward(X, labels, tuple(clean), *act_args, _threads(X)),
-                      "backward pass")
+    return _converted(_named("backward_propagation", _kernels.network_backward, X, labels,
+                             tuple(clean), *act_args, _threads(X)), "backward pass")
 
 
 def update_parameters(
@@ -212,9 +234,15 @@ def update_parameters(
     dict
         New arrays ``parameter - learning_rate * gradient``; the inputs are not
         modified.
+
+    Raises
+    ------
+    FloatingPointError
+        When a new parameter overflows to inf or NaN.
     """
     if type(learning_rate) is float:
-        updated = _kernels.network_update(parameters, grads, learning_rate)
+        updated = _named("update_parameters", _kernels.network_update, parameters, grads,
+                         learning_rate)
         if updated is not None:
             return updated
     _, params = check_parameters(parameters)
@@ -233,7 +261,8 @@ def update_parameters(
                 f"got {grad.shape}"
             )
         steps["d" + key] = grad.reshape(value.shape)
-    return _converted(_kernels.network_update(params, steps, float(learning_rate)), "update")
+    return _converted(_named("update_parameters", _kernels.network_update, params, steps,
+                             float(learning_rate)), "update")
 
 
 def predict_proba(
@@ -243,8 +272,11 @@ def predict_proba(
     negative_slope: float = 0.01,
 ) -> np.ndarray:
     """Output probabilities ``AL`` of shape (n_L, m) for ``X`` of shape (n_x, m)
-    (the forward pass without its cache, on every CPU for large m)."""
-    return _network_pass(X, parameters, _activation_args(activation, negative_slope), False)
+    (the forward pass without its cache, on every CPU for large m).  Raises
+    ``FloatingPointError`` when the network's values overflow (see
+    :func:`forward_propagation`)."""
+    return _network_pass(X, parameters, _activation_args(activation, negative_slope), False,
+                         "predict_proba")
 
 
 def predict_labels(

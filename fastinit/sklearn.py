@@ -9,7 +9,8 @@ fastinit's column-per-example layout, never per iteration.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+import numbers
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -173,8 +174,7 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
     def _train(self, X, y, num_iterations, batch_size, seed, record_every, warm):
         """Train from scratch or (``warm``) from the current parameters."""
         n_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
-        hidden = [self.hidden_layer_sizes] if np.isscalar(self.hidden_layer_sizes) \
-            else list(self.hidden_layer_sizes)
+        hidden = self._hidden_sizes()
         labels = np.searchsorted(self.classes_, y).reshape(1, -1)
         self.result_ = train(
             np.ascontiguousarray(X.T), labels, [X.shape[1], *hidden, n_outputs],
@@ -186,6 +186,21 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ += self.result_.iterations_run
         self.loss_ = float(self.result_.final_cost)
         return self.result_
+
+    def _hidden_sizes(self) -> list[int]:
+        """``hidden_layer_sizes`` as a list of positive integers, or an error
+        naming it."""
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+            sizes = [sizes]
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
+            raise TypeError(f"hidden_layer_sizes must be an integer or a sequence of integers, "
+                            f"got {sizes!r}")
+        sizes = list(sizes)
+        if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1
+                   for n in sizes):
+            raise ValueError(f"hidden_layer_sizes must hold positive integers, got {sizes!r}")
+        return [int(n) for n in sizes]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), in the order of ``classes_``."""

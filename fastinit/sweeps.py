@@ -37,6 +37,8 @@ import statistics
 import threading
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+import numpy as np
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -170,8 +172,8 @@ def run_batch(configs: Sequence[Mapping[str, Any]], cost_threshold: float = 0.2,
             "key": config_key(config),
             **config,
             "final_cost": float(result.final_cost),
-            "train_accuracy": result.accuracy(train_X, train_Y),
-            "test_accuracy": result.accuracy(test_X, test_Y),
+            "train_accuracy": _accuracy(result, train_X, train_Y),
+            "test_accuracy": _accuracy(result, test_X, test_Y),
             "converged_at": converged_at(result, cost_threshold),
             "diverged": result.status == "diverged",
             "status": result.status,
@@ -184,6 +186,15 @@ def run_batch(configs: Sequence[Mapping[str, Any]], cost_threshold: float = 0.2,
             "format": RECORD_FORMAT,
         })
     return records
+
+
+def _accuracy(result: Any, X: np.ndarray, Y: np.ndarray) -> float:
+    """The result's accuracy, or NaN when its (diverged) parameters overflow
+    the forward pass: no label is computed from inf or NaN."""
+    try:
+        return result.accuracy(X, Y)
+    except FloatingPointError:
+        return math.nan
 
 
 #: version of the records' meaning: 2 since ``final_cost`` is the cost of the

@@ -30,11 +30,13 @@ from ._simd import kernels as _kernels
 from ._validation import (
     check_array,
     check_activation,
+    check_callable,
     check_count,
     check_features,
     check_labels,
     check_layers_dims,
     check_learning_rate,
+    check_memory,
     check_n_threads,
     check_parameters,
     check_seed,
@@ -162,6 +164,22 @@ def _diverged_text(message: str, kept: int) -> str:
             f"(after {kept} iterations). Try a smaller learning_rate.")
 
 
+def _training_bytes(dims: list[int], m: int, dtype: np.dtype, engine: str,
+                    threads: int) -> float:
+    """Memory a training allocates besides its data: the parameters a few
+    times over (packed, committed, result) and the engine's buffers (per-thread
+    lanes and block activations for the fused loop, whole-layer activations
+    and deltas for BLAS)."""
+    n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
+    units = sum(dims[1:])
+    if engine == "blas":
+        work = 2 * units * m + n_params
+    else:
+        work = threads * (n_params * _kernels.LANE_COUNT + 3 * units * _kernels.BLOCK_SIZE)
+        work += _kernels.chunking(m)[1] * n_params
+    return (4 * n_params + work) * dtype.itemsize
+
+
 def _iterations_per_call(examples: int, n_params: int) -> int:
     """Iterations (or mini-batch steps of ``examples``) of one compiled call."""
     return max(1, int(WORK_PER_CALL // (examples * n_params)))
@@ -222,6 +240,8 @@ def _result(model: _Model, layout: np.ndarray, final_cost: float, record_every: 
     """The TrainingResult of a driven model (``status`` and ``message`` unless
     it diverged)."""
     done, theta = model.committed
+    if not model.message and not np.isfinite(final_cost):  # finite parameters, cost overflows
+        model.message = f"the cost of the parameters after iteration {done} is {final_cost}"
     if model.message:
         status, message = "diverged", _diverged_text(model.message, done)
     return TrainingResult(
@@ -377,6 +397,9 @@ def train(
     learning_rate = check_learning_rate(learning_rate, dtype)
     n_threads = check_n_threads(n_threads)
     engine = choose_engine(dims, engine, X.shape[1])
+    check_callable(progress, "progress", "progress(iterations_done, num_iterations)")
+    check_memory(_training_bytes(dims, X.shape[1], dtype, engine, n_threads),
+                 f"training layers_dims {dims} on {X.shape[1]} examples")
     if on_divergence not in ("warn", "raise"):
         raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
     if batch_size is not None:

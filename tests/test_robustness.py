@@ -228,3 +228,82 @@ def test_library_writes_no_files(tmp_path, monkeypatch):
     fastinit.train(X, Y, [2, 3, 1], num_iterations=10, print_cost=True)
     fastinit.compare_initializations(num_iterations=10, print_cost=False)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- Reliability II: bounded work, honest numbers, errors that name their cause ---
+
+@pytest.mark.parametrize("call, match", [
+    (lambda X, Y: fastinit.train(X, Y, [2, 10**9, 1], num_iterations=1),
+     r"training layers_dims \[2, 1000000000, 1\] on 300 examples would need [\d.]+ GiB"),
+    (lambda X, Y: fastinit.initialize_parameters([2, 10**9, 1]),
+     r"layers_dims \[2, 1000000000, 1\] would need [\d.]+ GiB"),
+    (lambda X, Y: fastinit.train(X, Y, [2, 30_000, 30_000, 1], num_iterations=1),
+     r"would need [\d.]+ GiB of memory, more than this machine"),
+], ids=["wide layer", "initializer", "two wide layers"])
+def test_allocations_beyond_the_machine_are_refused_before_they_happen(call, match):
+    import tracemalloc
+
+    X, Y = fastinit.load_dataset()[:2]
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=match):
+            call(X, Y)
+        assert tracemalloc.get_traced_memory()[1] < 50 * 2**20  # nothing big was attempted
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    ({"learning_rate": 10**400}, ValueError, "learning_rate must be a finite number"),
+    ({"negative_slope": 10**400}, ValueError, "negative_slope must be a finite number"),
+    ({"progress": 5}, TypeError, "progress must be callable"),
+    ({"init": fastinit.initializers.Normal(std=1e300), "dtype": "float32"}, ValueError,
+     "weights too large for float32"),
+])
+def test_bad_training_arguments_name_their_cause(kwargs, exc, match):
+    X, Y = fastinit.load_dataset()[:2]
+    with pytest.raises(exc, match=match):
+        fastinit.train(X, Y, [2, 3, 1], num_iterations=2, **kwargs)
+
+
+def test_gradient_check_names_bad_parameters():
+    X, Y = fastinit.load_dataset()[:2]
+    with pytest.raises(TypeError, match="parameters must be a dict"):
+        fastinit.gradient_check("x", X, Y)
+    with pytest.raises(ValueError, match="epsilon must be a finite number"):
+        fastinit.gradient_check(fastinit.initialize_parameters([2, 3, 1]), X, Y, epsilon=10**400)
+
+
+def test_a_finite_network_whose_cost_overflows_is_diverged_not_completed():
+    X, Y = fastinit.load_dataset()[:2]
+    start = {"W1": np.full((1, 2), 1e200), "b1": np.zeros((1, 1))}
+    with pytest.warns(fastinit.DivergenceWarning, match="the cost of the parameters after "
+                                                        "iteration 0 is (inf|nan)"):
+        result = fastinit.train(X * 1e200, Y, [2, 1], num_iterations=0, initial_parameters=start)
+    assert result.status == "diverged" and not np.isfinite(result.final_cost)
+
+
+def _overflowing():
+    X, Y = fastinit.load_dataset()[:2]
+    params = fastinit.initialize_parameters([2, 10, 5, 1])
+    return X * 1e300, Y, {k: v * 1e10 for k, v in params.items()}
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda X, Y, p: fastinit.forward_propagation(X, p),
+     "forward_propagation: the values overflowed: layer 1's pre-activations"),
+    (lambda X, Y, p: fastinit.predict_proba(X, p), "predict_proba: the values overflowed"),
+    (lambda X, Y, p: fastinit.predict_labels(X, p), "predict_proba: the values overflowed"),
+    (lambda X, Y, p: fastinit.predict(X, Y, p), "predict_proba: the values overflowed"),
+    (lambda X, Y, p: fastinit.backward_propagation(X / 1e300, Y, fastinit.forward_propagation(
+        X / 1e300, {"W1": np.abs(p["W1"]) * 1e-310, "b1": p["b1"] * 0, "W2": np.full((5, 10), 1e160),
+                    "b2": p["b2"] * 0, "W3": np.full((1, 5), 1e160), "b3": p["b3"] * 0})[1]),
+     "backward_propagation: the gradients overflowed"),
+    (lambda X, Y, p: fastinit.update_parameters(
+        p, {"d" + k: np.full_like(v, 1e300) for k, v in p.items()}, 1e300),
+     "update_parameters: the step overflowed: the new W1"),
+], ids=["forward", "predict_proba", "predict_labels", "predict", "backward", "update"])
+def test_the_per_step_functions_never_return_a_quiet_inf_or_nan(call, match):
+    X, Y, params = _overflowing()
+    with pytest.raises(FloatingPointError, match=match):
+        call(X, Y, params)
