@@ -13,10 +13,13 @@
 # never copied.
 #
 # The shapes and data pointers are read once into C variables, and the arrays
-# are referenced (``keep``) for the whole call: a caller who reshapes an array
-# in place or rebinds a dict entry from another thread while a kernel runs
-# cannot change what the kernel reads (a reshape keeps the size, the data stay
-# alive while referenced, and NumPy refuses to resize a referenced array).
+# are referenced (``arrays``) for the whole call: a caller who reshapes an
+# array in place or rebinds a dict entry from another thread while a kernel
+# runs cannot change what the kernel reads (a reshape keeps the size, the data
+# stay alive while referenced, and NumPy refuses to resize a referenced
+# array).  Every shape is read *before* anything that may release the GIL (the
+# finiteness pass over a large array does): a shape read after a release could
+# be a shape another thread set meanwhile.
 #
 # Passes walk the examples block by block through every layer, with the tier-2
 # routines of the fused loop: the same operations, so the same bits as the
@@ -176,10 +179,11 @@ cdef class _Network:
         the network's dtype (m < 0: any number of columns), else -1."""
         if not _float_array(A, self.typenum, 2) or _dim(A, 0) != rows:
             return -1
-        if (m >= 0 and _dim(A, 1) != m) or not _finite(A):
+        cdef Py_ssize_t cols = _dim(A, 1)  # read before _finite may release the GIL
+        if (m >= 0 and cols != m) or not _finite(A):
             return -1
         self.arrays.append(A)
-        return _dim(A, 1)
+        return cols
 
     cdef void* labels(self, object Y, Py_ssize_t m) except? NULL:
         """``Y`` read into a new C buffer (the caller frees it) as the kernels'
