@@ -160,15 +160,28 @@ class TruncatedNormal(Initializer):
     mean: float = 0.0
     bound: float = 2.0
 
+    #: smallest bound (2 standard deviations is the usual one): a draw is kept
+    #: with probability erf(bound / sqrt 2), 8% at 0.1, so redrawing ends fast
+    MIN_BOUND = 0.1
+    #: rounds of redrawing before giving up (never reached above MIN_BOUND)
+    MAX_ROUNDS = 10_000
+
     def __post_init__(self):
         _check_real(self.std, "std", positive=True)
         _check_real(self.mean, "mean")
         _check_real(self.bound, "bound", positive=True)
+        if self.bound < self.MIN_BOUND:
+            raise ValueError(f"bound must be >= {self.MIN_BOUND} (standard deviations), got "
+                             f"{self.bound}: narrower truncations would redraw almost every value")
 
     def __call__(self, shape, rng):
         z = rng.randn(*shape)
         outside = np.abs(z) > self.bound
+        rounds = 0
         while outside.any():
+            rounds += 1
+            if rounds > self.MAX_ROUNDS:  # pragma: no cover - a bound >= MIN_BOUND never gets here
+                raise RuntimeError("TruncatedNormal: redrawing did not end")
             z[outside] = rng.randn(int(outside.sum()))
             outside = np.abs(z) > self.bound
         return z * self.std + self.mean
@@ -282,8 +295,8 @@ class LSUV(Initializer):
     def __post_init__(self):
         _check_real(self.tol, "tol", positive=True)
         if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, (int, np.integer)) \
-                or self.max_iter < 1:
-            raise ValueError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
+                or not 1 <= self.max_iter <= 1000:
+            raise ValueError(f"max_iter must be an integer in [1, 1000], got {self.max_iter!r}")
         if not isinstance(self.base, Initializer) or isinstance(self.base, LSUV):
             raise TypeError(f"base must be a data-independent Initializer, got {self.base!r}")
 

@@ -159,3 +159,12 @@ def test_custom_initializer_subclass_and_its_validation():
 def test_initializer_arguments_are_validated(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make()
+
+
+def test_samplers_are_bounded():
+    with pytest.raises(ValueError, match="bound must be >= 0.1"):
+        TruncatedNormal(bound=1e-300)
+    w = TruncatedNormal(bound=0.1)((200, 200), np.random.RandomState(0))
+    assert np.abs(w).max() <= 0.1
+    with pytest.raises(ValueError, match=r"max_iter must be an integer in \[1, 1000\]"):
+        fastinit.initializers.LSUV(max_iter=10**12)
