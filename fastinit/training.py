@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -178,6 +178,15 @@ def _training_bytes(dims: list[int], m: int, dtype: np.dtype, engine: str,
         work = threads * (n_params * _kernels.LANE_COUNT + 3 * units * _kernels.BLOCK_SIZE)
         work += _kernels.chunking(m)[1] * n_params
     return (4 * n_params + work) * dtype.itemsize
+
+
+def _check_records(num_iterations: int, record_every: int, n_layers: int,
+                   diagnostics: bool) -> None:
+    """The recorded costs (and diagnostics) must fit in memory."""
+    records = -(-num_iterations // record_every)
+    per_record = 3 * 8 + (64 + 7 * 8 * n_layers if diagnostics else 0)  # list, arrays, stats
+    check_memory(records * per_record,
+                 f"{records} records (num_iterations={num_iterations}, record_every={record_every})")
 
 
 def _iterations_per_call(examples: int, n_params: int) -> int:
@@ -400,6 +409,7 @@ def train(
     check_callable(progress, "progress", "progress(iterations_done, num_iterations)")
     check_memory(_training_bytes(dims, X.shape[1], dtype, engine, n_threads),
                  f"training layers_dims {dims} on {X.shape[1]} examples")
+    _check_records(num_iterations, record_every, len(dims) - 1, diagnostics)
     if on_divergence not in ("warn", "raise"):
         raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
     if batch_size is not None:
@@ -490,7 +500,15 @@ def train_models(
     dtype, dims, activation, negative_slope, X, Y, num_iterations, record_every = _check_problem(
         X, Y, layers_dims, dtype, activation, negative_slope, num_iterations, record_every)
     n_threads = check_n_threads(n_threads)
-    runs = [(init, seed, check_learning_rate(lr, dtype)) for init, seed, lr in runs]
+    if isinstance(runs, (str, bytes, Mapping)) or not isinstance(runs, Iterable):
+        raise TypeError(f"runs must be a list of (init, seed, learning_rate), got {runs!r}")
+    runs = list(runs)
+    for k, run in enumerate(runs):
+        if not isinstance(run, (tuple, list)) or len(run) != 3:
+            raise TypeError(f"runs[{k}] must be a tuple (init, seed, learning_rate), got {run!r}")
+    runs = [(init, check_seed(seed, "seed of a run"), check_learning_rate(lr, dtype))
+            for init, seed, lr in runs]
+    _check_records(num_iterations, record_every, len(dims) - 1, False)
     options = dict(num_iterations=num_iterations, dtype=dtype, record_every=record_every,
                    activation=activation, negative_slope=negative_slope, diagnostics=False)
     if choose_engine(dims, "auto", X.shape[1]) != "fused" or not runs:

@@ -307,3 +307,9 @@ def test_the_per_step_functions_never_return_a_quiet_inf_or_nan(call, match):
     X, Y, params = _overflowing()
     with pytest.raises(FloatingPointError, match=match):
         call(X, Y, params)
+
+
+def test_records_that_cannot_fit_are_refused_before_training():
+    X, Y = fastinit.load_dataset()[:2]
+    with pytest.raises(ValueError, match=r"records \(num_iterations=10000000000000000000000"):
+        fastinit.train(X, Y, [2, 3, 1], num_iterations=10**22, record_every=1)
