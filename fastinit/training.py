@@ -175,6 +175,7 @@ def _training_bytes(dims: list[int], m: int, dtype: np.dtype, engine: str,
     if engine == "blas":
         work = 2 * units * m + n_params
     else:
+        threads = min(threads, _kernels.chunking(m)[1])  # at most one per chunk runs
         work = threads * (n_params * _kernels.LANE_COUNT + 3 * units * _kernels.BLOCK_SIZE)
         work += _kernels.chunking(m)[1] * n_params
     return (4 * n_params + work) * dtype.itemsize
