@@ -373,3 +373,22 @@ def test_hostile_results_files_give_clean_records_or_a_value_error(tmp_path, dat
         return
     assert [r["key"] for r in table] == [good["key"]]
     assert table[0]["costs"] == good["costs"]
+
+
+_CONFIG_VALUE = st.one_of(_JUNK, st.integers(-5, 40), st.sampled_from(
+    ["he", "zeros", "relu", "moons", "float32", "x", "", "nan"]), st.lists(st.integers(-2, 6), max_size=3))
+
+
+@settings(max_examples=150, deadline=None)
+@given(config=st.dictionaries(st.sampled_from(sorted(DEFAULTS) + ["extra"]), _CONFIG_VALUE, max_size=4))
+def test_hostile_configurations_give_records_or_a_named_error(config):
+    n = config.setdefault("num_iterations", 5)
+    if isinstance(n, int) and not isinstance(n, bool) and n > 40:
+        config["num_iterations"] = 5  # hostile, not slow: huge counts are tested elsewhere
+    try:
+        table = sweep(configs=[config], record_every=5)
+    except (ValueError, TypeError) as exc:
+        assert str(exc) and "Traceback" not in str(exc)
+        return
+    record = table[0]
+    assert record["key"] == config_key(record) and record["status"] in ("completed", "diverged")
