@@ -371,8 +371,11 @@ def test_hostile_results_files_give_clean_records_or_a_value_error(tmp_path, dat
     except ValueError:
         assert path.read_bytes() == content  # refused: left as it was
         return
-    assert [r["key"] for r in table] == [good["key"]]
-    assert table[0]["costs"] == good["costs"]
+    assert [r["key"] for r in table] == [good["key"]]  # the right configuration, well formed:
+    record = table[0]                                  # (a tampered number cannot be told apart)
+    assert len(record["costs"]) == len(record["cost_iterations"])
+    assert all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in record["costs"])
+    assert set(record) >= set(good) - {"format"}
 
 
 _CONFIG_VALUE = st.one_of(_JUNK, st.integers(-5, 40), st.sampled_from(
