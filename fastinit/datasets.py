@@ -14,7 +14,13 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_count, check_seed
+from ._validation import check_count, check_memory, check_seed
+
+
+def _check_samples(n_samples: int, n_features: int = 2) -> None:
+    """The data set (and the few temporaries of its making) must fit in memory."""
+    check_memory(6 * 8 * n_samples * (n_features + 1),
+                 f"a data set of n_samples={n_samples} with {n_features} features")
 
 
 def make_circles(
@@ -49,6 +55,7 @@ def make_circles(
         Labels 0 (outer) and 1 (inner), dtype ``intp``.
     """
     n_samples = check_count(n_samples, "n_samples", minimum=2)
+    _check_samples(n_samples)
     _check_noise(noise)
     if not isinstance(factor, numbers.Real) or not 0 < factor < 1:
         raise ValueError(f"factor must be a number in (0, 1), got {factor!r}")
@@ -100,6 +107,7 @@ def make_moons(n_samples: int = 100, noise: float | None = None, seed: int | Non
         Labels 0 (upper moon) and 1 (lower moon).
     """
     n_samples = check_count(n_samples, "n_samples", minimum=2)
+    _check_samples(n_samples)
     _check_noise(noise)
     rng = np.random.RandomState(check_seed(seed))
     n_out = n_samples // 2
@@ -136,6 +144,7 @@ def make_blobs(n_samples: int = 300, n_classes: int = 3, n_features: int = 2,
     n_samples = check_count(n_samples, "n_samples", minimum=1)
     n_classes = check_count(n_classes, "n_classes", minimum=2)
     n_features = check_count(n_features, "n_features", minimum=1)
+    _check_samples(n_samples, n_features)
     if isinstance(cluster_std, bool) or not isinstance(cluster_std, numbers.Real) \
             or not 0 < cluster_std < float("inf"):
         raise ValueError(f"cluster_std must be a finite number > 0, got {cluster_std!r}")
@@ -158,6 +167,7 @@ def make_spiral(n_samples: int = 300, n_classes: int = 2, noise: float = 0.2,
         Labels 0 .. n_classes-1.
     """
     n_samples = check_count(n_samples, "n_samples", minimum=1)
+    _check_samples(n_samples)
     n_classes = check_count(n_classes, "n_classes", minimum=2)
     _check_noise(noise)
     rng = np.random.RandomState(check_seed(seed))
@@ -181,6 +191,7 @@ def make_xor(n_samples: int = 300, noise: float | None = None,
     Y : ndarray of shape (1, n_samples)
     """
     n_samples = check_count(n_samples, "n_samples", minimum=1)
+    _check_samples(n_samples)
     _check_noise(noise)
     rng = np.random.RandomState(check_seed(seed))
     points = rng.uniform(-1, 1, size=(n_samples, 2))

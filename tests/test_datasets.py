@@ -108,3 +108,10 @@ def test_datasets_train_with_softmax_and_sigmoid():
     X, Y = fastinit.make_xor(400, seed=0)
     r = fastinit.train(X, Y, [2, 16, 8, 1], learning_rate=0.5, num_iterations=5000)
     assert r.accuracy(X, Y) > 0.9
+
+
+@pytest.mark.parametrize("make", ["make_circles", "make_moons", "make_blobs", "make_spiral",
+                                  "make_xor"])
+def test_data_sets_beyond_the_machine_are_refused_before_allocating(make):
+    with pytest.raises(ValueError, match=r"n_samples=1000000000000 .* would need [\d.]+ GiB"):
+        getattr(fastinit.datasets, make)(n_samples=10**12)
