@@ -1,23 +1,87 @@
-"""Command line: ``fastinit compare | train | predict | bench | sweep`` (also ``python -m fastinit``)."""
+"""Command line: ``fastinit compare | train | predict | bench | sweep`` (also ``python -m fastinit``).
+
+Every output (``--out``, ``--plot``, ``--results``) is checked before the work
+starts, and written atomically (sweep results are appended a record at a time);
+every count is bounded (the ``MAX_*`` constants below), so that a typo cannot
+start a computation that never ends.  Errors print one line naming the option
+or file at fault and exit with status 2.
+"""
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from . import datasets
-from .experiments import compare_initializations, format_table
-from .initializers import INITIALIZERS
-from .model_io import load_model, save_model
+from ._files import check_writable
+from .experiments import SEED_HIDDEN_LAYERS, ComparisonRow, compare_initializations, format_table
+from .initializers import INITIALIZERS, describe
+from .model_io import MAX_LAYERS, load_model, save_model
 from .training import train
 
 DATASETS = datasets.NAMED_DATASETS
 
+#: largest ``--iterations`` (the seed notebook runs 15000)
+MAX_ITERATIONS = 10**9
+#: most trainings one ``fastinit sweep`` runs: the product of the numbers of
+#: values of its grid (``--n-seeds``, ``--inits``, ..., and ``--config``'s lists)
+MAX_SWEEP_CONFIGS = 10**6
+#: largest ``--threads``
+MAX_THREADS = 1024
+#: most weights of a network trained from the command line (80 MB in float64)
+MAX_WEIGHTS = 10**7
+#: largest ``bench --rounds`` and ``bench --seeds``
+MAX_ROUNDS = 1000
+MAX_BENCH_SEEDS = 10**4
+#: what ``sweep --by`` may group by besides the configuration's columns
+OUTCOME_COLUMNS = ("status", "diverged")
 
 _load = datasets.load_named
+
+
+# every count of the command line, with its bounds: (dest, minimum, maximum)
+_COUNTS = {
+    "compare": [("iterations", 0, MAX_ITERATIONS)],
+    "train": [("iterations", 0, MAX_ITERATIONS)],
+    "bench": [("iterations", 0, MAX_ITERATIONS), ("rounds", 1, MAX_ROUNDS),
+              ("seeds", 1, MAX_BENCH_SEEDS)],
+    "sweep": [("iterations", 0, MAX_ITERATIONS), ("n_seeds", 1, MAX_SWEEP_CONFIGS)],
+}
+_POSITIVE = ("learning_rate", "learning_rates", "threshold")
+
+
+def _option(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
+
+
+def _check_options(args) -> None:
+    """Refuse counts out of bounds, thread counts and rates the library would
+    refuse later (or that would never finish), before any work."""
+    for dest, minimum, maximum in _COUNTS.get(args.command, []):
+        value = getattr(args, dest)
+        for v in value if isinstance(value, list) else [value]:
+            if v is not None and not minimum <= v <= maximum:
+                raise ValueError(f"{_option(dest)} must be >= {minimum} and <= {maximum}, "
+                                 f"got {_short(v)}")
+    threads = getattr(args, "threads", None)
+    if threads is not None and not (threads == -1 or 1 <= threads <= MAX_THREADS):
+        raise ValueError(f"--threads must be -1 (all CPUs) or from 1 to {MAX_THREADS}, "
+                         f"got {_short(threads)}")
+    for dest in _POSITIVE:
+        value = getattr(args, dest, None)
+        for v in value if isinstance(value, list) else [value]:
+            if v is not None and not (math.isfinite(v) and v > 0):
+                raise ValueError(f"{_option(dest)} must be a finite number > 0, got {v}")
 
 
 def _common(p: argparse.ArgumentParser, default_iterations: int = 15000) -> None:
@@ -25,16 +89,18 @@ def _common(p: argparse.ArgumentParser, default_iterations: int = 15000) -> None
                    help="training data (default: the seed notebook's circles; test data: "
                         "another draw of the same distribution)")
     p.add_argument("--layers", type=int, nargs="+", default=[10, 5], metavar="N",
-                   help="hidden layer sizes (default: 10 5, the notebook's network)")
+                   help=f"hidden layer sizes (default: 10 5, the notebook's network; at most "
+                        f"{MAX_LAYERS - 1} layers and {MAX_WEIGHTS} weights)")
     p.add_argument("--learning-rate", type=float, default=0.01, help="default: 0.01")
     p.add_argument("--iterations", type=int, default=default_iterations,
-                   help=f"default: {default_iterations}")
+                   help=f"default: {default_iterations}; at most {MAX_ITERATIONS}")
     p.add_argument("--activation", choices=["relu", "leaky_relu", "tanh", "sigmoid", "linear"],
                    default="relu", help="hidden activation (default: relu)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="threads of the compiled loop, -1 for all CPUs (default: 1; used for "
-                        "4096 examples or more; the result is the same for any N)")
+                        f"4096 examples or more; the result is the same for any N; at most "
+                        f"{MAX_THREADS})")
     p.add_argument("--quiet", action="store_true", help="do not print the cost every 1000 iterations")
 
 
@@ -59,14 +125,16 @@ def _build_parser() -> argparse.ArgumentParser:
                              + ", ".join(sorted(INITIALIZERS)) + ")",
     )
     compare.add_argument("--learning-rate", type=float, default=0.01, help="default: 0.01")
-    compare.add_argument("--iterations", type=int, default=15000, help="default: 15000")
+    compare.add_argument("--iterations", type=int, default=15000,
+                         help=f"default: 15000; at most {MAX_ITERATIONS}")
     compare.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     compare.add_argument("--dataset", choices=sorted(DATASETS), default="circles",
                          help="default: the seed notebook's circles")
     compare.add_argument("--quiet", action="store_true", help="print only the table")
     compare.add_argument("--plot", metavar="FILE",
-                         help="write a PNG with every cost curve on one axes and the decision "
-                              "boundaries side by side (needs matplotlib)")
+                         help="write a figure with every cost curve on one axes and the "
+                              "decision boundaries side by side (needs matplotlib; the format "
+                              "is the file's suffix, PNG without one)")
 
     tr = sub.add_parser("train", help="train one network and save it to a model file",
                         description="Train one network by gradient descent, print its train and "
@@ -98,9 +166,12 @@ def _build_parser() -> argparse.ArgumentParser:
     be.add_argument("--sweep", action="store_true",
                     help="time a sweep of the seed's experiment (4 initializers x --seeds seeds) "
                          "on 1 and 2 threads against the NumPy reference run serially")
-    be.add_argument("--seeds", type=int, default=25, help="with --sweep: default 25")
-    be.add_argument("--rounds", type=int, default=5, help="default: 5 (at most 3 with --table and --sweep)")
-    be.add_argument("--iterations", type=int, default=15000, help="default: 15000")
+    be.add_argument("--seeds", type=int, default=25,
+                    help=f"with --sweep: default 25, at most {MAX_BENCH_SEEDS}")
+    be.add_argument("--rounds", type=int, default=5,
+                    help=f"default: 5 (at most 3 with --table and --sweep, {MAX_ROUNDS} otherwise)")
+    be.add_argument("--iterations", type=int, default=15000,
+                    help=f"default: 15000; at most {MAX_ITERATIONS}")
     be.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     sw = sub.add_parser(
         "sweep", help="many trainings over a grid (initializers x seeds x ...), with statistics",
@@ -108,14 +179,15 @@ def _build_parser() -> argparse.ArgumentParser:
                     "notebook's), print a summary table per group, optionally save every "
                     "record to a JSON-lines file (a rerun with the same file resumes) and plot "
                     "the distributions. Example: fastinit sweep --inits zeros random he xavier "
-                    "--n-seeds 100 --threads 2")
+                    f"--n-seeds 100 --threads 2. At most {MAX_SWEEP_CONFIGS} configurations.")
     sw.add_argument("--config", metavar="FILE",
                     help="a .json or .toml file mapping parameter names (init, seed, "
                          "learning_rate, layers, activation, dataset, num_iterations, dtype) to "
                          "lists of values; options given on the command line override it")
     sw.add_argument("--inits", nargs="+", choices=sorted(INITIALIZERS), metavar="INIT")
     sw.add_argument("--seeds", nargs="+", type=int, metavar="SEED")
-    sw.add_argument("--n-seeds", type=int, metavar="K", help="seeds 0 .. K-1")
+    sw.add_argument("--n-seeds", type=int, metavar="K",
+                    help=f"seeds 0 .. K-1 (K at most {MAX_SWEEP_CONFIGS})")
     sw.add_argument("--learning-rates", nargs="+", type=float, metavar="LR")
     sw.add_argument("--layers", nargs="+", metavar="SIZES",
                     help="hidden layer sizes, comma-separated, one network per value "
@@ -123,23 +195,38 @@ def _build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--activations", nargs="+",
                     choices=["relu", "leaky_relu", "tanh", "sigmoid", "linear"], metavar="ACT")
     sw.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), metavar="DATASET")
-    sw.add_argument("--iterations", nargs="+", type=int, metavar="N")
+    sw.add_argument("--iterations", nargs="+", type=int, metavar="N",
+                    help=f"at most {MAX_ITERATIONS}")
     sw.add_argument("--dtypes", nargs="+", choices=["float64", "float32"], metavar="DTYPE")
     sw.add_argument("--threshold", type=float, default=0.2,
                     help="a run converges when its cost falls below this (default: 0.2)")
     sw.add_argument("--by", nargs="+", default=["init"], metavar="COLUMN",
                     help="group the summary by these columns (default: init)")
     sw.add_argument("--threads", type=int, default=1, metavar="N",
-                    help="trainings run at once (default: 1; -1: all CPUs)")
+                    help=f"trainings run at once (default: 1; -1: all CPUs; at most {MAX_THREADS})")
     sw.add_argument("--results", metavar="FILE.jsonl",
                     help="append every finished record to this file; rerunning with the same "
                          "file skips what is done")
     sw.add_argument("--scheduler", metavar="ADDRESS",
                     help="run on this dask.distributed scheduler (needs dask[distributed])")
     sw.add_argument("--plot", metavar="FILE",
-                    help="write a PNG of the accuracy and convergence distributions per group")
+                    help="write a figure of the accuracy and convergence distributions per "
+                         "group (the format is the file's suffix, PNG without one)")
     sw.add_argument("--quiet", action="store_true", help="no progress line")
     return parser
+
+
+def _check_network(hidden: Sequence[int], n_in: int, n_out: int, name: str) -> None:
+    """Refuse networks too deep to save or too large to train from the command line."""
+    if len(hidden) + 1 > MAX_LAYERS:
+        raise ValueError(f"{name}: {len(hidden)} hidden layers; at most {MAX_LAYERS - 1}")
+    dims = [n_in, *hidden, n_out]
+    if any(not isinstance(d, int) or d < 1 for d in hidden):
+        return  # not sizes at all: the library says what is wrong
+    weights = sum(a * b for a, b in zip(dims, dims[1:]))
+    if weights > MAX_WEIGHTS:
+        raise ValueError(f"{name}: a network of sizes {_short(dims)} has {_short(weights)} "
+                         f"weights; at most {MAX_WEIGHTS}")
 
 
 def _sweep_grid(args) -> dict:
@@ -148,8 +235,6 @@ def _sweep_grid(args) -> dict:
         grid.update(_read_grid(args.config))
     seeds = args.seeds if args.seeds is not None else (
         list(range(args.n_seeds)) if args.n_seeds is not None else None)
-    if args.n_seeds is not None and args.n_seeds < 1:
-        raise ValueError(f"--n-seeds must be >= 1, got {args.n_seeds}")
     layers = None
     if args.layers:
         try:
@@ -163,33 +248,78 @@ def _sweep_grid(args) -> dict:
                          ("num_iterations", args.iterations), ("dtype", args.dtypes)]:
         if values is not None:
             grid[name] = values
+    _check_grid_size(grid)
     return grid
+
+
+def _check_grid_size(grid: dict) -> None:
+    """Bound the number of configurations, their iterations and networks
+    (what --config holds as well as the options)."""
+    counts = {name: len(values) for name, values in grid.items()
+              if isinstance(values, (list, tuple))}  # other values: sweep() says what is wrong
+    total = math.prod(counts.values())
+    if total > MAX_SWEEP_CONFIGS:
+        detail = " x ".join(f"{n} {name}" for name, n in counts.items() if n > 1)
+        raise ValueError(f"the sweep has {_short(total)} configurations ({detail}); at most "
+                         f"{MAX_SWEEP_CONFIGS} (fewer --n-seeds or values in --config)")
+    for n in grid.get("num_iterations", []) if counts.get("num_iterations") else []:
+        if isinstance(n, int) and n > MAX_ITERATIONS:
+            raise ValueError(f"num_iterations (--iterations or --config) must be at most "
+                             f"{MAX_ITERATIONS}, got {_short(n)}")
+    for hidden in grid.get("layers", []) if counts.get("layers") else []:
+        hidden = [hidden] if isinstance(hidden, int) else hidden
+        if isinstance(hidden, list):  # every named dataset: 2 features, at most 3 classes
+            _check_network(hidden, 2, 3, "layers (--layers or --config)")
 
 
 def _read_grid(path: str) -> dict:
     import json
 
-    if path.endswith(".toml"):
-        try:
-            import tomllib
-        except ImportError as exc:  # Python < 3.11
-            raise ValueError("TOML sweep files need Python >= 3.11; use a .json file") from exc
-        with open(path, "rb") as f:
-            grid = tomllib.load(f)
-    else:
-        with open(path, encoding="utf-8") as f:
+    try:
+        if path.endswith(".toml"):
             try:
+                import tomllib
+            except ImportError as exc:  # Python < 3.11
+                raise ValueError("TOML sweep files need Python >= 3.11; use a .json file") from exc
+            with open(path, "rb") as f:
+                grid = tomllib.load(f)
+        else:
+            with open(path, encoding="utf-8") as f:
                 grid = json.load(f)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    except OSError as exc:
+        raise ValueError(f"--config {path!r}: {exc.strerror or exc}") from exc
+    except (ValueError, RecursionError) as exc:  # JSON, TOML and UTF-8 errors; absurd nesting
+        kind = "TOML" if path.endswith(".toml") else "JSON"
+        raise ValueError(f"--config {path!r}: not valid {kind} ({type(exc).__name__}: "
+                         f"{str(exc)[:200]})") from exc
     if not isinstance(grid, dict):
-        raise ValueError(f"{path}: expected a mapping of parameter names to lists of values")
+        raise ValueError(f"--config {path!r}: expected a mapping of parameter names to lists "
+                         f"of values")
     return grid
+
+
+def _check_sweep_outputs(args) -> None:
+    """Refuse bad --results, --plot and --by before any training."""
+    from .sweeps import DEFAULTS
+
+    if args.results is not None:
+        check_writable(args.results, "--results")
+    if args.plot is not None:
+        from .plotting import check_figure_path
+
+        check_figure_path(args.plot, "--plot")
+    columns = [*DEFAULTS, *OUTCOME_COLUMNS]
+    for column in args.by:
+        if column not in columns:
+            raise ValueError(f"--by {column!r}: not a column of the sweep records; "
+                             f"use {', '.join(columns)}")
 
 
 def _sweep(args) -> int:
     from .sweeps import sweep
 
+    _check_sweep_outputs(args)
+    grid = _sweep_grid(args)
     client = None
     if args.scheduler:
         try:
@@ -198,7 +328,7 @@ def _sweep(args) -> int:
             raise ImportError('--scheduler needs dask: pip install "fastinit[dask]"') from exc
         client = Client(args.scheduler)
     try:
-        table = sweep(_sweep_grid(args), cost_threshold=args.threshold, n_threads=args.threads,
+        table = sweep(grid, cost_threshold=args.threshold, n_threads=args.threads,
                       results=args.results, client=client,
                       progress=_ProgressLine(not args.quiet, "training"))
     finally:
@@ -208,21 +338,24 @@ def _sweep(args) -> int:
     if args.results:
         print(f"\n{len(table)} records in {args.results}")
     if args.plot:
-        from .plotting import _pyplot, plot_sweep
+        from .plotting import _pyplot, plot_sweep, save_figure
 
         fig = plot_sweep(table, group=args.by[0])
-        fig.savefig(args.plot, dpi=80)
-        _pyplot().close(fig)
+        try:
+            save_figure(fig, args.plot, "--plot", dpi=80)
+        finally:
+            _pyplot().close(fig)
         print(f"wrote {args.plot}")
     return 0
 
 
 def _compare(args) -> int:
+    if args.plot is not None:
+        from .plotting import check_figure_path
+
+        check_figure_path(args.plot, "--plot")
     data = _load(args.dataset)
-    rows = compare_initializations(
-        inits=args.inits, learning_rate=args.learning_rate, num_iterations=args.iterations,
-        dtype=args.dtype, print_cost=not args.quiet, data=data,
-    )
+    rows = _comparison(args, data)
     print()
     print(format_table(rows))
     if args.plot:
@@ -231,21 +364,48 @@ def _compare(args) -> int:
     return 0
 
 
+def _comparison(args, data) -> list[ComparisonRow]:
+    """The seed's comparison on ``data``; on data of more than two classes,
+    the same network with a softmax output of one unit per class (the
+    library's :func:`compare_initializations` trains one sigmoid unit only)."""
+    train_X, train_Y, test_X, test_Y = data
+    n_classes = int(np.max(train_Y)) + 1
+    if n_classes <= 2:
+        return compare_initializations(
+            inits=args.inits, learning_rate=args.learning_rate, num_iterations=args.iterations,
+            dtype=args.dtype, print_cost=not args.quiet, data=data)
+    dims = [train_X.shape[0], *SEED_HIDDEN_LAYERS, n_classes]
+    rows = []
+    for init in args.inits:
+        if not args.quiet:
+            print(f"--- {init} initialization ---")
+        result = train(train_X, train_Y, dims, init=init, learning_rate=args.learning_rate,
+                       num_iterations=args.iterations, dtype=args.dtype,
+                       print_cost=not args.quiet)
+        rows.append(ComparisonRow(init, result.accuracy(train_X, train_Y),
+                                  result.accuracy(test_X, test_Y), describe(init), result))
+    return rows
+
+
 def _plot_comparison(rows, data, path: str) -> None:
     from .network import predict_labels
-    from .plotting import _pyplot, plot_cost_curves, plot_decision_boundary
+    from .plotting import _pyplot, plot_cost_curves, plot_decision_boundary, save_figure
 
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(rows) + 1, figsize=(4.5 * (len(rows) + 1), 4))
-    plot_cost_curves(rows, ax=axes[0])
-    axes[0].set_title("cost")
-    for ax, row in zip(axes[1:], rows):
-        params = row.result.parameters
-        plot_decision_boundary(lambda x, p=params: predict_labels(x.T, p), data[0], data[1], ax=ax)
-        ax.set_title(f"{row.init}: train {row.train_accuracy:.0%}, test {row.test_accuracy:.0%}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    try:
+        plot_cost_curves(rows, ax=axes[0])
+        axes[0].set_title("cost")
+        for ax, row in zip(axes[1:], rows):
+            params = row.result.parameters
+            plot_decision_boundary(lambda x, p=params: predict_labels(x.T, p), data[0], data[1],
+                                   ax=ax)
+            ax.set_title(f"{row.init}: train {row.train_accuracy:.0%}, "
+                         f"test {row.test_accuracy:.0%}")
+        fig.tight_layout()
+        save_figure(fig, path, "--plot", dpi=80)
+    finally:
+        plt.close(fig)
 
 
 class _ProgressLine:
@@ -270,9 +430,11 @@ class _ProgressLine:
 
 
 def _train(args) -> int:
+    check_writable(args.out, "--out")  # before the training, not after
     train_X, train_Y, test_X, test_Y = _load(args.dataset)
     n_out = int(np.max(train_Y)) + 1
     dims = [train_X.shape[0], *args.layers, 1 if n_out == 2 else n_out]
+    _check_network(args.layers, dims[0], dims[-1], "--layers")
     result = train(train_X, train_Y, dims, init=args.init, learning_rate=args.learning_rate,
                    num_iterations=args.iterations, seed=args.seed, dtype=args.dtype,
                    print_cost=not args.quiet, activation=args.activation,
@@ -285,18 +447,53 @@ def _train(args) -> int:
     return 0
 
 
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_NPY_MAGIC = b"\x93NUMPY"
+
+
 def _read_rows(path: str) -> np.ndarray:
-    if path.endswith(".npy"):
-        return np.load(path, allow_pickle=False)
-    return np.loadtxt(path, delimiter=",", ndmin=2)
+    """The samples (rows) of a .npy or .csv data file, as a 2-D array of numbers."""
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a directory, not a .npy or .csv data file")
+    with open(path, "rb") as f:
+        head = f.read(len(_NPY_MAGIC))
+    if head[:4] in _ZIP_MAGIC:
+        raise ValueError(f"{path!r} is a zip archive (.npz, such as a model file), not a .npy "
+                         f"or .csv data file")
+    if head.startswith(_NPY_MAGIC):
+        try:  # mapped, not read: a header that promises more than the file holds fails here
+            rows = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise ValueError(f"{path!r} cannot be read as a .npy array file ({exc})") from exc
+    elif path.lower().endswith(".npy"):
+        raise ValueError(f"{path!r} is not a .npy array file: it does not start with the .npy "
+                         f"signature")
+    else:
+        try:
+            rows = np.loadtxt(path, delimiter=",", ndmin=2)
+        except ValueError as exc:  # also UnicodeDecodeError: a binary file
+            raise ValueError(f"{path!r} cannot be read as comma-separated numbers "
+                             f"({type(exc).__name__}: {str(exc)[:200]})") from exc
+    if rows.dtype.kind not in "biuf":
+        raise ValueError(f"{path!r} holds an array of dtype {rows.dtype}, not numbers")
+    if rows.ndim != 2:
+        raise ValueError(f"{path!r}: expected a 2-D array (samples as rows), got shape "
+                         f"{rows.shape}")
+    if rows.shape[0] == 0:
+        raise ValueError(f"{path!r} holds no samples")
+    return rows
 
 
 def _predict(args) -> int:
     model = load_model(args.model)
     rows = _read_rows(args.data)
-    if rows.ndim != 2:
-        raise ValueError(f"{args.data}: expected a 2-D array (samples as rows), got shape {rows.shape}")
-    for label in model.predict(np.ascontiguousarray(rows.T))[0]:
+    if rows.shape[1] != model.layers_dims[0]:
+        raise ValueError(f"{args.data!r} has {rows.shape[1]} columns (features per sample); "
+                         f"the model {args.model!r} takes {model.layers_dims[0]}")
+    X = np.ascontiguousarray(rows.T, dtype=np.float64)
+    if not np.isfinite(X).all():
+        raise ValueError(f"{args.data!r} contains NaN or infinite values")
+    for label in model.predict(X)[0]:
         print(label)
     return 0
 
@@ -321,9 +518,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = {"compare": _compare, "train": _train, "predict": _predict,
                "bench": _bench, "sweep": _sweep}[args.command]
     try:
+        _check_options(args)
         return command(args)
-    except (ValueError, TypeError, OSError, ImportError) as exc:
+    except (ValueError, TypeError, OSError, ImportError, OverflowError) as exc:
         print(f"fastinit: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("fastinit: error: not enough memory for this computation", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fastinit: interrupted", file=sys.stderr)

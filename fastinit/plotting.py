@@ -1,11 +1,18 @@
-"""Plots (matplotlib is an optional extra: ``pip install "fastinit[plot]"``)."""
+"""Plots (matplotlib is an optional extra: ``pip install "fastinit[plot]"``).
+
+The ``plot_*`` functions return figures and write nothing; :func:`save_figure`
+writes a figure to a file atomically (a failure leaves an existing file as it
+was), in the format its suffix names.
+"""
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._files import atomic_write, check_writable
 from ._validation import check_array
 
 
@@ -18,6 +25,69 @@ def _pyplot():
             'install it with  pip install "fastinit[plot]"  (or  pip install matplotlib)'
         ) from exc
     return plt
+
+
+def figure_format(path: str | os.PathLike, name: str = "path") -> str:
+    """The matplotlib format a figure file is written in: its suffix (``.png``,
+    ``.svg``, ``.pdf``, ...), or PNG when it has none.
+
+    Raises
+    ------
+    ValueError
+        The suffix names no format matplotlib writes (the message names ``name``).
+    ImportError
+        matplotlib is not installed.
+    """
+    _pyplot()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    suffix = os.path.splitext(os.fspath(path))[1][1:].lower()
+    if not suffix:
+        return "png"
+    supported = FigureCanvasBase.get_supported_filetypes()
+    if suffix not in supported:
+        raise ValueError(f"{name} {os.fspath(path)!r}: matplotlib cannot write .{suffix} files; "
+                         f"use one of {', '.join('.' + s for s in sorted(supported))}")
+    return suffix
+
+
+def check_figure_path(path: str | os.PathLike, name: str = "path") -> tuple[str, str]:
+    """``(path, format)`` once a figure can be written to ``path``: a
+    writable file name (not a directory, in an existing writable folder) whose
+    suffix matplotlib writes.  Lets a command refuse a bad output *before* its
+    work.  Raises ``ValueError`` naming ``name`` (``ImportError`` without
+    matplotlib)."""
+    path = check_writable(path, name)
+    return path, figure_format(path, name)
+
+
+def save_figure(fig: Any, path: str | os.PathLike, name: str = "path", **savefig_kwargs: Any) -> str:
+    """Write a matplotlib figure to ``path`` atomically.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or os.PathLike
+        The file to write; its suffix gives the format (PNG without one).
+        The figure is rendered to a temporary file beside it, which then
+        replaces it: an error while rendering leaves an existing file as it
+        was.
+    name : str, default "path"
+        What error messages call ``path`` (e.g. ``"--plot"``).
+    **savefig_kwargs
+        Passed to ``fig.savefig`` (e.g. ``dpi=80``).
+
+    Returns
+    -------
+    str
+        The path written.
+    """
+    if not hasattr(fig, "savefig"):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    path, fmt = check_figure_path(path, name)
+    with atomic_write(path, "wb", name=name) as f:
+        fig.savefig(f, format=fmt, **savefig_kwargs)
+    return path
 
 
 def plot_decision_boundary(

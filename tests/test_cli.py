@@ -1,6 +1,7 @@
 """The command line, run as a user runs it: in a subprocess."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -39,8 +40,9 @@ def test_compare_quiet_float32_and_inits():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["compare", "--iterations", "-5"], "num_iterations must be >= 0"),
-        (["compare", "--learning-rate", "0"], "learning_rate must be a finite number > 0"),
+        (["compare", "--iterations", "-5"], "--iterations must be >= 0 and <= 1000000000, got -5"),
+        (["compare", "--learning-rate", "0"], "--learning-rate must be a finite number > 0, got 0"),
+        (["compare", "--learning-rate", "nan"], "--learning-rate must be a finite number > 0"),
         (["compare", "--inits", "bogus"], "invalid choice"),
         (["compare", "--iterations", "ten"], "invalid int value"),
         (["frobnicate"], "invalid choice"),
@@ -102,10 +104,12 @@ def test_train_then_predict_from_npy_and_csv(tmp_path):
     "args, message",
     [
         (["train"], "--out"),
-        (["train", "--out", "/nonexistent-dir/m.npz", "--iterations", "1"], "No such file"),
+        (["train", "--out", "/nonexistent-dir/m.npz", "--iterations", "1"],
+         "--out '/nonexistent-dir/m.npz': the directory '/nonexistent-dir' does not exist"),
         (["predict", "missing.npz", "x.npy"], "No such file"),
         (["train", "--layers", "0", "--out", "m.npz"], "layers_dims[1] must be a positive"),
-        (["train", "--threads", "0", "--out", "m.npz"], "n_threads must be >= 1"),
+        (["train", "--threads", "0", "--out", "m.npz"],
+         "--threads must be -1 (all CPUs) or from 1 to 1024, got 0"),
     ],
 )
 def test_train_predict_bad_arguments(args, message, tmp_path):
@@ -140,10 +144,213 @@ def test_bench_prints_ratios():
     assert "2 threads" in proc.stdout and "NumPy reference, serial" in proc.stdout
     assert "median of 2 paired rounds" in proc.stdout
     proc = run("bench", "--rounds", "0")
-    assert proc.returncode == 2 and "rounds must be >= 1" in proc.stderr
+    assert proc.returncode == 2 and "--rounds must be >= 1" in proc.stderr
 
 
 def test_no_progress_line_when_not_a_terminal(tmp_path):
     proc = run("train", "--iterations", "3000", "--out", str(tmp_path / "m.npz"))
     assert proc.returncode == 0 and "iteration 3000 / 3000" not in proc.stderr
     assert proc.stdout.count("Cost after iteration") == 3
+
+
+# ---------------------------------------------------------------------------
+# Outputs are checked before the work; nothing is written beside them
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--out", "{dir}"], "--out '{dir}' is a directory; give a file name"),
+        (["train", "--out", "{dir}/no/m.npz"], "--out '{dir}/no/m.npz': the directory"),
+        (["compare", "--plot", "{dir}"], "--plot '{dir}' is a directory; give a file name"),
+        (["compare", "--plot", "{dir}/no/c.png"], "--plot '{dir}/no/c.png': the directory"),
+        (["compare", "--plot", "{dir}/c.nosuchformat"], "matplotlib cannot write .nosuchformat"),
+        (["sweep", "--n-seeds", "3", "--results", "{dir}"], "--results '{dir}' is a directory"),
+        (["sweep", "--n-seeds", "3", "--results", "{dir}/no/r.jsonl"], "--results '{dir}/no/r"),
+        (["sweep", "--n-seeds", "3", "--plot", "{dir}"], "--plot '{dir}' is a directory"),
+        (["sweep", "--n-seeds", "3", "--by", "bogus"], "--by 'bogus': not a column"),
+    ],
+)
+def test_bad_outputs_are_refused_before_any_training(tmp_path, args, message):
+    if "--plot" in args:
+        pytest.importorskip("matplotlib")
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = run(*[a.format(dir=out) for a in args])
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1  # one line, no usage, no traceback
+    assert message.format(dir=out) in proc.stderr
+    assert proc.stdout == ""  # no training ran: it would have printed costs or a table
+    assert list(out.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root may write anywhere")
+def test_a_read_only_folder_is_refused_before_training(tmp_path):
+    tmp_path.chmod(0o500)
+    try:
+        proc = run("train", "--out", str(tmp_path / "m.npz"))
+    finally:
+        tmp_path.chmod(0o700)
+    assert proc.returncode == 2 and "is not writable" in proc.stderr and proc.stdout == ""
+
+
+def test_an_existing_model_is_replaced_whole(tmp_path):
+    model = tmp_path / "m.npz"
+    model.write_bytes(b"old")
+    proc = run("train", "--iterations", "10", "--quiet", "--out", str(model))
+    assert proc.returncode == 0, proc.stderr
+    import fastinit
+
+    assert fastinit.load_model(model).layers_dims == [2, 10, 5, 1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+
+
+# ---------------------------------------------------------------------------
+# Bounded work
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["compare", "--iterations", "1000000000000"],
+         "--iterations must be >= 0 and <= 1000000000, got 1000000000000"),
+        (["train", "--iterations", "1" + "0" * 4000, "--out", "m.npz"],
+         "--iterations must be >= 0 and <= 1000000000, got 10000000000000000000...(4001 characters)"),
+        (["train", "--iterations", "1" + "0" * 5000, "--out", "m.npz"],
+         "argument --iterations: invalid int value"),
+        (["train", "--threads", "1000000000000", "--out", "m.npz"],
+         "--threads must be -1 (all CPUs) or from 1 to 1024"),
+        (["train", "--layers", "5000", "5000", "--out", "m.npz"], "--layers: a network of sizes"),
+        (["train", "--layers", *["2"] * 300, "--out", "m.npz"], "--layers: 300 hidden layers"),
+        (["sweep", "--n-seeds", "1000000000000"], "--n-seeds must be >= 1 and <= 1000000"),
+        (["sweep", "--iterations", "10", "1000000000000"], "--iterations must be >= 0 and <="),
+        (["sweep", "--learning-rates", "0.1", "inf"], "--learning-rates must be a finite"),
+        (["sweep", "--threshold", "-1"], "--threshold must be a finite number > 0"),
+        (["sweep", "--n-seeds", "1000000", "--inits", "he", "xavier"],
+         "the sweep has 2000000 configurations (2 init x 1000000 seed); at most 1000000"),
+        (["sweep", "--threads", "100000"], "--threads must be -1 (all CPUs) or from 1 to 1024"),
+        (["bench", "--rounds", "1000000000000"], "--rounds must be >= 1 and <= 1000"),
+        (["bench", "--sweep", "--seeds", "1000000000000"], "--seeds must be >= 1 and <= 10000"),
+    ],
+)
+def test_absurd_counts_are_refused(tmp_path, args, message):
+    proc = run(*args, cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    if "invalid int value" not in message:
+        assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "grid, message",
+    [
+        ({"num_iterations": [10**12]}, "num_iterations (--iterations or --config) must be at most"),
+        ({"seed": list(range(1000)), "learning_rate": [0.1] * 1001},
+         "the sweep has 1001000 configurations"),
+        ({"layers": [[1000, 20000]]}, "layers (--layers or --config): a network of sizes"),
+        ("[" * 100_000 + "]" * 100_000, "not valid JSON (RecursionError"),
+        ("{\"seed\": [1, 2", "not valid JSON"),
+        ([1, 2], "expected a mapping"),
+    ],
+)
+def test_sweep_config_files_are_bounded_and_checked(tmp_path, grid, message):
+    import json
+
+    config = tmp_path / "grid.json"
+    config.write_text(grid if isinstance(grid, str) else json.dumps(grid))
+    proc = run("sweep", "--config", str(config))
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert f"--config '{config}'" in proc.stderr or "--config" in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+# ---------------------------------------------------------------------------
+# Every dataset; predict's inputs
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dataset", ["blobs", "circles", "moons", "spiral", "xor"])
+def test_compare_runs_on_every_dataset(dataset):
+    proc = run("compare", "--dataset", dataset, "--iterations", "50", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 5 and all("%" in line for line in lines[2:])
+
+
+def test_compare_plot_of_three_classes(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "blobs.svg"
+    proc = run("compare", "--dataset", "blobs", "--iterations", "50", "--quiet",
+               "--inits", "he", "--plot", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes().lstrip().startswith(b"<?xml") and f"wrote {out}" in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    import fastinit
+
+    X, Y = fastinit.load_dataset()[:2]
+    path = tmp_path_factory.mktemp("model") / "m.npz"
+    fastinit.save_model(path, fastinit.train(X, Y, [2, 3, 1], num_iterations=10,
+                                             print_cost=False))
+    return path
+
+
+def _npy_with_header(path, shape):
+    from numpy.lib import format as npy_format
+
+    with open(path, "wb") as f:
+        npy_format.write_array_header_1_0(
+            f, {"descr": "<f8", "fortran_order": False, "shape": shape})
+        f.write(b"\0" * 64)
+
+
+@pytest.mark.parametrize(
+    "make_data, message",
+    [
+        (lambda d, m: m, "is a zip archive (.npz, such as a model file), not a .npy or .csv"),
+        (lambda d, m: (d / "x.npy").write_text("1,2\n") and d / "x.npy",
+         "is not a .npy array file"),
+        (lambda d, m: (d / "x.csv").write_text("1,2\nthree,4\n") and d / "x.csv",
+         "cannot be read as comma-separated numbers"),
+        (lambda d, m: (d / "x.csv").write_bytes(b"\xff\xfe\x00junk") and d / "x.csv",
+         "cannot be read as comma-separated numbers"),
+        (lambda d, m: np.save(d / "x.npy", np.zeros((4, 3))) or d / "x.npy",
+         "has 3 columns (features per sample); the model"),
+        (lambda d, m: np.save(d / "x.npy", np.zeros(4)) or d / "x.npy", "expected a 2-D array"),
+        (lambda d, m: np.save(d / "x.npy", np.zeros((0, 2))) or d / "x.npy", "holds no samples"),
+        (lambda d, m: np.save(d / "x.npy", np.full((2, 2), "a")) or d / "x.npy", "not numbers"),
+        (lambda d, m: np.save(d / "x.npy", np.array([[None, 1]]), allow_pickle=True)
+         or d / "x.npy", "cannot be read as a .npy array file"),
+        (lambda d, m: _npy_with_header(d / "x.npy", (10**9, 2)) or d / "x.npy",
+         "cannot be read as a .npy array file"),
+        (lambda d, m: np.save(d / "x.npy", np.full((2, 2), np.inf)) or d / "x.npy",
+         "contains NaN or infinite values"),
+        (lambda d, m: d, "is a directory, not a .npy or .csv data file"),
+    ],
+)
+def test_predict_names_a_bad_data_file(tmp_path, model_file, make_data, message):
+    data = make_data(tmp_path, model_file)
+    proc = run("predict", str(model_file), str(data))
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and repr(str(data)) in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "make_model, message",
+    [
+        (lambda d: np.save(d / "x.npy", np.zeros((3, 2))) or d / "x.npy",
+         "is a .npy array file, not a fastinit model (.npz)"),
+        (lambda d: (d / "x.csv").write_text("1,2\n") and d / "x.csv", "it is a text file"),
+        (lambda d: (d / "e.npz").write_bytes(b"") or d / "e.npz", "it is empty"),
+        (lambda d: d, "it is a directory"),
+    ],
+)
+def test_predict_names_a_bad_model_file(tmp_path, make_model, message):
+    np.save(tmp_path / "data.npy", np.zeros((3, 2)))
+    model = make_model(tmp_path)
+    proc = run("predict", str(model), str(tmp_path / "data.npy"))
+    assert proc.returncode == 2 and message in proc.stderr and repr(str(model)) in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -73,3 +73,83 @@ def test_plot_diagnostics(seed_data, tmp_path):
     with pytest.raises(ValueError, match="no diagnostics"):
         fastinit.plot_diagnostics(fastinit.train(X, Y, [2, 3, 1], num_iterations=5, diagnostics=False))
     plt.close("all")
+
+
+# ---------------------------------------------------------------------------
+# save_figure: the format from the suffix, atomic replacement
+# ---------------------------------------------------------------------------
+
+@pytest.fixture
+def figure():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    yield fig
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("name, magic", [("f.png", b"\x89PNG"), ("f.PNG", b"\x89PNG"),
+                                         ("f", b"\x89PNG"), ("f.svg", b"<?xml"),
+                                         ("f.pdf", b"%PDF")])
+def test_save_figure_writes_the_format_of_the_suffix(tmp_path, figure, name, magic):
+    from fastinit.plotting import save_figure
+
+    assert save_figure(figure, tmp_path / name, dpi=50) == str(tmp_path / name)
+    assert (tmp_path / name).read_bytes().startswith(magic)
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # exactly there, nothing beside
+
+
+def test_save_figure_refuses_bad_paths_before_rendering(tmp_path, figure, monkeypatch):
+    from fastinit.plotting import check_figure_path, save_figure
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("rendered before the path was checked")
+
+    monkeypatch.setattr(figure, "savefig", no_rendering)
+    with pytest.raises(ValueError, match=r"--plot '.*f\.nosuch': matplotlib cannot write \.nosuch"):
+        save_figure(figure, tmp_path / "f.nosuch", "--plot")
+    with pytest.raises(ValueError, match="is a directory"):
+        save_figure(figure, tmp_path)
+    with pytest.raises(ValueError, match="does not exist"):
+        check_figure_path(tmp_path / "no" / "f.png")
+    assert check_figure_path(tmp_path / "f.svg") == (str(tmp_path / "f.svg"), "svg")
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+        save_figure("not a figure", tmp_path / "f.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failure_while_rendering_keeps_the_old_file(tmp_path, figure, monkeypatch):
+    from fastinit.plotting import save_figure
+
+    path = tmp_path / "f.png"
+    path.write_bytes(b"the old figure")
+    render = figure.savefig
+
+    def half_then_fail(f, **kwargs):
+        f.write(b"\x89PNG half a figure")
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(figure, "savefig", half_then_fail)
+    with pytest.raises(RuntimeError, match="renderer crashed"):
+        save_figure(figure, path)
+    assert path.read_bytes() == b"the old figure"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.png"]
+    monkeypatch.setattr(figure, "savefig", render)
+    save_figure(figure, path)
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_plot_functions_write_no_files(tmp_path, monkeypatch, seed_data):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.chdir(tmp_path)
+    rows = fastinit.compare_initializations(num_iterations=20, print_cost=False)
+    fastinit.plot_cost_curves(rows)
+    fastinit.plot_decision_boundary(lambda x: x[:, 0] > 0, *seed_data[:2])
+    plt.close("all")
+    assert list(tmp_path.iterdir()) == []
