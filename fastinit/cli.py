@@ -19,8 +19,8 @@ import numpy as np
 
 from . import datasets
 from ._files import check_writable
-from .experiments import SEED_HIDDEN_LAYERS, ComparisonRow, compare_initializations, format_table
-from .initializers import INITIALIZERS, describe
+from .experiments import ComparisonRow, compare_initializations, format_table
+from .initializers import INITIALIZERS
 from .model_io import MAX_LAYERS, load_model, save_model
 from .training import train
 
@@ -365,26 +365,11 @@ def _compare(args) -> int:
 
 
 def _comparison(args, data) -> list[ComparisonRow]:
-    """The seed's comparison on ``data``; on data of more than two classes,
-    the same network with a softmax output of one unit per class (the
-    library's :func:`compare_initializations` trains one sigmoid unit only)."""
-    train_X, train_Y, test_X, test_Y = data
-    n_classes = int(np.max(train_Y)) + 1
-    if n_classes <= 2:
-        return compare_initializations(
-            inits=args.inits, learning_rate=args.learning_rate, num_iterations=args.iterations,
-            dtype=args.dtype, print_cost=not args.quiet, data=data)
-    dims = [train_X.shape[0], *SEED_HIDDEN_LAYERS, n_classes]
-    rows = []
-    for init in args.inits:
-        if not args.quiet:
-            print(f"--- {init} initialization ---")
-        result = train(train_X, train_Y, dims, init=init, learning_rate=args.learning_rate,
-                       num_iterations=args.iterations, dtype=args.dtype,
-                       print_cost=not args.quiet)
-        rows.append(ComparisonRow(init, result.accuracy(train_X, train_Y),
-                                  result.accuracy(test_X, test_Y), describe(init), result))
-    return rows
+    """The seed's comparison on ``data`` (a softmax output on data of more
+    than two classes: see :func:`compare_initializations`)."""
+    return compare_initializations(
+        inits=args.inits, learning_rate=args.learning_rate, num_iterations=args.iterations,
+        dtype=args.dtype, print_cost=not args.quiet, data=data)
 
 
 def _plot_comparison(rows, data, path: str) -> None:

@@ -120,3 +120,10 @@ def test_seed_comparison_on_another_dataset():
                                             learning_rate=0.1, print_cost=False, data=(X, Y, tX, tY))
     acc = {row.init: row.train_accuracy for row in rows}
     assert acc["zeros"] == 0.5 and acc["he"] > 0.8
+
+
+def test_compare_initializations_takes_multi_class_data():
+    data = fastinit.datasets.load_named("blobs")
+    rows = fastinit.compare_initializations(inits=["he"], num_iterations=200, print_cost=False,
+                                            data=data)
+    assert rows[0].result.layers_dims[-1] == int(data[1].max()) + 1  # a softmax output
