@@ -1,7 +1,6 @@
 """The command line, run as a user runs it: in a subprocess."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
