@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import stat
 import sys
 import time
 from typing import Any, Sequence
@@ -272,22 +273,33 @@ def _check_grid_size(grid: dict) -> None:
             _check_network(hidden, 2, 3, "layers (--layers or --config)")
 
 
+#: largest sweep configuration file read (a grid is a few lines)
+MAX_CONFIG_BYTES = 2**20
+
+
 def _read_grid(path: str) -> dict:
     import json
 
     try:
-        if path.endswith(".toml"):
-            try:
-                import tomllib
-            except ImportError as exc:  # Python < 3.11
-                raise ValueError("TOML sweep files need Python >= 3.11; use a .json file") from exc
-            with open(path, "rb") as f:
-                grid = tomllib.load(f)
-        else:
-            with open(path, encoding="utf-8") as f:
-                grid = json.load(f)
+        with open(path, "rb") as f:
+            regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)  # not /dev/zero, a FIFO, ...
+            raw = f.read(MAX_CONFIG_BYTES + 1) if regular else b""
     except OSError as exc:
         raise ValueError(f"--config {path!r}: {exc.strerror or exc}") from exc
+    if not regular:
+        raise ValueError(f"--config {path!r}: not a regular file")
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ValueError(f"--config {path!r}: larger than {MAX_CONFIG_BYTES} bytes")
+    if path.endswith(".toml"):
+        try:
+            import tomllib
+        except ImportError as exc:  # Python < 3.11
+            raise ValueError("TOML sweep files need Python >= 3.11; use a .json file") from exc
+        parse = tomllib.loads
+    else:
+        parse = json.loads
+    try:
+        grid = parse(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # JSON, TOML and UTF-8 errors; absurd nesting
         kind = "TOML" if path.endswith(".toml") else "JSON"
         raise ValueError(f"--config {path!r}: not valid {kind} ({type(exc).__name__}: "

@@ -354,3 +354,12 @@ def test_predict_names_a_bad_model_file(tmp_path, make_model, message):
     proc = run("predict", str(model), str(tmp_path / "data.npy"))
     assert proc.returncode == 2 and message in proc.stderr and repr(str(model)) in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_config_that_is_not_a_small_regular_file_is_refused(tmp_path):
+    proc = run("sweep", "--config", "/dev/zero")  # endless: must not be read
+    assert proc.returncode == 2 and "not a regular file" in proc.stderr
+    big = tmp_path / "big.json"
+    big.write_text('{"seed": [' + "1, " * 400_000 + "1]}")
+    proc = run("sweep", "--config", str(big))
+    assert proc.returncode == 2 and "larger than" in proc.stderr and proc.stdout == ""
