@@ -1,8 +1,12 @@
 # Stub of the compiled kernel modules (_kernels_baseline and, on x86-64,
-# _kernels_avx2 and _kernels_avx512, which share one source: the four tiers
-# _kernels_{scalar,blocks,layers,fused}.pxi and _microkernels.h).  Every kernel
-# takes float32 or float64 arrays (one dtype per call), C-contiguous, with the
-# shapes documented in the source; outputs are written in place.
+# _kernels_avx2 and _kernels_avx512, which share one source: the five tiers
+# _kernels_{scalar,blocks,layers,fused,network}.pxi and _microkernels.h).  The
+# kernels of tiers 1-4 take float32 or float64 arrays (one dtype per call),
+# C-contiguous, with the shapes documented in the source; outputs are written
+# in place.  The network passes (tier 5) take the caller's objects and return
+# None for anything they would have to convert.
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -14,6 +18,8 @@ CHUNK_EXAMPLES: int
 OPENMP: bool
 FMA: bool
 VECTOR_BYTES: int
+ACTIVATION_CODES: dict[str, int]
+LAYOUT_COLUMNS: dict[str, int]
 
 def activation_buffer_size(layout: npt.NDArray[np.intp]) -> int: ...
 def cpu_has_avx2() -> bool: ...
@@ -65,7 +71,6 @@ def train_models(
     deltas: _F,
     losses: _F,
 ) -> None: ...
-def cpu_has_avx2() -> bool: ...
 def activation_forward(Z: _F, A: _F, act: int, slope: float) -> None: ...
 def activation_backward(dA: _F, A: _F, dZ: _F, act: int, slope: float) -> None: ...
 def softmax_forward(Z: _F, P: _F) -> None: ...
@@ -79,3 +84,38 @@ def activation_statistics(
 ) -> None: ...
 
 ACTIVATION_CODES: dict[str, int]
+def dataset_cost(
+    X: _F, Y: _F, theta: _F, layout: npt.NDArray[np.intp], hidden_act: int, slope: float,
+    softmax: bool, n_threads: int, acts: _F, losses: _F,
+) -> float: ...
+def epoch_order(seed: int, epoch: int, order: npt.NDArray[np.intp]) -> None: ...
+def train_minibatch(
+    X: _F,
+    Y: _F,
+    theta: _F,
+    layout: npt.NDArray[np.intp],
+    learning_rate: float,
+    batch_size: int,
+    first_step: int,
+    n_steps: int,
+    seed: int,
+    order: npt.NDArray[np.intp],
+    order_epoch: int,
+    hidden_act: int,
+    slope: float,
+    softmax: bool,
+    n_threads: int,
+    X_batch: _F,
+    Y_batch: _F,
+    grad: _F,
+    lanes: _F,
+    acts: _F,
+    deltas: _F,
+    losses: _F,
+) -> int: ...
+def network_forward(X: Any, parameters: Any, act: int, slope: float, cache: bool = ...,
+                    n_threads: int = ...) -> tuple[Any, ...] | _F | None: ...
+def network_backward(X: Any, Y: Any, cache: Any, act: int, slope: float,
+                     n_threads: int = ...) -> dict[str, _F] | None: ...
+def network_update(parameters: Any, grads: Any, learning_rate: float) -> dict[str, _F] | None: ...
+def network_loss(AL: Any, Y: Any) -> float | None: ...

@@ -61,3 +61,25 @@ def test_importing_fastinit_does_not_import_optional_dependencies():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=tempfile.gettempdir())
     assert proc.stdout.strip() == "[]", proc.stderr
+
+
+def test_the_kernel_stub_matches_every_compiled_module():
+    """``_kernels_baseline.pyi`` (re-exported by the other modules' stubs)
+    names exactly the public names of each kernel module, and each function's
+    parameters in order (Cython functions carry real signatures)."""
+    import ast
+    import inspect
+
+    from fastinit import _simd
+
+    path = os.path.join(os.path.dirname(fastinit.__file__), "_kernels_baseline.pyi")
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    functions = {n.name: [a.arg for a in n.args.args] for n in tree.body
+                 if isinstance(n, ast.FunctionDef)}
+    constants = {n.target.id for n in tree.body if isinstance(n, ast.AnnAssign)}
+    for name, module in _simd.available().items():
+        public = {n for n in dir(module) if not n.startswith("_")}
+        assert public == set(functions) | constants, name
+        for function, parameters in functions.items():
+            assert list(inspect.signature(getattr(module, function)).parameters) == parameters, \
+                (name, function)
