@@ -202,7 +202,7 @@ def test_cli_sweep_with_config_file_and_results(tmp_path):
     assert len(out.read_text().splitlines()) == 4
     for bad, message in [(["--n-seeds", "0"], "--n-seeds must be >= 1"),
                          (["--layers", "10,x"], "--layers takes comma-separated sizes"),
-                         (["--config", os.devnull], "not valid JSON")]:
+                         (["--config", os.devnull], "not a regular file")]:
         proc = subprocess.run([sys.executable, "-m", "fastinit", "sweep", *bad],
                               capture_output=True, text=True, cwd=tempfile.gettempdir())
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
@@ -308,7 +308,7 @@ fastinit.sweep({"seed": list(range(12)), "init": ["he", "xavier"], "num_iteratio
 
 def test_two_concurrent_sweeps_on_one_file_neither_duplicate_nor_interleave(tmp_path):
     path = tmp_path / "shared.jsonl"
-    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(path)],
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(path)], cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     for proc in procs:
         _, err = proc.communicate(timeout=300)
