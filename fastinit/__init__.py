@@ -15,6 +15,7 @@ except ImportError as exc:  # pragma: no cover - exercised only on broken instal
         "it has no pure-Python fallback. Install it with  pip install .  (or  pip install -e .  "
         "for development) from the source tree; importing the bare source tree does not work."
     ) from exc
+from .activations import ACTIVATIONS
 from .compat import model, predict
 from .config import get_config, show_config
 from .diagnostics import Diagnostics, diagnose
@@ -64,6 +65,7 @@ from .sweeps import SweepTable, sweep
 from .training import TrainingResult, train
 
 __all__ = [
+    "ACTIVATIONS",
     "__version__",
     "ComparisonRow",
     "SavedModel",

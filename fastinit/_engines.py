@@ -33,6 +33,7 @@ import numpy as np
 from ._simd import kernels as _kernels
 
 LINEAR = _kernels.ACTIVATION_CODES["linear"]
+RELU = _kernels.ACTIVATION_CODES["relu"]
 
 # When the BLAS engine takes over, by the weights of the widest layer
 # (n_in * n_out), the number of examples m and the number of inputs n_x.
@@ -79,15 +80,17 @@ def choose_engine(dims: Sequence[int], engine: str = "auto", n_examples: int = 1
 
 
 # The columns of the kernels' layout table, by the names the kernels give them.
-N_IN, N_OUT, W_OFFSET, B_OFFSET, ACT_OFFSET = (
-    _kernels.LAYOUT_COLUMNS[name] for name in ("n_in", "n_out", "w_offset", "b_offset", "act_offset"))
+N_IN, N_OUT, W_OFFSET, B_OFFSET, ACT_OFFSET, Z_OFFSET = (
+    _kernels.LAYOUT_COLUMNS[name]
+    for name in ("n_in", "n_out", "w_offset", "b_offset", "act_offset", "z_offset"))
 
 
-def pack(parameters: dict[str, np.ndarray], dims: list[int]):
+def pack(parameters: dict[str, np.ndarray], dims: list[int], hidden_act: int = RELU):
     """Flat parameter vector, the kernels' layout table (one row per layer,
     columns ``LAYOUT_COLUMNS``: n_in, n_out, W offset, b offset, activation
-    offset) and the size of one thread's activation buffer
-    (``_kernels.activation_buffer_size``)."""
+    offset, Z offset) and the size of one thread's activation buffer
+    (``_kernels.activation_buffer_size``).  Hidden layers whose activation
+    ``hidden_act`` needs Z for its derivative keep Z beside A."""
     L = len(dims) - 1
     layout = np.empty((L, len(_kernels.LAYOUT_COLUMNS)), dtype=np.intp)
     offset = act_offset = 0
@@ -95,6 +98,9 @@ def pack(parameters: dict[str, np.ndarray], dims: list[int]):
         row = layout[l - 1]
         row[N_IN], row[N_OUT] = dims[l - 1], dims[l]
         row[W_OFFSET], row[B_OFFSET] = offset, offset + dims[l] * dims[l - 1]
+        row[Z_OFFSET] = act_offset
+        if l < L and hidden_act in _kernels.NEEDS_Z:
+            act_offset += dims[l] * _kernels.BLOCK_SIZE
         row[ACT_OFFSET] = act_offset
         offset += dims[l] * (dims[l - 1] + 1)
         act_offset += dims[l] * _kernels.BLOCK_SIZE
@@ -331,7 +337,9 @@ class BlasEngine:
         if m not in self._buffers:
             widths = self.problem.layout[:, N_OUT]
             self._buffers[m] = ([np.empty((n, m), dtype) for n in widths],
-                                [np.empty((n, m), dtype) for n in widths])
+                                [np.empty((n, m), dtype) for n in widths],
+                                [np.empty((n, m), dtype) for n in widths]
+                                if self.problem.hidden_act in _kernels.NEEDS_Z else [])
         return self._buffers[m]
 
     def _batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
@@ -359,12 +367,17 @@ class BlasEngine:
     def _forward(self, X, params) -> list[np.ndarray]:
         """Activations of every layer (the output layer's logits last)."""
         p = self.problem
-        acts, _ = self._activations(X.shape[1], X.dtype)
+        acts, _, zs = self._activations(X.shape[1], X.dtype)
         A = X
         for l, (W, b) in enumerate(params):
             np.matmul(W, A, out=acts[l])
-            _kernels.bias_activation(acts[l], b, p.hidden_act if l < len(params) - 1 else LINEAR,
-                                     p.slope)
+            act = p.hidden_act if l < len(params) - 1 else LINEAR
+            if zs and act != LINEAR:  # keep Z: the derivative needs it
+                _kernels.bias_activation(Z=acts[l], b=b, act=LINEAR, slope=p.slope)
+                np.copyto(zs[l], acts[l])
+                _kernels.activation_forward(Z=zs[l], A=acts[l], act=act, slope=p.slope)
+            else:
+                _kernels.bias_activation(Z=acts[l], b=b, act=act, slope=p.slope)
             A = acts[l]
         return acts
 
@@ -380,7 +393,7 @@ class BlasEngine:
         p = self.problem
         L = len(params)
         acts = self._forward(X, params)
-        deltas = self._activations(X.shape[1], X.dtype)[1]
+        _, deltas, zs = self._activations(X.shape[1], X.dtype)
         dZ = deltas[L - 1]
         _kernels.output_gradient_from_logits(acts[L - 1], Y, p.softmax, dZ)
         for l in range(L - 1, -1, -1):
@@ -391,7 +404,8 @@ class BlasEngine:
             if l > 0:
                 dA = deltas[l - 1]
                 np.matmul(params[l][0].T, dZ, out=dA)
-                _kernels.activation_backward(dA, acts[l - 1], dA, p.hidden_act, p.slope)
+                _kernels.activation_backward(dA=dA, A=zs[l - 1] if zs else acts[l - 1], dZ=dA,
+                                             act=p.hidden_act, slope=p.slope)
                 dZ = dA
 
 

@@ -19,6 +19,7 @@ OPENMP: bool
 FMA: bool
 VECTOR_BYTES: int
 ACTIVATION_CODES: dict[str, int]
+NEEDS_Z: frozenset[int]
 LAYOUT_COLUMNS: dict[str, int]
 
 def activation_buffer_size(layout: npt.NDArray[np.intp]) -> int: ...
@@ -84,6 +85,7 @@ def activation_statistics(
 ) -> None: ...
 
 ACTIVATION_CODES: dict[str, int]
+NEEDS_Z: frozenset[int]
 def dataset_cost(
     X: _F, Y: _F, theta: _F, layout: npt.NDArray[np.intp], hidden_act: int, slope: float,
     softmax: bool, n_threads: int, acts: _F, losses: _F,

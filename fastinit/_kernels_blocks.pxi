@@ -110,18 +110,22 @@ cdef inline void _activate_row(
     elif act == SIGMOID:
         for i in range(nb):
             z[i] = _sigmoid(z[i] + bias)
-    else:
+    elif act == LINEAR:
         for i in range(nb):
             z[i] = z[i] + bias
+    else:
+        for i in range(nb):
+            z[i] = _activation(act, z[i] + bias, slope)
 
 
 cdef inline void _activation_backward_row(
         const floating* da,                     # IN  (nb,) gradient w.r.t. the activation
-        const floating* a,                      # IN  (nb,) the activation f(z)
+        const floating* a,                      # IN  (nb,) f(z), or z where _needs_z(act)
         floating* dz,                           # OUT (nb,); may alias da
         int act, floating slope, Py_ssize_t nb) noexcept nogil:
     """dz = da * f'(z), with f' written in terms of a = f(z): relu 1[a > 0]
-    (0 at the kink), leaky_relu 1 or slope, tanh 1 - a², sigmoid a (1 - a)."""
+    (0 at the kink), leaky_relu 1 or slope, tanh 1 - a², sigmoid a (1 - a),
+    elu 1 or a + 1; GELU and SiLU from a = z itself (``_derivative``)."""
     cdef Py_ssize_t i
     if act == RELU:
         for i in range(nb):
@@ -135,9 +139,12 @@ cdef inline void _activation_backward_row(
     elif act == SIGMOID:
         for i in range(nb):
             dz[i] = da[i] * (a[i] * (1 - a[i]))
-    else:
+    elif act == LINEAR:
         for i in range(nb):
             dz[i] = da[i]
+    else:
+        for i in range(nb):
+            dz[i] = da[i] * _derivative(act, a[i])
 
 
 cdef inline void _linear_forward_block(
@@ -163,10 +170,12 @@ cdef inline void _linear_backward_block(
         const floating* W, Py_ssize_t n_out, Py_ssize_t n_in,
         const floating* dZ, Py_ssize_t lddz,    # IN  (n_out, nbp)
         const floating* A, Py_ssize_t lda,      # IN  (n_in, nbp) the layer's input
+        const floating* F, Py_ssize_t ldf,      # IN  (n_in, nbp) what f' is computed from:
+                                                #     A, or the input's Z where _needs_z(act)
         floating* dW_lanes,                     # IN/OUT (n_out * n_in, lanes) lane sums
         floating* db_lanes,                     # IN/OUT (n_out, lanes) lane sums
         floating* dA, Py_ssize_t ldda,          # OUT (n_in, nbp) = W^T dZ, skipped if NULL
-        int act, floating slope,                # then dA *= f'(A) for A's activation
+        int act, floating slope,                # then dA *= f'(.) for A's activation
         Py_ssize_t nbp) noexcept nogil:
     cdef Py_ssize_t k
     _dense_gradient(dZ, lddz, n_out, A, lda, n_in, nbp, dW_lanes, db_lanes)
@@ -179,7 +188,7 @@ cdef inline void _linear_backward_block(
     _dense_forward(W, 1, n_in, NULL, n_in, n_out, dZ, lddz, dA, ldda, nbp, FI_EPI_NONE, NULL, 0)
     if act != LINEAR:
         for k in range(n_in):
-            _activation_backward_row(dA + k * ldda, A + k * lda, dA + k * ldda, act, slope, nbp)
+            _activation_backward_row(dA + k * ldda, F + k * ldf, dA + k * ldda, act, slope, nbp)
 
 
 cdef inline void _softmax_block(

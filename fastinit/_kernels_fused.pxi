@@ -62,10 +62,11 @@ cdef enum:
     W_AT = 2
     B_AT = 3
     ACT_AT = 4
-    N_COLUMNS = 5
+    Z_AT = 5      # where the layer's Z is kept: ACT_AT unless its activation _needs_z
+    N_COLUMNS = 6
 
 LAYOUT_COLUMNS = {"n_in": N_IN, "n_out": N_OUT, "w_offset": W_AT, "b_offset": B_AT,
-                  "act_offset": ACT_AT}
+                  "act_offset": ACT_AT, "z_offset": Z_AT}
 
 
 cdef inline const Py_ssize_t* _layer(const Py_ssize_t* layout, Py_ssize_t l) noexcept nogil:
@@ -80,7 +81,7 @@ cdef inline Py_ssize_t _x_tail_offset(const Py_ssize_t* layout, Py_ssize_t L) no
 
 
 def activation_buffer_size(const Py_ssize_t[:, ::1] layout):
-    """Values of one thread's activation buffer for the (L, 5) layout table:
+    """Values of one thread's activation buffer for the layout table:
     each layer's activations (BLOCK per unit) and room for a padded block of X."""
     return _x_tail_offset(&layout[0, 0], layout.shape[0]) + layout[0, N_IN] * BLOCK
 
@@ -108,7 +109,7 @@ cdef inline const floating* _block_forward(
     logits last.  A partial block is zero-padded to ``_padded(nb)`` examples (X
     copied into the tail of ``acts``, padded hidden activations zeroed).
     Returns where the block of X was read (``*ldx``: its row stride)."""
-    cdef Py_ssize_t l, lda = m, nbp = _padded(nb), ld = _block_of(theta)
+    cdef Py_ssize_t l, j, lda = m, nbp = _padded(nb), ld = _block_of(theta)
     cdef const Py_ssize_t* row
     cdef const floating* A_in = X + start
     cdef floating* Z
@@ -121,8 +122,16 @@ cdef inline const floating* _block_forward(
     for l in range(L):
         row = _layer(layout, l)
         Z = acts + row[ACT_AT]
-        _linear_forward_block(theta + row[W_AT], theta + row[B_AT], row[N_OUT], row[N_IN], A_in, lda,
-                              Z, ld, nbp, hidden_act if l < L - 1 else LINEAR, slope)
+        if l < L - 1 and _needs_z(hidden_act):  # keep Z at Z_AT, A = f(Z) at ACT_AT
+            _linear_forward_block(theta + row[W_AT], theta + row[B_AT], row[N_OUT], row[N_IN],
+                                  A_in, lda, acts + row[Z_AT], ld, nbp, LINEAR, slope)
+            _zero_padding(acts + row[Z_AT], ld, row[N_OUT], nb, nbp)
+            for j in range(row[N_OUT]):
+                memcpy(Z + j * ld, acts + row[Z_AT] + j * ld, nbp * sizeof(floating))
+                _activate_row(Z + j * ld, 0, hidden_act, slope, nbp)
+        else:
+            _linear_forward_block(theta + row[W_AT], theta + row[B_AT], row[N_OUT], row[N_IN],
+                                  A_in, lda, Z, ld, nbp, hidden_act if l < L - 1 else LINEAR, slope)
         if l < L - 1:
             _zero_padding(Z, ld, row[N_OUT], nb, nbp)
         A_in = Z
@@ -181,11 +190,12 @@ cdef inline floating _block_pass(
         n_out = row[N_OUT]
         if l == 0:
             _linear_backward_block(theta + row[W_AT], n_out, n_in, delta, ld, X_block, ldx,
-                                   lanes + row[W_AT] * V, lanes + row[B_AT] * V,
+                                   X_block, ldx, lanes + row[W_AT] * V, lanes + row[B_AT] * V,
                                    NULL, 0, LINEAR, 0, nbp)
-        else:
+        else:  # f' of the layer below from its A, or its Z (kept at Z_AT) where needed
             _linear_backward_block(theta + row[W_AT], n_out, n_in, delta, ld,
                                    acts + _layer(layout, l - 1)[ACT_AT], ld,
+                                   acts + _layer(layout, l - 1)[Z_AT], ld,
                                    lanes + row[W_AT] * V, lanes + row[B_AT] * V,
                                    delta_prev, ld, hidden_act, slope, nbp)
             swap = delta
@@ -293,7 +303,7 @@ def train_full_batch(
         const floating[:, ::1] X,              # IN  (n_x, m)
         const floating[:, ::1] Y,              # IN  (n_L, m) 0/1 labels (one-hot for softmax)
         floating[::1] theta,                   # IN/OUT all parameters, flat
-        const Py_ssize_t[:, ::1] layout,       # IN  (L, 5): n_in, n_out, W offset, b offset, act offset
+        const Py_ssize_t[:, ::1] layout,       # IN  (L, N_COLUMNS) the layout table (LAYOUT_COLUMNS)
         floating learning_rate,
         Py_ssize_t n_iter,
         bint record_first,
@@ -344,7 +354,7 @@ def train_models(
         const floating[:, ::1] X,              # IN  (n_x, m), shared by every model
         const floating[:, ::1] Y,              # IN  (n_L, m)
         floating[:, ::1] thetas,               # IN/OUT (K, P): the parameters of K models
-        const Py_ssize_t[:, ::1] layout,       # IN  (L, 5), as for train_full_batch
+        const Py_ssize_t[:, ::1] layout,       # IN  the layout table, as for train_full_batch
         const floating[::1] learning_rates,    # IN  (K,)
         Py_ssize_t n_iter,
         bint record_first,
@@ -530,7 +540,7 @@ def train_minibatch(
 def activation_statistics(
         const floating[:, ::1] X,              # IN  (n_x, m)
         const floating[::1] theta,             # IN  all parameters, flat
-        const Py_ssize_t[:, ::1] layout,       # IN  (L, 5) as for train_full_batch
+        const Py_ssize_t[:, ::1] layout,       # IN  the layout table, as for train_full_batch
         int hidden_act, floating slope, bint softmax,
         double[:, ::1] sums,                   # OUT (L, 3): sum a, sum a^2, saturated count
         floating[::1] alive,                   # OUT (sum of widths,): 1 where a unit was ever > 0

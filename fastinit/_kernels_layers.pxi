@@ -143,7 +143,8 @@ def linear_backward(const floating[:, ::1] W,    # IN  (n_out, n_in)
                     nb = min(block, end - start)
                     if nb == block:
                         _linear_backward_block(&W[0, 0], n_out, n_in, &dZ[0, start], m,
-                                               &A[0, start], m, &lanes[0], &lanes[n_w * V],
+                                               &A[0, start], m, &A[0, start], m,
+                                               &lanes[0], &lanes[n_w * V],
                                                &dA[0, start], m, LINEAR, 0, block)
                         start = start + block
                         continue
@@ -152,7 +153,8 @@ def linear_backward(const floating[:, ::1] W,    # IN  (n_out, n_in)
                     _copy_padded(tail, block, &dZ[0, start], m, n_out, nb, nbp)
                     _copy_padded(tail + n_out * block, block, &A[0, start], m, n_in, nb, nbp)
                     _linear_backward_block(&W[0, 0], n_out, n_in, tail, block,
-                                           tail + n_out * block, block, &lanes[0], &lanes[n_w * V],
+                                           tail + n_out * block, block, tail + n_out * block, block,
+                                           &lanes[0], &lanes[n_w * V],
                                            tail + (n_out + n_in) * block, block, LINEAR, 0, nbp)
                     for k in range(n_in):
                         memcpy(&dA[k, start], tail + (n_out + n_in + k) * block,

@@ -423,18 +423,22 @@ def network_forward(X, parameters, int act, double slope, bint cache=True, int n
 
 cdef void _backward_rows(const floating* X, const floating* Y, Py_ssize_t m,
                          Py_ssize_t start, Py_ssize_t nb, const Net* net, floating** As,
-                         floating** dZs, floating** dAs, floating* lanes, floating* scratch,
-                         int act, floating slope, floating inv_m) noexcept nogil:
+                         floating** Zs, floating** dZs, floating** dAs, floating* lanes,
+                         floating* scratch, int act, floating slope,
+                         floating inv_m) noexcept nogil:
     """Backward pass of examples start .. start+nb-1 (nb <= one block): dZ
     and dA of every layer into their (n_l, m) arrays, weight gradients added
-    into ``lanes``.  A partial block goes through zero-padded copies in
-    ``scratch``, so its padded examples add exactly zero to every gradient."""
+    into ``lanes``; f' from the cache's A, or its Z (``Zs``) where the
+    activation ``_needs_z``.  A partial block goes through zero-padded copies
+    in ``scratch``, so its padded examples add exactly zero to every gradient."""
     cdef Py_ssize_t l, j, i, k, n_in, n_out, blk = _block_of(X), nbp = _padded(nb)
     cdef Py_ssize_t L = net.L, V = _vector_lanes(X), ldd, ldp, ld
     cdef bint full = nb == blk
     cdef const floating* AL = As[L - 1] + start
     cdef const floating* prev
     cdef const floating* P
+    cdef const floating* F
+    cdef Py_ssize_t ldf
     cdef floating* D
     cdef floating* dA
     cdef floating* dZ
@@ -468,6 +472,16 @@ cdef void _backward_rows(const floating* X, const floating* Y, Py_ssize_t m,
                         lanes + (net.offset[l] + n_out * n_in) * V)
         if l == 0:
             break
+        F = P
+        ldf = ldp
+        if _needs_z(act):
+            F = Zs[l - 1] + start
+            ldf = m
+            if not full:
+                _copy_padded(room, blk, Zs[l - 1] + start, m, n_in, nb, nbp)
+                F = room
+                ldf = blk
+                room = room + n_in * blk
         if full:
             dA = dAs[l - 1] + start
             dZ = dZs[l - 1] + start
@@ -481,7 +495,7 @@ cdef void _backward_rows(const floating* X, const floating* Y, Py_ssize_t m,
         _dense_forward(<const floating*>net.W[l], 1, n_in, NULL, n_in, n_out, D, ldd, dA, ld,
                        nbp, FI_EPI_NONE, NULL, 0)
         for k in range(n_in):
-            _activation_backward_row(dA + k * ld, P + k * ldp, dZ + k * ld, act, slope, nbp)
+            _activation_backward_row(dA + k * ld, F + k * ldf, dZ + k * ld, act, slope, nbp)
         if not full:
             for k in range(n_in):
                 memcpy(dAs[l - 1] + k * m + start, dA + k * ld, nb * sizeof(floating))
@@ -491,7 +505,7 @@ cdef void _backward_rows(const floating* X, const floating* Y, Py_ssize_t m,
 
 
 cdef void _backward_all(const floating* X, const floating* Y, Py_ssize_t m, const Net* net,
-                        floating** As, floating** dZs, floating** dAs,
+                        floating** As, floating** Zs, floating** dZs, floating** dAs,
                         floating* lanes, Py_ssize_t lanes_per_thread,
                         floating* scratch, Py_ssize_t per_thread,
                         floating* grads,                 # WORK (n_chunks, n_params)
@@ -502,12 +516,12 @@ cdef void _backward_all(const floating* X, const floating* Y, Py_ssize_t m, cons
     cdef int tid
     if nt <= 1:
         for c in range(n_chunks):
-            _backward_chunk(X, Y, m, c, net, As, dZs, dAs, lanes, scratch,
+            _backward_chunk(X, Y, m, c, net, As, Zs, dZs, dAs, lanes, scratch,
                             grads + c * n_params, act, slope)
     else:
         for c in prange(n_chunks, num_threads=nt, schedule="static"):
             tid = threadid()
-            _backward_chunk(X, Y, m, c, net, As, dZs, dAs, lanes + tid * lanes_per_thread,
+            _backward_chunk(X, Y, m, c, net, As, Zs, dZs, dAs, lanes + tid * lanes_per_thread,
                             scratch + tid * per_thread, grads + c * n_params, act, slope)
     for c in range(1, n_chunks):
         for p in range(n_params):
@@ -515,7 +529,8 @@ cdef void _backward_all(const floating* X, const floating* Y, Py_ssize_t m, cons
 
 
 cdef void _backward_chunk(const floating* X, const floating* Y, Py_ssize_t m, Py_ssize_t c,
-                          const Net* net, floating** As, floating** dZs, floating** dAs,
+                          const Net* net, floating** As, floating** Zs, floating** dZs,
+                          floating** dAs,
                           floating* lanes, floating* scratch,
                           floating* grad,                # OUT (n_params,) this chunk's gradient
                           int act, floating slope) noexcept nogil:
@@ -524,8 +539,8 @@ cdef void _backward_chunk(const floating* X, const floating* Y, Py_ssize_t m, Py
     cdef floating inv_m = 1.0 / m
     memset(lanes, 0, net.n_params * _vector_lanes(X) * sizeof(floating))
     while start < end:
-        _backward_rows(X, Y, m, start, min(blk, end - start), net, As, dZs, dAs, lanes, scratch,
-                       act, slope, inv_m)
+        _backward_rows(X, Y, m, start, min(blk, end - start), net, As, Zs, dZs, dAs, lanes,
+                       scratch, act, slope, inv_m)
         start = start + blk
     _reduce_lanes(lanes, net.n_params, grad)
 
@@ -546,22 +561,27 @@ def network_backward(X, Y, cache, int act, double slope, int n_threads=1):
     m = net.examples(X, net.s.dims[0], -1)
     if m < 0:
         return None
-    cdef Pointers As
+    cdef Pointers As, Zs
     for l in range(L):
         if net.examples(cache[4 * l + 1], net.s.dims[l + 1], m) < 0:
             return None
         As.p[l] = _data(cache[4 * l + 1])
+        Zs.p[l] = NULL
+        if _needs_z(act) and l < L - 1:  # f' of this hidden layer needs its Z
+            if net.examples(cache[4 * l], net.s.dims[l + 1], m) < 0:
+                return None
+            Zs.p[l] = _data(cache[4 * l])
     cdef void* labels = net.labels(Y, m)
     if labels == NULL:
         return None
     try:
-        return _backward_checked(net, X, m, labels, &As, act, slope, n_threads)
+        return _backward_checked(net, X, m, labels, &As, &Zs, act, slope, n_threads)
     finally:
         free(labels)
 
 
 cdef dict _backward_checked(_Network net, object X, Py_ssize_t m, void* labels,
-                            Pointers* As, int act, double slope, int n_threads):
+                            Pointers* As, Pointers* Zs, int act, double slope, int n_threads):
     """``network_backward`` on checked inputs (``labels`` read by ``_read_labels``)."""
     cdef Py_ssize_t l, L = net.s.L
     cdef Pointers dZs, dAs
@@ -581,7 +601,7 @@ cdef dict _backward_checked(_Network net, object X, Py_ssize_t m, void* labels,
     cdef Py_ssize_t V = LANES_MAX, n_params = net.s.n_params
     cdef Py_ssize_t per_thread = net.s.dims[0] * BLOCK
     for l in range(L):
-        per_thread = per_thread + 4 * net.s.dims[l + 1] * BLOCK
+        per_thread = per_thread + 5 * net.s.dims[l + 1] * BLOCK
     # lanes rows start on 64-byte boundaries: the lane vectors are aligned
     cdef Py_ssize_t lanes_per_thread = (n_params * V + 15) // 16 * 16
     cdef void* lanes_raw = NULL
@@ -598,12 +618,12 @@ cdef dict _backward_checked(_Network net, object X, Py_ssize_t m, void* labels,
         with nogil:
             if net.typenum == cnp.NPY_DOUBLE:
                 _backward_all(<const double*>x, <const double*>labels, m, &net.s,
-                              <double**>As.p, <double**>dZs.p, <double**>dAs.p,
+                              <double**>As.p, <double**>Zs.p, <double**>dZs.p, <double**>dAs.p,
                               <double*>lanes, lanes_per_thread, <double*>scratch, per_thread,
                               <double*>rows, act, slope, nt)
             else:
                 _backward_all(<const float*>x, <const float*>labels, m, &net.s,
-                              <float**>As.p, <float**>dZs.p, <float**>dAs.p,
+                              <float**>As.p, <float**>Zs.p, <float**>dZs.p, <float**>dAs.p,
                               <float*>lanes, lanes_per_thread, <float*>scratch, per_thread,
                               <float*>rows, act, <float>slope, nt)
         if not (_all_finite(<double*>rows, n_params) if itemsize == 8

@@ -35,7 +35,7 @@
 # module does not, so the two agree to rounding (1e-12 relative in float64
 # over a whole training run), not to the bit.
 from cython cimport floating
-from libc.math cimport NAN, fabs, fabsf, log, logf, tanh, tanhf
+from libc.math cimport NAN, erf, fabs, fabsf, log, logf, tanh, tanhf
 from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
@@ -65,16 +65,31 @@ cdef enum:
 FMA = bool(FI_HAS_FMA)
 VECTOR_BYTES = FI_VBYTES
 
-# Hidden-layer activations (the output layer is sigmoid or softmax).
+# Hidden-layer activations (the output layer is sigmoid or softmax).  The
+# kernels know each by its code, its value (``_activation``) and its
+# derivative (``_derivative``); ``fastinit.activations`` is the registry that
+# names them for the rest of the package.  GELU and SiLU have derivatives that
+# need the pre-activation Z (``_NEEDS_Z``): the passes keep Z for them.
 cdef enum:
     LINEAR = 0
     RELU = 1
     LEAKY_RELU = 2
     TANH = 3
     SIGMOID = 4
+    GELU_TANH = 5
+    GELU_ERF = 6
+    SILU = 7
+    ELU = 8
 
 ACTIVATION_CODES = {"linear": LINEAR, "relu": RELU, "leaky_relu": LEAKY_RELU,
-                    "tanh": TANH, "sigmoid": SIGMOID}
+                    "tanh": TANH, "sigmoid": SIGMOID, "gelu_tanh": GELU_TANH,
+                    "gelu": GELU_ERF, "silu": SILU, "elu": ELU}
+#: codes of the activations whose derivative is computed from Z (else from A = f(Z))
+NEEDS_Z = frozenset({GELU_TANH, GELU_ERF, SILU})
+
+
+cdef inline bint _needs_z(int act) noexcept nogil:
+    return act == GELU_TANH or act == GELU_ERF or act == SILU
 
 BLOCK_SIZE = BLOCK
 LANE_COUNT = LANES_MAX
@@ -241,6 +256,55 @@ cdef inline floating _tanh(floating z) noexcept nogil:
         return tanhf(z)
     else:
         return tanh(z)
+
+
+cdef inline floating _erf(floating z) noexcept nogil:
+    if floating is float:
+        return <float>erf(<double>z)
+    else:
+        return erf(z)
+
+
+# sqrt(2 / pi), 1 / sqrt(2), 1 / sqrt(2 pi) and the cubic coefficient of GELU's tanh form
+cdef double GELU_C = 0.7978845608028654
+cdef double RSQRT2 = 0.7071067811865476
+cdef double RSQRT2PI = 0.3989422804014327
+cdef double GELU_K = 0.044715
+
+
+cdef inline floating _activation(int act, floating z, floating slope) noexcept nogil:
+    """f(z) of the smooth activations added through the registry (GELU in its
+    tanh and erf forms, SiLU, ELU with alpha 1); the older ones have their
+    own vectorised loops in ``_activate_row``."""
+    cdef floating one = 1, half = 0.5
+    if act == GELU_TANH:
+        return half * z * (one + _tanh(<floating>GELU_C * (z + <floating>GELU_K * z * z * z)))
+    if act == GELU_ERF:
+        return half * z * (one + _erf(z * <floating>RSQRT2))
+    if act == SILU:
+        return z * _sigmoid(z)
+    if act == ELU:
+        return z if z > 0 else _exp(z) - one
+    return z
+
+
+cdef inline floating _derivative(int act, floating v) noexcept nogil:
+    """f'(z) of the same activations, from v = z (GELU, SiLU: ``_needs_z``) or
+    from v = f(z) (ELU: f' = 1 for z > 0, f(z) + 1 below)."""
+    cdef floating one = 1, half = 0.5, t, s, u
+    if act == GELU_TANH:
+        u = <floating>GELU_C * (v + <floating>GELU_K * v * v * v)
+        t = _tanh(u)
+        return (half * (one + t) + half * v * (one - t * t)
+                * <floating>GELU_C * (one + <floating>(3 * GELU_K) * v * v))
+    if act == GELU_ERF:
+        return half * (one + _erf(v * <floating>RSQRT2)) + v * <floating>RSQRT2PI * _exp(-half * v * v)
+    if act == SILU:
+        s = _sigmoid(v)
+        return s * (one + v * (one - s))
+    if act == ELU:
+        return one if v > 0 else v + one
+    return one
 
 
 cdef inline floating _max(floating a, floating b) noexcept nogil:

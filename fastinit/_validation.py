@@ -103,13 +103,12 @@ def check_labels(
     return one_hot
 
 
-ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "linear")
-
-
 def check_activation(activation: Any, negative_slope: Any = 0.01) -> tuple[str, float]:
-    """A hidden-layer activation name and leaky_relu's negative slope."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
+    """A hidden-layer activation name of the registry (:mod:`fastinit.activations`;
+    an alias gives its canonical name) and leaky_relu's negative slope."""
+    from .activations import get_activation
+
+    activation = get_activation(activation).name
     slope = _as_float(negative_slope, "negative_slope")
     if not math.isfinite(slope):
         raise ValueError(f"negative_slope must be finite, got {negative_slope}")

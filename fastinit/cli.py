@@ -21,6 +21,7 @@ import numpy as np
 from . import datasets
 from ._files import check_writable
 from .experiments import ComparisonRow, compare_initializations, format_table
+from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
 from .model_io import MAX_LAYERS, load_model, save_model
 from .training import train
@@ -95,7 +96,7 @@ def _common(p: argparse.ArgumentParser, default_iterations: int = 15000) -> None
     p.add_argument("--learning-rate", type=float, default=0.01, help="default: 0.01")
     p.add_argument("--iterations", type=int, default=default_iterations,
                    help=f"default: {default_iterations}; at most {MAX_ITERATIONS}")
-    p.add_argument("--activation", choices=["relu", "leaky_relu", "tanh", "sigmoid", "linear"],
+    p.add_argument("--activation", choices=list(ACTIVATIONS),
                    default="relu", help="hidden activation (default: relu)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--threads", type=int, default=1, metavar="N",
@@ -194,7 +195,7 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="hidden layer sizes, comma-separated, one network per value "
                          "(e.g. 10,5 20,10)")
     sw.add_argument("--activations", nargs="+",
-                    choices=["relu", "leaky_relu", "tanh", "sigmoid", "linear"], metavar="ACT")
+                    choices=list(ACTIVATIONS), metavar="ACT")
     sw.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), metavar="DATASET")
     sw.add_argument("--iterations", nargs="+", type=int, metavar="N",
                     help=f"at most {MAX_ITERATIONS}")

@@ -400,25 +400,27 @@ def describe(init: str | Initializer) -> str:
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """The recommended gain of an activation (PyTorch's table).
+    """The recommended gain of an activation, PyTorch's ``calculate_gain``.
 
-    ``linear`` and ``sigmoid``: 1; ``tanh``: 5/3; ``relu``: √2;
+    ``linear``, ``identity`` and ``sigmoid``: 1; ``tanh``: 5/3; ``relu``: √2;
     ``leaky_relu``: √(2 / (1 + slope²)) with ``param`` the negative slope
-    (default 0.01); ``selu``: 3/4.
+    (default 0.01); ``selu``: 3/4.  The registry's other activations (gelu,
+    gelu_tanh, silu, elu) have no gain PyTorch documents: a ``ValueError``
+    says so, as PyTorch refuses them.
     """
-    if nonlinearity in ("linear", "sigmoid", "identity"):
-        return 1.0
-    if nonlinearity == "tanh":
-        return 5.0 / 3.0
-    if nonlinearity == "relu":
-        return math.sqrt(2.0)
-    if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else _check_real(param, "param")
-        return math.sqrt(2.0 / (1.0 + slope ** 2))
+    from .activations import ACTIVATIONS
+
     if nonlinearity == "selu":
         return 0.75
-    raise ValueError("nonlinearity must be one of 'linear', 'sigmoid', 'tanh', 'relu', "
-                     f"'leaky_relu', 'selu', got {nonlinearity!r}")
+    if nonlinearity == "identity":
+        nonlinearity = "linear"
+    entry = ACTIVATIONS.get(nonlinearity) if isinstance(nonlinearity, str) else None
+    if entry is None or entry.gain is None:
+        known = [n for n, a in ACTIVATIONS.items() if a.gain is not None] + ["identity", "selu"]
+        undocumented = "" if entry is None else " (PyTorch documents no gain for it)"
+        raise ValueError(f"nonlinearity must be one of {known}{undocumented}, got {nonlinearity!r}")
+    slope = 0.01 if param is None else _check_real(param, "param")
+    return entry.gain(slope)
 
 
 def initialize_parameters(

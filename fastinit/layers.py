@@ -60,7 +60,8 @@ def activation_forward(Z: ArrayLike, activation: str = "relu",
     ----------
     Z : array_like of any shape
         Pre-activations; must be finite.
-    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}, default "relu"
+    activation : str, default "relu"
+        A name of :data:`fastinit.activations.ACTIVATIONS`.
     negative_slope : float, default 0.01
         Slope of leaky_relu for negative inputs.
 
@@ -105,7 +106,7 @@ def softmax(Z: ArrayLike) -> np.ndarray:
 
 
 def activation_backward(dA: ArrayLike, A: ArrayLike, activation: str = "relu",
-                        negative_slope: float = 0.01) -> np.ndarray:
+                        negative_slope: float = 0.01, Z: ArrayLike | None = None) -> np.ndarray:
     """Gradient through a hidden-layer activation, ``dZ = dA * f'(Z)``.
 
     Parameters
@@ -115,20 +116,30 @@ def activation_backward(dA: ArrayLike, A: ArrayLike, activation: str = "relu",
     A : array_like of shape (n, m)
         The activation's output ``f(Z)``; f' is computed from it (relu:
         ``A > 0``, leaky_relu: 1 or the slope, tanh: ``1 - A²``, sigmoid:
-        ``A (1 - A)``, linear: 1).
-    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}, default "relu"
+        ``A (1 - A)``, elu: 1 or ``A + 1``, linear: 1).
+    activation : str, default "relu"
+        A name of :data:`fastinit.activations.ACTIVATIONS`.
     negative_slope : float, default 0.01
+    Z : array_like of shape (n, m), optional
+        The pre-activation, required by the activations whose derivative
+        needs it (``gelu``, ``gelu_tanh``, ``silu``).
 
     Returns
     -------
     dZ : ndarray of shape (n, m)
     """
-    args = _activation_args(activation, negative_slope)
-    dtype = _dtype_of(dA, A)
+    code, slope = _activation_args(activation, negative_slope)
+    needs_z = code in _kernels.NEEDS_Z
+    if needs_z and Z is None:
+        raise ValueError(f"activation {activation!r}: its derivative needs Z, the pre-activation")
+    dtype = _dtype_of(dA, A, Z) if needs_z else _dtype_of(dA, A)
     dA = check_array(dA, "dA", dtype)
     A = check_array(A, "A", dtype)
     _same_shape(dA, A, "dA", "A")
-    return _apply(_kernels.activation_backward, dA, A, args=args)
+    if needs_z:
+        Z = check_array(Z, "Z", dtype)
+        _same_shape(dA, Z, "dA", "Z")
+    return _apply(_kernels.activation_backward, dA, Z if needs_z else A, args=(code, slope))
 
 
 def relu_backward(dA: ArrayLike, A: ArrayLike) -> np.ndarray:

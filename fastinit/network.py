@@ -111,8 +111,9 @@ def forward_propagation(
         (n_l, n_{l-1}) and ``b[l]`` of shape (n_l, 1).  ``n_L = 1`` gives a
         sigmoid output, ``n_L >= 2`` a softmax over the columns.  float32
         arrays throughout give a float32 computation, anything else float64.
-    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}, default "relu"
-        Activation of the hidden layers.
+    activation : str, default "relu"
+        Activation of the hidden layers: a name of
+        :data:`fastinit.activations.ACTIVATIONS`.
     negative_slope : float, default 0.01
         Slope of leaky_relu for negative inputs.
 
@@ -207,9 +208,14 @@ def backward_propagation(
     if dims[-1] > 1:  # one-hot back to label values, which the pass reads
         labels = np.argmax(labels, axis=0).astype(X.dtype)
     L = len(dims) - 1
+    needs_z = act_args[0] in _kernels.NEEDS_Z
     clean = []
     for l in range(1, L + 1):
-        clean += [None, activations[l - 1], params[f"W{l}"], params[f"b{l}"]]
+        Z = (check_array(cache[4 * l - 4], f"cache Z{l}", X.dtype) if needs_z and l < L else None)
+        if Z is not None and Z.shape != activations[l - 1].shape:
+            raise ValueError(f"cache Z{l} must have shape {activations[l - 1].shape} to match "
+                             f"A{l}, got {Z.shape}")
+        clean += [Z, activations[l - 1], params[f"W{l}"], params[f"b{l}"]]
     return _converted(_named("backward_propagation", _kernels.network_backward, X, labels,
                              tuple(clean), *act_args, _threads(X)), "backward pass")
 

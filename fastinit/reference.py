@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .activations import ACTIVATIONS
+
 
 def relu(Z):
     return np.maximum(0, Z)
@@ -34,28 +36,15 @@ def softmax(Z):
 
 
 def activation_forward(Z, activation="relu", slope=0.01):
-    if activation == "relu":
-        return relu(Z)
-    if activation == "leaky_relu":
-        return leaky_relu(Z, slope)
-    if activation == "tanh":
-        return np.tanh(Z)
-    if activation == "sigmoid":
-        return sigmoid(Z)
-    return Z
+    """f(Z) of a registered activation (:mod:`fastinit.activations` holds
+    each one's NumPy formula)."""
+    return ACTIVATIONS[activation].forward(Z, slope)
 
 
-def activation_backward(dA, A, activation="relu", slope=0.01):
-    """dZ from dA and the activation's output A = f(Z)."""
-    if activation == "relu":
-        return relu_backward(dA, A)
-    if activation == "leaky_relu":
-        return np.where(A > 0, dA, slope * dA)
-    if activation == "tanh":
-        return dA * (1 - A * A)
-    if activation == "sigmoid":
-        return sigmoid_backward(dA, A)
-    return dA
+def activation_backward(dA, A, activation="relu", slope=0.01, Z=None):
+    """dZ = dA f'(Z), from the activation's output A = f(Z) and, for the
+    activations whose derivative needs it (GELU, SiLU), Z."""
+    return dA * ACTIVATIONS[activation].derivative(Z, A, slope)
 
 
 def linear_forward(A_prev, W, b):
@@ -154,7 +143,8 @@ def backward_propagation(X, Y, cache, activation="relu", slope=0.01):
         grads[f"dz{l}"], grads[f"dW{l}"], grads[f"db{l}"] = dZ, dW, db
         if l > 1:
             grads[f"da{l - 1}"] = dA_prev
-            dZ = activation_backward(dA_prev, A_prev, activation, slope)
+            dZ = activation_backward(dA_prev, A_prev, activation, slope,
+                                     Z=cache[4 * (l - 1) - 4])
     return grads
 
 

@@ -47,7 +47,8 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
         Units of each hidden layer (the seed notebook's network by default).
     init : str or Initializer, default "he"
         Any name of :data:`fastinit.INITIALIZERS` or an initializer object.
-    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}, default "relu"
+    activation : str, default "relu"
+        A name of :data:`fastinit.activations.ACTIVATIONS`.
     learning_rate : float, default 0.01
     max_iter : int, default 15000
         Gradient-descent iterations of ``fit`` (mini-batch steps when

@@ -332,8 +332,9 @@ def train(
         The cost is recorded before iterations 0, record_every, 2*record_every, ...
     print_cost : bool, default False
         Print ``"Cost after iteration i: cost"`` at each record, as the seed.
-    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}, default "relu"
-        Activation of the hidden layers.
+    activation : str, default "relu"
+        Activation of the hidden layers: a name of
+        :data:`fastinit.activations.ACTIVATIONS`.
     negative_slope : float, default 0.01
         Slope of leaky_relu for negative inputs.
     batch_size : int or None, default None
@@ -423,9 +424,9 @@ def train(
         parameters = initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,
                                            activation=activation, negative_slope=negative_slope)
 
-    theta, layout, act_size = pack(parameters, dims)
-    problem = Problem(X, Y, layout, act_size, _kernels.ACTIVATION_CODES[activation],
-                      negative_slope, dims[-1] > 1)
+    hidden_act = _kernels.ACTIVATION_CODES[activation]
+    theta, layout, act_size = pack(parameters, dims, hidden_act)
+    problem = Problem(X, Y, layout, act_size, hidden_act, negative_slope, dims[-1] > 1)
     runner = make_engine(problem, theta.shape[0], engine, n_threads, batch_size, seed)
     per_call = _iterations_per_call(batch_size or X.shape[1], theta.shape[0])
     model = _Model(theta, learning_rate)
@@ -518,14 +519,14 @@ def train_models(
             return [train(X, labels, dims, init=init, seed=seed, learning_rate=lr, **options)
                     for init, seed, lr in runs]
     start = time.perf_counter()
+    hidden_act = _kernels.ACTIVATION_CODES[activation]
     packed = [pack(initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,
                                          activation=activation, negative_slope=negative_slope),
-                   dims) for init, seed, _ in runs]
+                   dims, hidden_act) for init, seed, _ in runs]
     layout, act_size = packed[0][1], packed[0][2]
     thetas = np.stack([p[0] for p in packed])
     K, n_params = thetas.shape
-    problem = Problem(X, Y, layout, act_size, _kernels.ACTIVATION_CODES[activation],
-                      negative_slope, dims[-1] > 1)
+    problem = Problem(X, Y, layout, act_size, hidden_act, negative_slope, dims[-1] > 1)
     threads = usable_threads(min(n_threads, K))
     work = workspace(n_params, layout, act_size, X.shape[1], threads, dtype, rows=threads)
     models = [_Model(thetas[k], lr) for k, (_, _, lr) in enumerate(runs)]

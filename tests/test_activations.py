@@ -9,7 +9,7 @@ import fastinit
 from fastinit import layers, reference
 from helpers import assert_close, random_network
 
-ACTIVATIONS = ["relu", "leaky_relu", "tanh", "sigmoid", "linear"]
+ACTIVATIONS = list(fastinit.ACTIVATIONS)  # the registry: a new activation is tested here at once
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -20,11 +20,11 @@ def test_activation_forward_and_backward(dtype, activation, shape):
     dA = rng.standard_normal(shape).astype(dtype)
     A = layers.activation_forward(Z, activation, 0.2)
     assert_close(A, reference.activation_forward(Z, activation, 0.2), dtype)
-    dZ = layers.activation_backward(dA, A, activation, 0.2)
-    assert_close(dZ, reference.activation_backward(dA, A, activation, dtype.type(0.2)), dtype)
+    dZ = layers.activation_backward(dA, A, activation, 0.2, Z=Z)
+    assert_close(dZ, reference.activation_backward(dA, A, activation, dtype.type(0.2), Z=Z), dtype)
 
 
-@pytest.mark.parametrize("activation", ["leaky_relu", "tanh", "sigmoid", "linear"])
+@pytest.mark.parametrize("activation", [a for a in ACTIVATIONS if a != "relu"])
 def test_activation_derivative_matches_finite_differences(activation):
     Z = np.linspace(-3, 3, 61).reshape(1, -1) + 0.013  # away from the leaky kink
     h = 1e-6
@@ -32,7 +32,7 @@ def test_activation_derivative_matches_finite_differences(activation):
     down = layers.activation_forward(Z - h, activation, 0.3)
     numeric = (up - down) / (2 * h)
     got = layers.activation_backward(np.ones_like(Z), layers.activation_forward(Z, activation, 0.3),
-                                     activation, 0.3)
+                                     activation, 0.3, Z=Z)
     np.testing.assert_allclose(got, numeric, rtol=1e-7, atol=1e-9)
 
 
@@ -106,16 +106,18 @@ def test_network_passes_and_finite_differences(dtype, activation, layers_dims):
                                    err_msg=key)
 
 
+@pytest.mark.parametrize("engine", ["fused", "blas"])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("k", [1, 3])
-def test_fused_training_matches_reference(dtype, activation, k):
+def test_fused_training_matches_reference(dtype, activation, k, engine):
     rng = np.random.default_rng(11)
     m = 70
     X = rng.standard_normal((2, m)).astype(dtype)
     labels = rng.integers(0, max(k, 2), size=(1, m))
     dims = [2, 6, 4, k]
     result = fastinit.train(X, labels, dims, init="xavier", learning_rate=0.1, num_iterations=120,
-                            record_every=40, dtype=dtype, activation=activation, negative_slope=0.1)
+                            record_every=40, dtype=dtype, activation=activation, negative_slope=0.1,
+                            engine=engine)
     initial = fastinit.initialize_parameters(dims, "xavier", dtype=dtype)
     Y1 = labels.astype(dtype) if k == 1 else reference.one_hot(labels, k).astype(dtype)
     params_ref, costs_ref = reference.train(X, Y1, initial, dtype.type(0.1), 120, 40,
@@ -135,3 +137,53 @@ def test_blobs_like_three_class_problem_is_learned():
     r = fastinit.train(X, labels, [2, 8, 3], learning_rate=0.5, num_iterations=2000)
     assert r.accuracy(X, labels) > 0.95
     assert r.predict_proba(X).shape == (3, 300)
+
+
+def test_the_registry_and_the_kernels_agree():
+    from fastinit._simd import available
+
+    for module in available().values():
+        assert set(module.ACTIVATION_CODES) == set(fastinit.ACTIVATIONS)
+        for name, entry in fastinit.ACTIVATIONS.items():
+            assert entry.code == module.ACTIVATION_CODES[name]
+            assert entry.needs_z == (entry.code in module.NEEDS_Z), name
+            assert entry.description
+
+
+def test_gelu_silu_elu_need_z_where_their_derivative_does():
+    Z = np.linspace(-2, 2, 9).reshape(1, -1)
+    for name in ("gelu", "gelu_tanh", "silu"):
+        with pytest.raises(ValueError, match="its derivative needs Z"):
+            layers.activation_backward(np.ones_like(Z), layers.activation_forward(Z, name), name)
+    elu = layers.activation_backward(np.ones_like(Z), layers.activation_forward(Z, "elu"), "elu")
+    np.testing.assert_allclose(elu, np.where(Z > 0, 1, np.exp(Z)), rtol=1e-15)
+    assert fastinit.train(*fastinit.load_dataset()[:2], [2, 5, 1], activation="swish",
+                          num_iterations=3).activation == "silu"  # an alias
+
+
+@pytest.mark.parametrize("name, value", [("gelu", 0.8413447460685429 * 1.0),
+                                         ("gelu_tanh", 0.8411919906082768),
+                                         ("silu", 0.7310585786300049), ("elu", 1.0)])
+def test_published_values_at_one(name, value):
+    """f(1) as PyTorch computes it (GELU exact: Phi(1); tanh form; SiLU: sigmoid(1))."""
+    assert layers.activation_forward(np.array([[1.0]]), name)[0, 0] == pytest.approx(value, rel=1e-14)
+    assert layers.activation_forward(np.array([[-1.0]]), "elu")[0, 0] == pytest.approx(np.exp(-1) - 1)
+
+
+@pytest.mark.parametrize("activation", ["gelu", "gelu_tanh", "silu", "elu"])
+def test_new_activations_train_the_seed_network_in_both_engines(activation):
+    X, Y = fastinit.load_dataset()[:2]
+    runs = [fastinit.train(X, Y, [2, 10, 5, 1], activation=activation, learning_rate=0.1,
+                           num_iterations=2000, engine=engine) for engine in ("fused", "blas")]
+    for run in runs:
+        assert run.status == "completed" and run.accuracy(X, Y) > 0.9
+    np.testing.assert_allclose(runs[1].costs[:2], runs[0].costs[:2], rtol=1e-9)
+    assert fastinit.gradient_check(fastinit.initialize_parameters([2, 4, 3, 1]), X[:, :40],
+                                   Y[:, :40], activation=activation) < 1e-6
+
+
+def test_calculate_gain_follows_pytorch():
+    assert fastinit.calculate_gain("identity") == 1 and fastinit.calculate_gain("selu") == 0.75
+    for name in ("gelu", "gelu_tanh", "silu", "elu"):
+        with pytest.raises(ValueError, match="PyTorch documents no gain"):
+            fastinit.calculate_gain(name)

@@ -53,7 +53,7 @@ def _nan(a, where=(0, 0), value=np.nan):
         (lambda: _with(dims=[2, 3, 2], Y_=Y * 2), ValueError, r"labels 0 and 1, found \[2\]"),
         (lambda: _with(dims=[2, 3, 3], Y_=Y * 3), ValueError, r"labels 0 \.\. 2, found \[3\]"),
         (lambda: _with(dims=[2, 3, 3], Y_=Y * 0.5), ValueError, r"labels 0 \.\. 2, found \[0.5\]"),
-        (lambda: _with(activation="swish"), ValueError, "activation must be one of"),
+        (lambda: _with(activation="mish"), ValueError, "activation must be one of"),
         (lambda: _with(activation="leaky_relu", negative_slope="a"), TypeError, "negative_slope"),
         (lambda: _with(dims=[3, 3, 1]), ValueError, "X must have 3 rows"),
         (lambda: _with(learning_rate=0), ValueError, "learning_rate must be a finite number > 0"),
