@@ -240,8 +240,6 @@ class Problem:
 class FusedEngine:
     """Many iterations per compiled call (see module docstring)."""
 
-    name = "fused"
-
     def __init__(self, problem: Problem, n_params: int, n_threads: int,
                  sizes: Sequence[int] = ()):
         self.problem, self.n_threads = problem, n_threads
@@ -276,8 +274,6 @@ class FusedEngine:
 class MiniBatchEngine(FusedEngine):
     """Mini-batch epochs in the compiled loop: shuffling, gathering and the
     steps of a whole call in one ``_kernels.train_minibatch``."""
-
-    name = "fused"
 
     def __init__(self, problem: Problem, n_params: int, n_threads: int, batch_size: int,
                  seed: int | None):
@@ -318,8 +314,6 @@ def shuffle_seed(seed: int | None) -> int:
 class BlasEngine:
     """One iteration per Python step, matrix products by NumPy's BLAS; for
     mini-batches, the batches of ``MiniBatchEngine`` (same shuffle)."""
-
-    name = "blas"
 
     def __init__(self, problem: Problem, n_params: int, batch_size: int | None = None,
                  seed: int | None = None):

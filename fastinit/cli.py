@@ -26,7 +26,6 @@ from .initializers import INITIALIZERS
 from .model_io import MAX_LAYERS, load_model, save_model
 from .training import train
 
-DATASETS = datasets.NAMED_DATASETS
 
 #: largest ``--iterations`` (the seed notebook runs 15000)
 MAX_ITERATIONS = 10**9
@@ -42,8 +41,6 @@ MAX_ROUNDS = 1000
 MAX_BENCH_SEEDS = 10**4
 #: what ``sweep --by`` may group by besides the configuration's columns
 OUTCOME_COLUMNS = ("status", "diverged")
-
-_load = datasets.load_named
 
 
 # every count of the command line, with its bounds: (dest, minimum, maximum)
@@ -87,7 +84,7 @@ def _check_options(args) -> None:
 
 
 def _common(p: argparse.ArgumentParser, default_iterations: int = 15000) -> None:
-    p.add_argument("--dataset", choices=sorted(DATASETS), default="circles",
+    p.add_argument("--dataset", choices=sorted(datasets.NAMED_DATASETS), default="circles",
                    help="training data (default: the seed notebook's circles; test data: "
                         "another draw of the same distribution)")
     p.add_argument("--layers", type=int, nargs="+", default=[10, 5], metavar="N",
@@ -130,7 +127,7 @@ def _build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--iterations", type=int, default=15000,
                          help=f"default: 15000; at most {MAX_ITERATIONS}")
     compare.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    compare.add_argument("--dataset", choices=sorted(DATASETS), default="circles",
+    compare.add_argument("--dataset", choices=sorted(datasets.NAMED_DATASETS), default="circles",
                          help="default: the seed notebook's circles")
     compare.add_argument("--quiet", action="store_true", help="print only the table")
     compare.add_argument("--plot", metavar="FILE",
@@ -196,7 +193,7 @@ def _build_parser() -> argparse.ArgumentParser:
                          "(e.g. 10,5 20,10)")
     sw.add_argument("--activations", nargs="+",
                     choices=list(ACTIVATIONS), metavar="ACT")
-    sw.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), metavar="DATASET")
+    sw.add_argument("--datasets", nargs="+", choices=sorted(datasets.NAMED_DATASETS), metavar="DATASET")
     sw.add_argument("--iterations", nargs="+", type=int, metavar="N",
                     help=f"at most {MAX_ITERATIONS}")
     sw.add_argument("--dtypes", nargs="+", choices=["float64", "float32"], metavar="DTYPE")
@@ -367,7 +364,7 @@ def _compare(args) -> int:
         from .plotting import check_figure_path
 
         check_figure_path(args.plot, "--plot")
-    data = _load(args.dataset)
+    data = datasets.load_named(args.dataset)
     rows = _comparison(args, data)
     print()
     print(format_table(rows))
@@ -429,7 +426,7 @@ class _ProgressLine:
 
 def _train(args) -> int:
     check_writable(args.out, "--out")  # before the training, not after
-    train_X, train_Y, test_X, test_Y = _load(args.dataset)
+    train_X, train_Y, test_X, test_Y = datasets.load_named(args.dataset)
     n_out = int(np.max(train_Y)) + 1
     dims = [train_X.shape[0], *args.layers, 1 if n_out == 2 else n_out]
     _check_network(args.layers, dims[0], dims[-1], "--layers")

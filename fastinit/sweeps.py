@@ -211,12 +211,6 @@ def converged_at(result: Any, cost_threshold: float) -> int | None:
     return int(result.iterations_run) if result.final_cost < cost_threshold else None
 
 
-def run_config(config: Mapping[str, Any], cost_threshold: float = 0.2,
-               record_every: int = 1000) -> dict[str, Any]:
-    """The record of one configuration (see :func:`sweep`)."""
-    return run_batch([config], cost_threshold, record_every)[0]
-
-
 # ---------------------------------------------------------------------------
 # The table of records
 # ---------------------------------------------------------------------------
