@@ -124,6 +124,7 @@ def test_predict_rejects_a_malformed_model(tmp_path):
     assert proc.returncode == 2 and "not a valid fastinit model file" in proc.stderr
 
 
+@pytest.mark.slow
 def test_bench_prints_ratios():
     proc = run("bench", "--rounds", "2", "--iterations", "1500")
     assert proc.returncode == 0, proc.stderr

@@ -92,6 +92,7 @@ CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sigint_interrupts_a_long_run_consistently():
     proc = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=tempfile.gettempdir())
@@ -210,6 +211,7 @@ def _calls():
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(_calls()))
 def test_repeated_calls_do_not_grow_memory(name):
     call = _calls()[name]

@@ -69,6 +69,7 @@ def test_threads_and_serial_give_the_same_records(local_table):
     assert _without_times(serial) == _without_times(local_table)
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_records(local_table):
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -140,6 +141,7 @@ fastinit.sweep({"init": ["zeros", "he"], "seed": list(range(8)), "num_iterations
 """
 
 
+@pytest.mark.slow
 def test_interrupted_sweep_resumes_without_loss_or_duplicates(tmp_path):
     """Kill a sweep (SIGKILL) after a few records, resume it with the same file:
     every configuration has exactly one record, equal to an uninterrupted run."""
@@ -306,6 +308,7 @@ fastinit.sweep({"seed": list(range(12)), "init": ["he", "xavier"], "num_iteratio
 """
 
 
+@pytest.mark.slow
 def test_two_concurrent_sweeps_on_one_file_neither_duplicate_nor_interleave(tmp_path):
     path = tmp_path / "shared.jsonl"
     procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(path)], cwd=tmp_path,
