@@ -76,6 +76,17 @@ def check_array(x: Any, name: str, dtype: np.dtype, ndim: int | None = 2) -> np.
     return out
 
 
+def output_units(labels: Any) -> int:
+    """Output units of a classifier of these labels (0 .. k-1): one sigmoid
+    unit for two classes (or fewer), a softmax of k units for k >= 3.  Labels
+    that are not numbers give 1 here: :func:`check_labels` then says why."""
+    arr = np.asarray(labels) if not isinstance(labels, np.ndarray) else labels
+    if arr.size == 0 or arr.dtype.kind not in "biuf" or not np.isfinite(arr).all():
+        return 1
+    n_classes = int(arr.max()) + 1
+    return 1 if n_classes <= 2 else n_classes
+
+
 def check_labels(
     Y: Any, m: int, dtype: np.dtype, n_outputs: int = 1, name: str = "Y"
 ) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 from . import datasets
 from ._files import check_writable
 from .experiments import ComparisonRow, compare_initializations, format_table
+from ._validation import output_units
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
 from .model_io import MAX_LAYERS, load_model, save_model
@@ -427,8 +428,7 @@ class _ProgressLine:
 def _train(args) -> int:
     check_writable(args.out, "--out")  # before the training, not after
     train_X, train_Y, test_X, test_Y = datasets.load_named(args.dataset)
-    n_out = int(np.max(train_Y)) + 1
-    dims = [train_X.shape[0], *args.layers, 1 if n_out == 2 else n_out]
+    dims = [train_X.shape[0], *args.layers, output_units(train_Y)]
     _check_network(args.layers, dims[0], dims[-1], "--layers")
     result = train(train_X, train_Y, dims, init=args.init, learning_rate=args.learning_rate,
                    num_iterations=args.iterations, seed=args.seed, dtype=args.dtype,

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .datasets import load_dataset
-from ._validation import check_array
+from ._validation import check_array, output_units
 from .initializers import Initializer, describe
 from .training import TrainingResult, train
 
@@ -64,10 +64,7 @@ def compare_initializations(
                          f"{type(data).__name__} of length {len(data) if hasattr(data, '__len__') else '?'}")
     train_X, train_Y, test_X, test_Y = data
     train_X = check_array(train_X, "train_X", np.dtype(np.float64))
-    labels = np.asarray(train_Y)  # validated by train(); here only the number of classes
-    n_classes = (int(labels.max()) + 1 if labels.size and labels.dtype.kind in "biuf"
-                 and np.isfinite(labels).all() else 2)  # more than two: a softmax output
-    layers_dims = [train_X.shape[0], *SEED_HIDDEN_LAYERS, 1 if n_classes <= 2 else n_classes]
+    layers_dims = [train_X.shape[0], *SEED_HIDDEN_LAYERS, output_units(train_Y)]
     rows = []
     for init in inits:
         if print_cost:

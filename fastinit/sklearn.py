@@ -24,6 +24,7 @@ except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
         'install it with  pip install "fastinit[sklearn]"'
     ) from exc
 
+from ._validation import output_units
 from .initializers import Initializer
 from .network import predict_proba
 from .training import train
@@ -174,7 +175,7 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
 
     def _train(self, X, y, num_iterations, batch_size, seed, record_every, warm):
         """Train from scratch or (``warm``) from the current parameters."""
-        n_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
+        n_outputs = output_units([len(self.classes_) - 1])
         hidden = self._hidden_sizes()
         labels = np.searchsorted(self.classes_, y).reshape(1, -1)
         self.result_ = train(

@@ -49,6 +49,7 @@ from ._validation import (
     check_n_threads,
     check_positive_float,
     check_seed,
+    output_units,
     resolve_dtype,
 )
 from .datasets import NAMED_DATASETS, load_named
@@ -159,8 +160,7 @@ def run_batch(configs: Sequence[Mapping[str, Any]], cost_threshold: float = 0.2,
         raise ValueError("run_batch takes configurations of one group only")
     first = configs[0]
     train_X, train_Y, test_X, test_Y = _data(first["dataset"])
-    n_classes = int(train_Y.max()) + 1
-    dims = [train_X.shape[0], *first["layers"], 1 if n_classes <= 2 else n_classes]
+    dims = [train_X.shape[0], *first["layers"], output_units(train_Y)]
     results = train_models(train_X, train_Y, dims,
                            [(c["init"], c["seed"], c["learning_rate"]) for c in configs],
                            num_iterations=first["num_iterations"], dtype=first["dtype"],
