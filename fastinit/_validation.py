@@ -30,7 +30,7 @@ def resolve_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     return resolved
 
 
-def _real_array(x: Any, name: str) -> np.ndarray:
+def real_array(x: Any, name: str) -> np.ndarray:
     """``x`` as an ndarray of real numbers (bool, integer or floating)."""
     if isinstance(x, np.ma.MaskedArray):
         raise TypeError(f"{name} must not be a masked array: fill or drop the masked values first")
@@ -56,7 +56,7 @@ def check_array(x: Any, name: str, dtype: np.dtype, ndim: int | None = 2) -> np.
     caller who reshaped their own array in place, from a callback or another
     thread, must not be able to change what a kernel reads.)
     """
-    arr = _real_array(x, name)
+    arr = real_array(x, name)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
     if arr.size == 0:
@@ -96,7 +96,7 @@ def check_labels(
     ``(1, m)`` array of ``dtype``; with ``n_outputs = k >= 2`` (softmax) they
     are the integers 0 .. k-1 and come back one-hot, ``(k, m)``.
     """
-    arr = _real_array(Y, name)
+    arr = real_array(Y, name)
     if arr.ndim == 1:
         arr = arr.reshape(1, -1)
     if arr.shape != (1, m):
@@ -290,7 +290,7 @@ def check_parameters(
         )
     if dtype is None:
         for key, value in parameters.items():
-            _real_array(value, f"{name}[{key!r}]")
+            real_array(value, f"{name}[{key!r}]")
         dtype = common_float_dtype(*parameters.values())
     out: dict[str, np.ndarray] = {}
     dims = [None]

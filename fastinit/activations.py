@@ -122,3 +122,22 @@ def get_activation(name: str) -> Activation:
             return ACTIVATIONS[name]
     raise ValueError(f"activation must be one of {list(ACTIVATIONS)} (or {list(ALIASES)}), "
                      f"got {name!r}")
+
+
+def kernel_args(activation: str, negative_slope: float) -> tuple[int, float]:
+    """The kernels' (activation code, slope) of a validated activation, checked
+    once per distinct pair (the drop-in functions call this on every call)."""
+    try:
+        return _KERNEL_ARGS[activation, negative_slope]
+    except (KeyError, TypeError):  # new, or unhashable (then refused below)
+        pass
+    from ._validation import check_activation
+
+    name, slope = check_activation(activation, negative_slope)
+    args = ACTIVATIONS[name].code, slope
+    if type(activation) is str and type(negative_slope) in (int, float) and len(_KERNEL_ARGS) < 64:
+        _KERNEL_ARGS[activation, negative_slope] = args
+    return args
+
+
+_KERNEL_ARGS: dict = {}

@@ -349,13 +349,13 @@ def _sweep(args) -> int:
     if args.results:
         print(f"\n{len(table)} records in {args.results}")
     if args.plot:
-        from .plotting import _pyplot, plot_sweep, save_figure
+        from .plotting import pyplot, plot_sweep, save_figure
 
         fig = plot_sweep(table, group=args.by[0])
         try:
             save_figure(fig, args.plot, "--plot", dpi=80)
         finally:
-            _pyplot().close(fig)
+            pyplot().close(fig)
         print(f"wrote {args.plot}")
     return 0
 
@@ -385,9 +385,9 @@ def _comparison(args, data) -> list[ComparisonRow]:
 
 def _plot_comparison(rows, data, path: str) -> None:
     from .network import predict_labels
-    from .plotting import _pyplot, plot_cost_curves, plot_decision_boundary, save_figure
+    from .plotting import pyplot, plot_cost_curves, plot_decision_boundary, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(rows) + 1, figsize=(4.5 * (len(rows) + 1), 4))
     try:
         plot_cost_curves(rows, ax=axes[0])

@@ -67,7 +67,7 @@ class Diagnostics:
         return "\n".join(lines)
 
 
-def _statistics(X, theta, layout, act_code, slope, softmax, act_size):
+def layer_statistics(X, theta, layout, act_code, slope, softmax, act_size):
     """(L, 4) array: mean, std, dead fraction, saturated fraction per layer."""
     L = layout.shape[0]
     sums = np.empty((L, 3))
@@ -93,13 +93,13 @@ def _fill_statistics(out, sums, alive, layout, m):
         unit0 += n_out
 
 
-def _grad_norms(grad: np.ndarray, layout: np.ndarray) -> np.ndarray:
+def gradient_norms(grad: np.ndarray, layout: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         return np.array([np.linalg.norm(grad[row[W_OFFSET]:row[B_OFFSET]].astype(np.float64))
                          for row in layout])
 
 
-def _stack(iterations, records) -> Diagnostics:
+def stack_records(iterations, records) -> Diagnostics:
     """Diagnostics from per-record (L, 5) arrays."""
     data = np.array(records).reshape(len(records), -1, len(FIELDS))
     return Diagnostics(np.asarray(iterations, dtype=np.int64),
@@ -137,9 +137,9 @@ def diagnose(
     X = check_array(X, "X", params["W1"].dtype)
     check_features(X, dims[0])
     theta, layout, act_size = pack(params, dims)
-    stats = _statistics(X, theta, layout, _kernels.ACTIVATION_CODES[activation],
+    stats = layer_statistics(X, theta, layout, _kernels.ACTIVATION_CODES[activation],
                         negative_slope, dims[-1] > 1, act_size)
     grads = backward_propagation(X, Y, forward_propagation(X, params, activation, negative_slope)[1],
                                  activation, negative_slope)
     norms = np.array([np.linalg.norm(grads[f"dW{l}"]) for l in range(1, len(dims))])
-    return _stack([0], [np.column_stack([stats, norms])])
+    return stack_records([0], [np.column_stack([stats, norms])])

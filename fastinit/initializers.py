@@ -306,19 +306,19 @@ class LSUV(Initializer):
     def refine(self, parameters: dict, X: np.ndarray, activation: str = "relu",
                negative_slope: float = 0.01) -> "LSUVReport":
         """Rescale ``parameters`` in place, layer by layer; returns what it did."""
-        from .layers import _linear_forward, activation_forward
+        from .layers import activation_forward, linear_forward
 
         L = len(parameters) // 2
         A = X
         variances_before, variances_after, steps = [], [], []
         for l in range(1, L + 1):
             W, b = parameters[f"W{l}"], parameters[f"b{l}"]
-            Z = _linear_forward(A, W, b)
+            Z = linear_forward(A, W, b)
             variances_before.append(float(Z.var()))
             n = 0
             while n < self.max_iter and abs(Z.var() - 1.0) >= self.tol and Z.var() > 0:
                 W /= W.dtype.type(np.sqrt(Z.var()))
-                Z = _linear_forward(A, W, b)
+                Z = linear_forward(A, W, b)
                 n += 1
             variances_after.append(float(Z.var()))
             steps.append(n)

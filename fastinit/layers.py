@@ -14,12 +14,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._simd import kernels as _kernels
+from .activations import kernel_args
 from ._validation import (
-    _real_array,
-    check_activation,
     check_array,
     check_labels,
     check_learning_rate,
+    real_array,
 )
 from ._validation import common_float_dtype as _dtype_of
 
@@ -36,20 +36,7 @@ def _apply(kernel, *inputs: np.ndarray, args: tuple = ()) -> np.ndarray:
     return out
 
 
-def _activation_args(activation: str, negative_slope: float) -> tuple[int, float]:
-    """The kernels' (activation code, slope), checked once per distinct pair."""
-    try:
-        return _ACTIVATION_ARGS[activation, negative_slope]
-    except (KeyError, TypeError):  # new, or unhashable (then refused below)
-        pass
-    name, slope = check_activation(activation, negative_slope)
-    args = _kernels.ACTIVATION_CODES[name], slope
-    if type(activation) is str and type(negative_slope) in (int, float) and len(_ACTIVATION_ARGS) < 64:
-        _ACTIVATION_ARGS[activation, negative_slope] = args
-    return args
 
-
-_ACTIVATION_ARGS: dict = {}
 
 
 def activation_forward(Z: ArrayLike, activation: str = "relu",
@@ -70,8 +57,8 @@ def activation_forward(Z: ArrayLike, activation: str = "relu",
     ndarray of the shape of ``Z``
         float32 for float32 input, float64 otherwise.
     """
-    args = _activation_args(activation, negative_slope)
-    arr = _real_array(Z, "Z")
+    args = kernel_args(activation, negative_slope)
+    arr = real_array(Z, "Z")
     dtype = _dtype_of(arr)
     if arr.size == 0:
         return np.empty(arr.shape, dtype=dtype)
@@ -128,7 +115,7 @@ def activation_backward(dA: ArrayLike, A: ArrayLike, activation: str = "relu",
     -------
     dZ : ndarray of shape (n, m)
     """
-    code, slope = _activation_args(activation, negative_slope)
+    code, slope = kernel_args(activation, negative_slope)
     needs_z = code in _kernels.NEEDS_Z
     if needs_z and Z is None:
         raise ValueError(f"activation {activation!r}: its derivative needs Z, the pre-activation")

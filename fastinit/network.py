@@ -24,7 +24,7 @@ from ._validation import (
     check_parameters,
     check_learning_rate,
 )
-from .layers import _activation_args
+from .activations import kernel_args
 from .layers import cross_entropy as compute_loss
 
 __all__ = [
@@ -132,7 +132,7 @@ def forward_propagation(
         (the layer is named).  The drop-in functions never return a quiet
         inf or NaN, and never a label computed from one.
     """
-    cache = _network_pass(X, parameters, _activation_args(activation, negative_slope), True)
+    cache = _network_pass(X, parameters, kernel_args(activation, negative_slope), True)
     return cache[-3], cache
 
 
@@ -195,7 +195,7 @@ def backward_propagation(
     FloatingPointError
         When the gradients overflow to inf or NaN.
     """
-    act_args = _activation_args(activation, negative_slope)
+    act_args = kernel_args(activation, negative_slope)
     grads = _named("backward_propagation", _kernels.network_backward, X, Y, cache, *act_args,
                    _threads(X))
     if grads is not None:
@@ -281,7 +281,7 @@ def predict_proba(
     (the forward pass without its cache, on every CPU for large m).  Raises
     ``FloatingPointError`` when the network's values overflow (see
     :func:`forward_propagation`)."""
-    return _network_pass(X, parameters, _activation_args(activation, negative_slope), False,
+    return _network_pass(X, parameters, kernel_args(activation, negative_slope), False,
                          "predict_proba")
 
 

@@ -16,7 +16,7 @@ from ._files import atomic_write, check_writable
 from ._validation import check_array
 
 
-def _pyplot():
+def pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:
@@ -38,7 +38,7 @@ def figure_format(path: str | os.PathLike, name: str = "path") -> str:
     ImportError
         matplotlib is not installed.
     """
-    _pyplot()
+    pyplot()
     from matplotlib.backend_bases import FigureCanvasBase
 
     suffix = os.path.splitext(os.fspath(path))[1][1:].lower()
@@ -114,7 +114,7 @@ def plot_decision_boundary(
     -------
     matplotlib.axes.Axes
     """
-    plt = _pyplot()
+    plt = pyplot()
     X = check_array(X, "X", np.float64)
     if X.shape[0] != 2:
         raise ValueError(f"X must have shape (2, m): two features, got {X.shape}")
@@ -142,7 +142,7 @@ def plot_decision_boundary(
 
 
 def _axes(ax):
-    plt = _pyplot()
+    plt = pyplot()
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 4))
     return ax.figure, ax
@@ -240,7 +240,7 @@ def plot_diagnostics(diagnostics: Any) -> Any:
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
+    plt = pyplot()
     d = getattr(diagnostics, "diagnostics", diagnostics)
     if d is None or not hasattr(d, "activation_std"):
         raise ValueError("no diagnostics to plot: train with diagnostics=True")
@@ -280,7 +280,7 @@ def plot_sweep(table: Any, by: str = "test_accuracy", group: str = "init") -> An
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
+    plt = pyplot()
     records = list(table)
     if not records:
         raise ValueError("no sweep records to plot")

@@ -42,7 +42,7 @@ from ._validation import (
     check_seed,
     resolve_dtype,
 )
-from .diagnostics import Diagnostics, _grad_norms, _stack, _statistics
+from .diagnostics import Diagnostics, gradient_norms, stack_records, layer_statistics
 from .exceptions import DivergenceWarning, TrainingDivergedError
 from .initializers import DEFAULT_SEED, initialize_parameters
 from .network import accuracy_of, predict_labels, predict_proba
@@ -435,11 +435,11 @@ def train(
     def step(active, done, n_iter, record):
         stats = None
         if record and diagnostics:
-            stats = _statistics(X, theta, layout, problem.hidden_act, negative_slope,
+            stats = layer_statistics(X, theta, layout, problem.hidden_act, negative_slope,
                                 problem.softmax, act_size)
         cost = runner.run(theta, learning_rate, done, n_iter, record)
         if stats is not None:  # the gradient of this very iteration
-            records.append(np.column_stack([stats, _grad_norms(runner.gradient, layout)]))
+            records.append(np.column_stack([stats, gradient_norms(runner.gradient, layout)]))
         return [cost]
 
     def on_record(done, cost):
@@ -455,7 +455,7 @@ def train(
             time.perf_counter() - start, status=status, message=message, layers_dims=dims,
             init=init, num_iterations=num_iterations, seed=seed, dtype=dtype,
             activation=activation, negative_slope=negative_slope,
-            diagnostics=(_stack(np.arange(len(records[:kept])) * record_every, records[:kept])
+            diagnostics=(stack_records(np.arange(len(records[:kept])) * record_every, records[:kept])
                          if records else None))
 
     try:
