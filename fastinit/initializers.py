@@ -8,38 +8,51 @@ the stream ``np.random.seed(3); np.random.randn(...)`` used in the notebook:
 with it, ``"random"`` and ``"he"`` print the notebook's expected values exactly.
 Layers are drawn in order, ``W1`` first, from one stream.  Biases are zeros.
 
-Names follow PyTorch (``torch.nn.init``) and Keras (``keras.initializers``);
-the seed's ``"zeros"``, ``"random"``, ``"he"`` and ``"xavier"`` are aliases:
+Each name means what the framework it comes from documents, with that
+framework's defaults, so that a user moving from PyTorch (``torch.nn.init``)
+or Keras (``keras.initializers``) gets the distribution they know under the
+name they know.  Where the two frameworks use one name differently, the plain
+names (``normal``, ``uniform``) follow PyTorch and Keras' meanings have Keras'
+longer names (``random_normal``, ``random_uniform``).  The seed's ``"zeros"``,
+``"random"``, ``"he"`` and ``"xavier"`` keep the notebook's values.
+"Truncated" draws are redrawn outside ±2 standard deviations; Keras' variance
+scaling rescales them (÷ 0.8796) so the variance is still the target one.
 
-========================  ==================================================
-name                      weights
-========================  ==================================================
-zeros                     0
-constant                  ``value`` (default 0)
-normal                    N(mean, std²), default N(0, 1) (PyTorch)
-uniform                   U(low, high), default U(-0.05, 0.05) (Keras)
-truncated_normal          N(mean, std²) redrawn outside mean ± 2 std (Keras)
-random (seed)             N(0, 1) × 10
-he, he_normal,            N(0, 2 / fan_in) (PyTorch's kaiming_normal; the
-kaiming_normal            seed's He)
-he_uniform,               U(±√(6 / fan_in))
-kaiming_uniform
-xavier (seed)             N(0, 1 / fan_in): the notebook's "Xavier", which is
-                          LeCun's scaling drawn from a plain normal
-xavier_normal,            N(0, 2 / (fan_in + fan_out)) (Glorot & Bengio 2010)
-glorot_normal
-xavier_uniform,           U(±√(6 / (fan_in + fan_out)))
-glorot_uniform
-lecun_normal              truncated normal with variance 1 / fan_in (Keras)
-lecun_uniform             U(±√(3 / fan_in))
-variance_scaling          the general family the named ones derive from
-orthogonal                a random orthogonal matrix × gain (Saxe et al.)
-identity                  gain × the identity (where the shape allows)
-lsuv                      orthogonal, then each layer rescaled on the training
-                          data until its output variance is 1 (Mishkin &
-                          Matas 2015); needs the data: ``X=`` here, automatic
-                          in :func:`fastinit.train`
-========================  ==================================================
+==================  ========  ================================================
+name                follows   weights
+==================  ========  ================================================
+zeros               both      0
+constant            Keras     ``value`` (default 0)
+normal              PyTorch   N(0, 1) (``normal_``)
+uniform             PyTorch   U(0, 1) (``uniform_``)
+random_normal       Keras     N(0, 0.05²) (``RandomNormal``)
+random_uniform      Keras     U(-0.05, 0.05) (``RandomUniform``)
+truncated_normal    Keras     N(0, 0.05²) truncated at ±2 std (``TruncatedNormal``)
+trunc_normal        PyTorch   N(0, 1) truncated to [-2, 2] (``trunc_normal_``)
+random              seed      N(0, 1) × 10
+he                  seed      N(0, 2 / fan_in), plain normal (the notebook's He)
+kaiming_normal      PyTorch   N(0, 2 / fan_in), plain normal (``kaiming_normal_``)
+he_normal           Keras     truncated normal, variance 2 / fan_in (``HeNormal``)
+kaiming_uniform     PyTorch   U(±√(6 / fan_in)) (``kaiming_uniform_``, a = 0)
+he_uniform          Keras     U(±√(6 / fan_in)) (``HeUniform``)
+xavier              seed      N(0, 1 / fan_in): the notebook's "Xavier", which is
+                              LeCun's scaling drawn from a plain normal
+xavier_normal       PyTorch   N(0, 2 / (fan_in + fan_out)), plain normal
+glorot_normal       Keras     truncated normal, variance 2 / (fan_in + fan_out)
+xavier_uniform      PyTorch   U(±√(6 / (fan_in + fan_out)))
+glorot_uniform      Keras     U(±√(6 / (fan_in + fan_out)))
+lecun_normal        Keras     truncated normal, variance 1 / fan_in
+lecun_uniform       Keras     U(±√(3 / fan_in))
+variance_scaling    Keras     the family the named ones derive from (default
+                              scale 1, fan_in, truncated normal)
+orthogonal          both      a random orthogonal matrix × gain (Saxe et al.)
+identity            both      gain × the identity (PyTorch ``eye_``, Keras
+                              ``Identity``; where the shape allows)
+lsuv                paper     orthogonal, then each layer rescaled on the
+                              training data until its output variance is 1
+                              (Mishkin & Matas 2015); needs the data: ``X=``
+                              here, automatic in :func:`fastinit.train`
+==================  ========  ================================================
 """
 from __future__ import annotations
 
@@ -356,17 +369,20 @@ INITIALIZERS: MappingProxyType = MappingProxyType({
     "zeros": Zeros,
     "constant": Constant,
     "normal": Normal,
-    "uniform": Uniform,
-    "truncated_normal": TruncatedNormal,
+    "uniform": lambda: Uniform(0.0, 1.0),
+    "random_normal": lambda: Normal(std=0.05),
+    "random_uniform": lambda: Uniform(-0.05, 0.05),
+    "truncated_normal": lambda: TruncatedNormal(std=0.05),
+    "trunc_normal": lambda: TruncatedNormal(std=1.0),
     "random": lambda: Normal(std=10.0),
     "he": lambda: VarianceScaling(2.0, "fan_in", "normal"),
-    "he_normal": lambda: VarianceScaling(2.0, "fan_in", "normal"),
+    "he_normal": lambda: VarianceScaling(2.0, "fan_in", "truncated_normal"),
     "kaiming_normal": lambda: VarianceScaling(2.0, "fan_in", "normal"),
     "he_uniform": lambda: VarianceScaling(2.0, "fan_in", "uniform"),
     "kaiming_uniform": lambda: VarianceScaling(2.0, "fan_in", "uniform"),
     "xavier": lambda: VarianceScaling(1.0, "fan_in", "normal"),
     "xavier_normal": lambda: VarianceScaling(1.0, "fan_avg", "normal"),
-    "glorot_normal": lambda: VarianceScaling(1.0, "fan_avg", "normal"),
+    "glorot_normal": lambda: VarianceScaling(1.0, "fan_avg", "truncated_normal"),
     "xavier_uniform": lambda: VarianceScaling(1.0, "fan_avg", "uniform"),
     "glorot_uniform": lambda: VarianceScaling(1.0, "fan_avg", "uniform"),
     "lecun_normal": lambda: VarianceScaling(1.0, "fan_in", "truncated_normal"),

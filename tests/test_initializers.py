@@ -27,8 +27,11 @@ TRUNC_VAR = 0.87962566103423978 ** 2  # variance of N(0, 1) truncated to [-2, 2]
 # name -> (mean, variance) of the weights of a (400, 300) layer
 EXPECTED = {
     "normal": (0.0, 1.0),
-    "uniform": (0.0, 0.1 ** 2 / 12),
-    "truncated_normal": (0.0, TRUNC_VAR),
+    "uniform": (0.5, 1 / 12),                     # PyTorch's uniform_: U(0, 1)
+    "random_normal": (0.0, 0.05 ** 2),            # Keras' RandomNormal
+    "random_uniform": (0.0, 0.1 ** 2 / 12),       # Keras' RandomUniform: U(-0.05, 0.05)
+    "truncated_normal": (0.0, 0.05 ** 2 * TRUNC_VAR),  # Keras' TruncatedNormal(stddev=0.05)
+    "trunc_normal": (0.0, TRUNC_VAR),             # PyTorch's trunc_normal_: N(0, 1) in [-2, 2]
     "random": (0.0, 100.0),
     "he": (0.0, 2 / FAN_IN),
     "he_normal": (0.0, 2 / FAN_IN),
@@ -108,7 +111,8 @@ def test_registry_names_and_aliases():
     for name in ["zeros", "constant", "normal", "uniform", "truncated_normal", "random", "he",
                  "he_normal", "he_uniform", "kaiming_normal", "kaiming_uniform", "xavier",
                  "xavier_normal", "xavier_uniform", "glorot_normal", "glorot_uniform",
-                 "lecun_normal", "lecun_uniform", "variance_scaling", "orthogonal", "identity"]:
+                 "lecun_normal", "lecun_uniform", "variance_scaling", "orthogonal", "identity",
+                 "random_normal", "random_uniform", "trunc_normal"]:
         assert isinstance(get_initializer(name), Initializer), name
         assert name in INITIALIZERS
     a = fastinit.initialize_parameters([3, 5, 1], "he")
@@ -168,3 +172,25 @@ def test_samplers_are_bounded():
     assert np.abs(w).max() <= 0.1
     with pytest.raises(ValueError, match=r"max_iter must be an integer in \[1, 1000\]"):
         fastinit.initializers.LSUV(max_iter=10**12)
+
+
+C = 0.87962566103423978  # Keras divides by it: the truncated draws keep the target variance
+
+
+@pytest.mark.parametrize("name, truncated, std", [
+    # std: of the normal before truncation
+    ("he_normal", True, math.sqrt(2 / FAN_IN) / C),               # Keras: truncated
+    ("glorot_normal", True, math.sqrt(2 / (FAN_IN + FAN_OUT)) / C),
+    ("lecun_normal", True, math.sqrt(1 / FAN_IN) / C),
+    ("truncated_normal", True, 0.05),                             # Keras' stddev 0.05
+    ("trunc_normal", True, 1.0),                                  # PyTorch: [-2, 2]
+    ("kaiming_normal", False, math.sqrt(2 / FAN_IN)),             # PyTorch: plain normal
+    ("xavier_normal", False, math.sqrt(2 / (FAN_IN + FAN_OUT))),
+    ("he", False, math.sqrt(2 / FAN_IN)),                         # the notebook's
+])
+def test_names_draw_the_distribution_of_the_framework_they_come_from(name, truncated, std):
+    W = get_initializer(name)((FAN_OUT, FAN_IN), np.random.RandomState(0))
+    if truncated:
+        assert np.abs(W).max() <= 2 * std and np.abs(W).max() > 1.99 * std
+    else:  # 120,000 plain normal draws go beyond 2 std thousands of times
+        assert (np.abs(W) > 2 * std).sum() > 1000
