@@ -31,6 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._simd import kernels as _kernels
+from ._validation import check_choice
 
 LINEAR = _kernels.ACTIVATION_CODES["linear"]
 RELU = _kernels.ACTIVATION_CODES["relu"]
@@ -67,8 +68,7 @@ ENGINES = ("auto", "fused", "blas")
 def choose_engine(dims: Sequence[int], engine: str = "auto", n_examples: int = 10_000) -> str:
     """"fused" or "blas" for a network of layer sizes ``dims`` trained on
     ``n_examples`` examples (see the measured table above)."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    check_choice(engine, "engine", ENGINES)
     if engine != "auto":
         return engine
     widest = max(n_in * n_out for n_in, n_out in zip(dims[:-1], dims[1:]))

@@ -12,7 +12,7 @@ import math
 import numbers
 import operator
 import os
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -193,6 +193,25 @@ def _as_float(value: Any, name: str) -> float:
     except OverflowError:
         raise ValueError(f"{name} must be a finite number, got an integer too large for a "
                          f"float ({len(str(abs(int(value))))} digits)") from None
+
+
+def check_real(value: Any, name: str, positive: bool = False,
+               minimum: float | None = None) -> float:
+    """A finite real number (> 0 with ``positive``, >= ``minimum`` if given):
+    initializer parameters, noise levels, slopes and the like."""
+    value = _as_float(value, name)
+    if not math.isfinite(value) or (positive and value <= 0):
+        raise ValueError(f"{name} must be a finite number{' > 0' if positive else ''}, got {value}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be a finite number >= {minimum:g}, got {value}")
+    return value
+
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    """One of a few named options (engines, modes, distributions, ...)."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
 
 
 def check_positive_float(value: Any, name: str) -> float:

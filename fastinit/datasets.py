@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_count, check_memory, check_seed
+from ._validation import check_count, check_memory, check_real, check_seed
 
 
 def _check_samples(n_samples: int, n_features: int = 2) -> None:
@@ -91,9 +91,7 @@ def load_dataset() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _check_noise(noise):
-    if noise is not None and (isinstance(noise, bool) or not isinstance(noise, numbers.Real)
-                              or not noise >= 0 or noise == float("inf")):
-        raise ValueError(f"noise must be a finite number >= 0 or None, got {noise!r}")
+    return None if noise is None else check_real(noise, "noise", minimum=0)
 
 
 def make_moons(n_samples: int = 100, noise: float | None = None, seed: int | None = None,

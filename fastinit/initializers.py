@@ -68,7 +68,9 @@ from ._validation import (
     check_array,
     check_features,
     check_layers_dims,
+    check_choice,
     check_memory,
+    check_real,
     check_seed,
     resolve_dtype,
 )
@@ -80,15 +82,6 @@ Shape = tuple  # (fan_out, fan_in)
 # Keras's constant: the std of a standard normal truncated to [-2, 2] is
 # 0.87962566103423978, so VarianceScaling divides by it to keep the variance
 _TRUNCATED_STD = 0.87962566103423978
-
-
-def _check_real(value: Any, name: str, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or (positive and value <= 0):
-        raise ValueError(f"{name} must be a finite number{' > 0' if positive else ''}, got {value}")
-    return value
 
 
 class Initializer:
@@ -123,7 +116,7 @@ class Constant(Initializer):
     value: float = 0.0
 
     def __post_init__(self):
-        _check_real(self.value, "value")
+        check_real(self.value, "value")
 
     def __call__(self, shape, rng):
         return np.full(shape, float(self.value))
@@ -137,8 +130,8 @@ class Normal(Initializer):
     mean: float = 0.0
 
     def __post_init__(self):
-        _check_real(self.std, "std", positive=True)
-        _check_real(self.mean, "mean")
+        check_real(self.std, "std", positive=True)
+        check_real(self.mean, "mean")
 
     @property
     def comment(self):
@@ -157,7 +150,7 @@ class Uniform(Initializer):
     high: float = 0.05
 
     def __post_init__(self):
-        if _check_real(self.low, "low") >= _check_real(self.high, "high"):
+        if check_real(self.low, "low") >= check_real(self.high, "high"):
             raise ValueError(f"low must be < high, got low={self.low}, high={self.high}")
 
     def __call__(self, shape, rng):
@@ -180,9 +173,9 @@ class TruncatedNormal(Initializer):
     MAX_ROUNDS = 10_000
 
     def __post_init__(self):
-        _check_real(self.std, "std", positive=True)
-        _check_real(self.mean, "mean")
-        _check_real(self.bound, "bound", positive=True)
+        check_real(self.std, "std", positive=True)
+        check_real(self.mean, "mean")
+        check_real(self.bound, "bound", positive=True)
         if self.bound < self.MIN_BOUND:
             raise ValueError(f"bound must be >= {self.MIN_BOUND} (standard deviations), got "
                              f"{self.bound}: narrower truncations would redraw almost every value")
@@ -227,12 +220,9 @@ class VarianceScaling(Initializer):
     distribution: str = "truncated_normal"
 
     def __post_init__(self):
-        _check_real(self.scale, "scale", positive=True)
-        if self.mode not in ("fan_in", "fan_out", "fan_avg"):
-            raise ValueError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg', got {self.mode!r}")
-        if self.distribution not in ("normal", "truncated_normal", "uniform"):
-            raise ValueError("distribution must be 'normal', 'truncated_normal' or 'uniform', "
-                             f"got {self.distribution!r}")
+        check_real(self.scale, "scale", positive=True)
+        check_choice(self.mode, "mode", ("fan_in", "fan_out", "fan_avg"))
+        check_choice(self.distribution, "distribution", ("normal", "truncated_normal", "uniform"))
 
     @property
     def comment(self):
@@ -262,7 +252,7 @@ class Orthogonal(Initializer):
     gain: float = 1.0
 
     def __post_init__(self):
-        _check_real(self.gain, "gain", positive=True)
+        check_real(self.gain, "gain", positive=True)
 
     def __call__(self, shape, rng):
         rows, cols = shape
@@ -284,7 +274,7 @@ class Identity(Initializer):
     gain: float = 1.0
 
     def __post_init__(self):
-        _check_real(self.gain, "gain")
+        check_real(self.gain, "gain")
 
     def __call__(self, shape, rng):
         return self.gain * np.eye(*shape)
@@ -306,7 +296,7 @@ class LSUV(Initializer):
     base: Initializer = Orthogonal()
 
     def __post_init__(self):
-        _check_real(self.tol, "tol", positive=True)
+        check_real(self.tol, "tol", positive=True)
         if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, (int, np.integer)) \
                 or not 1 <= self.max_iter <= 1000:
             raise ValueError(f"max_iter must be an integer in [1, 1000], got {self.max_iter!r}")
@@ -435,7 +425,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         known = [n for n, a in ACTIVATIONS.items() if a.gain is not None] + ["identity", "selu"]
         undocumented = "" if entry is None else " (PyTorch documents no gain for it)"
         raise ValueError(f"nonlinearity must be one of {known}{undocumented}, got {nonlinearity!r}")
-    slope = 0.01 if param is None else _check_real(param, "param")
+    slope = 0.01 if param is None else check_real(param, "param")
     return entry.gain(slope)
 
 

@@ -31,6 +31,7 @@ from ._validation import (
     check_array,
     check_activation,
     check_callable,
+    check_choice,
     check_count,
     check_features,
     check_labels,
@@ -412,8 +413,7 @@ def train(
     check_memory(_training_bytes(dims, X.shape[1], dtype, engine, n_threads),
                  f"training layers_dims {dims} on {X.shape[1]} examples")
     _check_records(num_iterations, record_every, len(dims) - 1, diagnostics)
-    if on_divergence not in ("warn", "raise"):
-        raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
+    check_choice(on_divergence, "on_divergence", ("warn", "raise"))
     if batch_size is not None:
         batch_size = check_count(batch_size, "batch_size", minimum=1)
         if batch_size >= X.shape[1]:
