@@ -226,7 +226,11 @@ class VarianceScaling(Initializer):
 
     @property
     def comment(self):
-        return "recommended method" if (self.scale, self.mode) == (2.0, "fan_in") else ""
+        if (self.scale, self.mode) == (2.0, "fan_in"):
+            return "recommended method"
+        if (self.scale, self.mode) == (1.0, "fan_in"):
+            return "scaled for tanh; shrinks ReLU signals"
+        return ""
 
     def std(self, shape: Shape) -> float:
         """Standard deviation of the weights of a layer of this shape."""
@@ -383,10 +387,6 @@ INITIALIZERS: MappingProxyType = MappingProxyType({
     "lsuv": LSUV,
 })
 
-_COMMENTS = {"zeros": "fails to break symmetry", "random": "too large weights",
-             "he": "recommended method", "xavier": "scaled for tanh; shrinks ReLU signals"}
-
-
 def get_initializer(init: str | Initializer) -> Initializer:
     """The initializer object for a registered name (or ``init`` itself)."""
     if isinstance(init, Initializer):
@@ -399,9 +399,8 @@ def get_initializer(init: str | Initializer) -> Initializer:
 
 
 def describe(init: str | Initializer) -> str:
-    """A short comment on an initializer, for result tables."""
-    if isinstance(init, str) and init in _COMMENTS:
-        return _COMMENTS[init]
+    """A short comment on an initializer, for result tables (each
+    initializer's ``comment``: the one place the comments live)."""
     return get_initializer(init).comment
 
 
