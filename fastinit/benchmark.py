@@ -529,3 +529,122 @@ def benchmark_sweep(n_seeds: int = 25, iterations: int = 15000, rounds: int = 3,
     echo(f"NumPy reference, serial:   {t_np:8.2f} s   (fastinit on 2 threads is "
          f"{out['numpy_ratio']:.1f}x faster; on 1 thread {t_np / t1:.1f}x)")
     return out
+
+
+#: networks of growing width for :func:`benchmark_crossover`
+CROSSOVER_NETWORKS = ([2, 10, 5, 1], [16, 32, 16, 1], [2, 64, 64, 1], [2, 128, 128, 1],
+                      [128, 128, 1], [2, 256, 256, 1], [256, 256, 1], [784, 64, 1],
+                      [2, 320, 320, 1], [784, 128, 64, 1], [2, 512, 512, 1])
+
+
+def benchmark_crossover(m: int = 10**4, rounds: int = 3,
+                        echo: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Where the BLAS engine overtakes the fused loop: ms per iteration of
+    :func:`fastinit.train` with ``engine="fused"`` and ``"blas"`` and of NumPy's
+    reference loop on :data:`CROSSOVER_NETWORKS`, interleaved, best of
+    ``rounds``; the thresholds of ``fastinit._engines.choose_engine`` come
+    from it (``python bench/crossover.py``)."""
+    from ._engines import choose_engine
+
+    m = check_count(m, "m", minimum=1)
+    rounds = check_count(rounds, "rounds", minimum=1)
+    rng = np.random.default_rng(0)
+    echo(f"m = {m}; ms per iteration, best of {rounds} interleaved rounds")
+    echo(f"{'layers':<18} {'widest':>7} {'fused':>9} {'blas':>9} {'numpy':>9} "
+         f"{'fused/blas':>10} {'auto':>6}")
+    rows = []
+    for dims in CROSSOVER_NETWORKS:
+        X = rng.standard_normal((dims[0], m))
+        Y = (rng.random((1, m)) < 0.5).astype(np.float64)
+        initial = initialize_parameters(dims, "he")
+        widest = max(a * b for a, b in zip(dims[:-1], dims[1:]))
+        n = max(3, int(1e9 // (6 * m * sum(a * b for a, b in zip(dims[:-1], dims[1:])))))
+        runs = {
+            "fused": lambda: train(X, Y, dims, num_iterations=n, diagnostics=False, engine="fused"),
+            "blas": lambda: train(X, Y, dims, num_iterations=n, diagnostics=False, engine="blas"),
+            "numpy": lambda: reference.train(X, Y, initial, 0.01, n),
+        }
+        best = dict.fromkeys(runs, float("inf"))
+        for _ in range(rounds):
+            for name, run in runs.items():
+                _settle()
+                t, _ = _timed(run)
+                best[name] = min(best[name], t / n * 1e3)
+        rows.append({"layers": dims, "m": m, **{f"{k}_ms": v for k, v in best.items()},
+                     "auto": choose_engine(dims, n_examples=m)})
+        echo(f"{str(dims):<18} {widest:>7} {best['fused']:>9.3f} {best['blas']:>9.3f} "
+             f"{best['numpy']:>9.3f} {best['fused'] / best['blas']:>10.2f} {rows[-1]['auto']:>6}")
+    return rows
+
+
+_INTERRUPTED_CHILD = """
+import numpy as np, fastinit
+X = np.random.default_rng(0).standard_normal((2, 200_000))
+Y = (X[0] * X[1] > 0).astype(int)
+print("ready", flush=True)
+try:
+    fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=10**9, record_every=10**9)
+except KeyboardInterrupt:
+    print("caught", flush=True)
+"""
+
+
+def _seed_training(seed: int) -> None:
+    X, Y = load_dataset()[:2]
+    train(X, Y, LAYERS, init="he", seed=seed, num_iterations=6000)
+
+
+def threads_over_serial(n: int = 8) -> float:
+    """Time of ``n`` seed trainings in ``n`` Python threads over the same run
+    one after another (the compiled loop releases the GIL: about 1/2 on 2
+    idle cores)."""
+    import threading
+
+    serial, _ = _timed(lambda: [_seed_training(i) for i in range(n)])
+    threads = [threading.Thread(target=_seed_training, args=(i,)) for i in range(n)]
+
+    def threaded():
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    return _timed(threaded)[0] / serial
+
+
+def interrupt_latency() -> float:
+    """Seconds from SIGINT to the KeyboardInterrupt of a long compiled training
+    in a child process."""
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    proc = subprocess.Popen([sys.executable, "-c", _INTERRUPTED_CHILD], stdout=subprocess.PIPE,
+                            text=True, cwd=tempfile.gettempdir())
+    try:
+        if proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the child training did not start")
+        time.sleep(1.0)
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        if proc.stdout.readline().strip() != "caught":
+            raise RuntimeError("the child did not catch KeyboardInterrupt")
+        return time.perf_counter() - sent
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
+def benchmark_threads(rounds: int = 3, echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Thread overlap and Ctrl-C latency, the timings the tests do not assert
+    (``python bench/threads.py``); medians over ``rounds``."""
+    rounds = check_count(rounds, "rounds", minimum=1)
+    ratios = [threads_over_serial() for _ in range(rounds)]
+    latencies = [interrupt_latency() for _ in range(rounds)]
+    echo(f"8 trainings in 8 threads / serially: median {statistics.median(ratios):.2f} "
+         f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
+    echo(f"Ctrl-C to KeyboardInterrupt: median {statistics.median(latencies) * 1000:.0f} ms "
+         f"(max {max(latencies) * 1000:.0f} ms)")
+    return {"threads_over_serial": ratios, "interrupt_latency": latencies}
