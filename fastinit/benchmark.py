@@ -16,6 +16,13 @@ table: the seed's run (float64 and float32), [2, 10, 5, 1] at m = 10^4, 10^5,
 is installed and as a percentage of the per-core floor (the row's flops over
 the measured multiply-add peak of the kernel module); then the seed's run on
 every kernel module this CPU runs.
+
+:func:`benchmark_paths` times the other paths (the notebook's loop, mini-batch
+training, prediction), :func:`benchmark_sweep` the seed's experiment over
+seeds, :func:`benchmark_crossover` the fused loop against the BLAS engine by
+width, and :func:`benchmark_threads` thread overlap and Ctrl-C latency: the
+benchmark logic lives here, and ``fastinit bench`` and the ``bench/`` scripts
+call it.
 """
 from __future__ import annotations
 
