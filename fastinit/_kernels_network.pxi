@@ -34,7 +34,7 @@ cnp.import_array()
 cdef enum:
     MAX_NETWORK_LAYERS = 64    # deeper networks take the validating path
     NOGIL_MIN_VALUES = 65536   # checks of fewer values keep the GIL (cheaper than a release)
-    MAX_THREADS = 256          # threads of one pass (one per chunk: MAX_CHUNKS)
+    MAX_THREADS = MAX_CHUNKS   # threads of one pass: at most one per chunk (_threads_of)
 
 
 cdef struct Net:
@@ -253,14 +253,6 @@ cdef int _read_labels(object Y, Py_ssize_t m, Py_ssize_t k, floating* out) noexc
     return 0 if ok else -1
 
 
-cdef int _threads_for(Py_ssize_t m, int n_threads) noexcept:
-    """Threads a pass over m examples uses: at most one per chunk (and at most
-    MAX_THREADS)."""
-    if not FASTINIT_OPENMP or n_threads <= 1:
-        return 1
-    return <int>min(<Py_ssize_t>min(n_threads, MAX_THREADS), _n_chunks(m))
-
-
 cdef void* _scratch_for(int nt, Py_ssize_t per_thread) except NULL:
     cdef void* p = malloc(max(nt, 1) * max(per_thread, 1) * sizeof(double))
     if p == NULL:
@@ -375,7 +367,7 @@ def network_forward(X, parameters, int act, double slope, bint cache=True, int n
     cdef Py_ssize_t l, m = net.examples(X, net.s.dims[0], -1), L = net.s.L
     if m < 0:
         return None
-    cdef int nt = _threads_for(m, n_threads)
+    cdef int nt = _threads_of(n_threads, m)
     cdef Pointers Zs, As
     outputs = []
     for l in range(L):
@@ -597,7 +589,7 @@ cdef dict _backward_checked(_Network net, object X, Py_ssize_t m, void* labels,
         if l > 0:
             da = grads[keys[5][l - 1]] = _new_array(n_in, m, net.typenum)
             dAs.p[l - 1] = _data(da)
-    cdef int nt = _threads_for(m, n_threads)
+    cdef int nt = _threads_of(n_threads, m)
     cdef Py_ssize_t V = LANES_MAX, n_params = net.s.n_params
     cdef Py_ssize_t per_thread = net.s.dims[0] * BLOCK
     for l in range(L):
