@@ -43,7 +43,8 @@ from .initializers import (
     lsuv,
 )
 from .layers import relu, sigmoid
-from .model_io import SavedModel, load_model, save_model
+from .datafiles import DataFile, read_data
+from .model_io import SavedModel, load_model, model_from_parameters, save_model
 from .network import (
     backward_propagation,
     compute_loss,
@@ -68,6 +69,7 @@ __all__ = [
     "ACTIVATIONS",
     "__version__",
     "ComparisonRow",
+    "DataFile",
     "SavedModel",
     "Diagnostics",
     "DivergenceWarning",
@@ -101,6 +103,7 @@ __all__ = [
     "make_spiral",
     "make_xor",
     "model",
+    "model_from_parameters",
     "plot_cost_curves",
     "plot_decision_boundary",
     "plot_diagnostics",
@@ -111,6 +114,7 @@ __all__ = [
     "predict_dec",
     "predict_labels",
     "predict_proba",
+    "read_data",
     "relu",
     "save_model",
     "show_config",

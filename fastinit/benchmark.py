@@ -37,6 +37,7 @@ from . import reference
 from ._validation import check_count, resolve_dtype
 from . import _simd
 from ._engines import pack, workspace
+from ._progress import terminal_progress
 from .config import get_config
 from .datasets import load_dataset
 from .initializers import initialize_parameters
@@ -502,28 +503,35 @@ def benchmark_sweep(n_seeds: int = 25, iterations: int = 15000, rounds: int = 3,
          f"iterations each ({len(inits) * n_seeds} trainings)")
     _settle()
     ones, twos = [], []
-    for _ in range(rounds):  # interleaved: 1 thread, 2 threads, 1 thread, ...
-        t1, one = _timed(lambda: sweep(grid, n_threads=1))
-        t2, two = _timed(lambda: sweep(grid, n_threads=2))
+    for k in range(rounds):  # interleaved: 1 thread, 2 threads, 1 thread, ...
+        t1, one = _timed(lambda: sweep(grid, n_threads=1, progress=None))
+        t2, two = _timed(lambda: sweep(grid, n_threads=2, progress=None))
         if [r["costs"] for r in one] != [r["costs"] for r in two]:
             raise RuntimeError("1 and 2 threads gave different records")
         ones.append(t1)
         twos.append(t2)
+        echo(f"  round {k + 1} of {rounds}: 1 thread {t1:.2f} s, 2 threads {t2:.2f} s")
     threads = statistics.median(a / b for a, b in zip(ones, twos))
     t1, t2 = min(ones), min(twos)
 
     def numpy_serial():
         first_costs = []
+        progress = terminal_progress("NumPy training")
         for init in inits:
             for seed in range(n_seeds):
+                if progress is not None:
+                    progress(len(first_costs), len(inits) * n_seeds)
                 params = initialize_parameters(LAYERS, init, seed=seed)
                 trained, costs = reference.train(X, Y, params, 0.01, iterations, 1000)
                 for data, labels in ((X, Y), (test_X, test_Y)):
                     AL = reference.forward_propagation(data, trained)[0]
                     np.mean((AL > 0.5) == labels)
                 first_costs.append(costs[0])
+        if progress is not None:
+            progress(len(first_costs), len(first_costs))
         return first_costs
 
+    echo(f"  NumPy reference: {len(inits) * n_seeds} trainings one after another ...")
     _settle()
     t_np, first = _timed(numpy_serial)
     if not np.allclose(first, [r["costs"][0] for r in one], rtol=1e-12, atol=0):

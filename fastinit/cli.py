@@ -13,18 +13,20 @@ import math
 import os
 import stat
 import sys
-import time
 from typing import Any, Sequence
 
 import numpy as np
 
 from . import datasets
-from ._files import check_writable
+from ._files import atomic_write, check_writable
+from ._progress import ProgressLine
+from ._version import __version__
 from .experiments import ComparisonRow, compare_initializations, format_table
 from ._validation import output_units
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
-from .model_io import MAX_LAYERS, load_model, save_model
+from .datafiles import DataFile, encode_labels, read_data
+from .model_io import MAX_LAYERS, SavedModel, load_model, model_from_parameters, save_model
 from .training import train
 
 
@@ -64,9 +66,27 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
+def layer_sizes(text: str) -> list[int]:
+    """``"10,5"`` -> ``[10, 5]``: one network's hidden layer sizes, the one
+    syntax of ``--layers`` in every subcommand."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected hidden layer sizes separated by commas, such as 10,5; got {text!r}"
+        ) from None
+    return sizes
+
+
 def _check_options(args) -> None:
     """Refuse counts out of bounds, thread counts and rates the library would
     refuse later (or that would never finish), before any work."""
+    if args.command == "train":
+        if len(args.layers) != 1:
+            raise ValueError(f"--layers takes one network's sizes, comma-separated, such as "
+                             f"--layers {','.join(str(n) for sizes in args.layers for n in sizes)}"
+                             f" (several networks are for sweep)")
+        args.layers = args.layers[0]
     for dest, minimum, maximum in _COUNTS.get(args.command, []):
         value = getattr(args, dest)
         for v in value if isinstance(value, list) else [value]:
@@ -84,13 +104,33 @@ def _check_options(args) -> None:
                 raise ValueError(f"{_option(dest)} must be a finite number > 0, got {v}")
 
 
+def _data_options(p: argparse.ArgumentParser) -> None:
+    """How a data file is read: its header and its label column."""
+    header = p.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_const", const=True,
+                        help="the CSV file's first line names the columns (default: guessed: "
+                             "a name above a number)")
+    header.add_argument("--no-header", dest="header", action="store_const", const=False,
+                        help="the CSV file's first line is a sample")
+
+
 def _common(p: argparse.ArgumentParser, default_iterations: int = 15000) -> None:
-    p.add_argument("--dataset", choices=sorted(datasets.NAMED_DATASETS), default="circles",
-                   help="training data (default: the seed notebook's circles; test data: "
-                        "another draw of the same distribution)")
-    p.add_argument("--layers", type=int, nargs="+", default=[10, 5], metavar="N",
-                   help=f"hidden layer sizes (default: 10 5, the notebook's network; at most "
-                        f"{MAX_LAYERS - 1} layers and {MAX_WEIGHTS} weights)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--dataset", choices=sorted(datasets.NAMED_DATASETS), default=None,
+                        help="a built-in problem (default: the seed notebook's circles; test "
+                             "data: another draw of the same distribution)")
+    source.add_argument("--data", metavar="FILE",
+                        help="train on your own data: CSV, .npy or .npz, one sample per row, "
+                             "features and a label column (labels may be numbers or words)")
+    p.add_argument("--label-column", metavar="NAME|N",
+                   help="with --data: the label column, by header name or by number counting "
+                        "from 1 (default: -1, the last column; a .npz holds its labels in y)")
+    p.add_argument("--test-data", metavar="FILE",
+                   help="with --data: a file of the same columns to report the test accuracy on")
+    _data_options(p)
+    p.add_argument("--layers", type=layer_sizes, nargs="+", default=[[10, 5]], metavar="N,N,...",
+                   help=f"hidden layer sizes, comma-separated (default: 10,5, the notebook's "
+                        f"network; at most {MAX_LAYERS - 1} layers and {MAX_WEIGHTS} weights)")
     p.add_argument("--learning-rate", type=float, default=0.01, help="default: 0.01")
     p.add_argument("--iterations", type=int, default=default_iterations,
                    help=f"default: {default_iterations}; at most {MAX_ITERATIONS}")
@@ -108,10 +148,15 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fastinit",
         description="Weight initialization of small fully-connected networks, fast.",
+        epilog="Run 'fastinit COMMAND --help' for a command's options and an example.",
     )
+    parser.add_argument("--version", action="version", version=f"fastinit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     compare = sub.add_parser(
-        "compare",
+        "compare", formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_examples("fastinit compare",
+                         "fastinit compare --inits zeros random he xavier --plot compare.png",
+                         "fastinit compare --dataset moons --iterations 5000 --quiet"),
         help="the seed notebook's experiment: zeros / random / He on the circles data",
         description=(
             "Train the notebook's 3-layer network (LINEAR->RELU->LINEAR->RELU->LINEAR->SIGMOID, "
@@ -137,21 +182,46 @@ def _build_parser() -> argparse.ArgumentParser:
                               "is the file's suffix, PNG without one)")
 
     tr = sub.add_parser("train", help="train one network and save it to a model file",
-                        description="Train one network by gradient descent, print its train and "
-                                    "test accuracy, and save it as a .npz model file.")
+                        description="Train one network by gradient descent on a built-in "
+                                    "problem or on your own data file, print its train and "
+                                    "test accuracy, and save it as a .npz model file (with "
+                                    "the labels' classes and the feature names).",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog=_examples(
+                            "fastinit train --dataset moons --layers 16,8 --out moons.npz",
+                            "fastinit train --data iris.csv --label-column species "
+                            "--learning-rate 0.05 --out iris.npz"))
     _common(tr)
-    tr.add_argument("--init", choices=sorted(INITIALIZERS), default="he", help="default: he")
+    tr.add_argument("--init", choices=sorted(INITIALIZERS), default="he", metavar="INIT",
+                    help="default: he; any of " + ", ".join(sorted(INITIALIZERS)))
     tr.add_argument("--seed", type=int, default=3, help="initializer seed (default: 3)")
     tr.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the model")
 
     pr = sub.add_parser("predict", help="predict labels with a saved model",
-                        description="Print one predicted label per line for the rows (samples) "
-                                    "of a .npy or .csv file.")
+                        description="Predict a label (or the class probabilities) for every "
+                                    "sample (row) of a CSV, .npy or .npz file and write them as "
+                                    "CSV, one line per sample after a header line. A column "
+                                    "named as the model's label column is left out, and a "
+                                    "header's feature names pick the model's features.",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog=_examples("fastinit predict iris.npz new_flowers.csv",
+                                         "fastinit predict iris.npz new_flowers.csv --proba "
+                                         "--out probabilities.csv"))
     pr.add_argument("model", metavar="MODEL.npz")
-    pr.add_argument("data", metavar="DATA", help=".npy (2-D, samples as rows) or .csv "
-                                                 "(comma-separated, samples as rows, no header)")
+    pr.add_argument("data", metavar="DATA",
+                    help="CSV (comma-separated, header optional), .npy (2-D) or .npz (X, "
+                         "or X and y); one sample per row")
+    pr.add_argument("--out", metavar="FILE.csv", help="write here instead of standard output")
+    pr.add_argument("--proba", action="store_true",
+                    help="write each class's probability instead of the label")
+    pr.add_argument("--label-column", metavar="NAME|N",
+                    help="a column of DATA to leave out (by header name or number from 1)")
+    _data_options(pr)
 
     be = sub.add_parser("bench", help="time fastinit against the NumPy reference, side by side",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog=_examples("fastinit bench", "fastinit bench --paths --quick",
+                                         "fastinit bench --sweep --seeds 10"),
                         description="Time the seed's He run with the NumPy reference and with "
                                     "fastinit, interleaved in one process; print per-round ratios. "
                                     "With --table: every case of the benchmark table (sizes, "
@@ -178,8 +248,12 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Train every combination of the given values (the others keep the seed "
                     "notebook's), print a summary table per group, optionally save every "
                     "record to a JSON-lines file (a rerun with the same file resumes) and plot "
-                    "the distributions. Example: fastinit sweep --inits zeros random he xavier "
-                    f"--n-seeds 100 --threads 2. At most {MAX_SWEEP_CONFIGS} configurations.")
+                    f"the distributions. At most {MAX_SWEEP_CONFIGS} configurations.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_examples("fastinit sweep --inits zeros random he xavier --n-seeds 100 "
+                         "--threads 2",
+                         "fastinit sweep --inits he xavier --layers 10,5 20,10 --n-seeds 20 "
+                         "--by init layers --results runs.jsonl --plot runs.png"))
     sw.add_argument("--config", metavar="FILE",
                     help="a .json or .toml file mapping parameter names (init, seed, "
                          "learning_rate, layers, activation, dataset, num_iterations, dtype) to "
@@ -189,9 +263,9 @@ def _build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--n-seeds", type=int, metavar="K",
                     help=f"seeds 0 .. K-1 (K at most {MAX_SWEEP_CONFIGS})")
     sw.add_argument("--learning-rates", nargs="+", type=float, metavar="LR")
-    sw.add_argument("--layers", nargs="+", metavar="SIZES",
+    sw.add_argument("--layers", nargs="+", type=layer_sizes, metavar="N,N,...",
                     help="hidden layer sizes, comma-separated, one network per value "
-                         "(e.g. 10,5 20,10)")
+                         "(e.g. 10,5 20,10 is two networks)")
     sw.add_argument("--activations", nargs="+",
                     choices=list(ACTIVATIONS), metavar="ACT")
     sw.add_argument("--datasets", nargs="+", choices=sorted(datasets.NAMED_DATASETS), metavar="DATASET")
@@ -216,6 +290,10 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _examples(*commands: str) -> str:
+    return "examples:\n" + "\n".join(f"  {c}" for c in commands)
+
+
 def _check_network(hidden: Sequence[int], n_in: int, n_out: int, name: str) -> None:
     """Refuse networks too deep to save or too large to train from the command line."""
     if len(hidden) + 1 > MAX_LAYERS:
@@ -235,15 +313,8 @@ def _sweep_grid(args) -> dict:
         grid.update(_read_grid(args.config))
     seeds = args.seeds if args.seeds is not None else (
         list(range(args.n_seeds)) if args.n_seeds is not None else None)
-    layers = None
-    if args.layers:
-        try:
-            layers = [[int(n) for n in spec.split(",")] for spec in args.layers]
-        except ValueError as exc:
-            raise ValueError(f"--layers takes comma-separated sizes such as 10,5, "
-                             f"got {args.layers}") from exc
     for name, values in [("init", args.inits), ("seed", seeds),
-                         ("learning_rate", args.learning_rates), ("layers", layers),
+                         ("learning_rate", args.learning_rates), ("layers", args.layers),
                          ("activation", args.activations), ("dataset", args.datasets),
                          ("num_iterations", args.iterations), ("dtype", args.dtypes)]:
         if values is not None:
@@ -341,7 +412,7 @@ def _sweep(args) -> int:
     try:
         table = sweep(grid, cost_threshold=args.threshold, n_threads=args.threads,
                       results=args.results, client=client,
-                      progress=_ProgressLine(not args.quiet, "training"))
+                      progress=ProgressLine(not args.quiet, "training"))
     finally:
         if client is not None:
             client.close()
@@ -404,93 +475,145 @@ def _plot_comparison(rows, data, path: str) -> None:
         plt.close(fig)
 
 
-class _ProgressLine:
-    """A live "iteration i / N" line on a terminal, redrawn at most 10 times a
-    second, with the cursor left at its start so that the cost lines printed
-    meanwhile overwrite it; erased at the end.  Nothing at all when stderr is
-    not a terminal (or with --quiet)."""
+def _label_column(text: str | None) -> str | int | None:
+    """``--label-column``: a number (from 1, negative from the end) or a name."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
-    def __init__(self, enabled: bool, label: str = "iteration") -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.label = label
-        self.last = 0.0
 
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self.last < 0.1 and done < total):
-            return
-        self.last = now
-        text = f"  {self.label} {done:>{len(str(total))}} / {total}"
-        sys.stderr.write(f"{text}\r" if done < total else " " * len(text) + "\r")
-        sys.stderr.flush()
+def _read_data_option(path: str, args, option: str) -> DataFile:
+    """A training or test file with its labels: the --label-column, by default
+    the last column (a .npz's labels are its array y)."""
+    label = _label_column(args.label_column)
+    if label is None:
+        try:
+            with open(path, "rb") as f:
+                label = None if f.read(4) in _ZIP_MAGIC else -1
+        except OSError:
+            label = -1  # read_data says what is wrong with the file
+    return read_data(path, label_column=label, header=args.header, name=option)
+
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def _training_data(args):
+    """(train X, train Y, test X or None, test Y or None, classes, data file or
+    None) of ``train``: a named problem's arrays, or the user's files with
+    their labels encoded as class indices."""
+    if args.data is None:
+        for option in ("test_data", "header"):
+            if getattr(args, option) is not None:
+                raise ValueError(f"{_option(option)} needs --data FILE")
+        return (*datasets.load_named(args.dataset or "circles"), None, None)
+    data = _read_data_option(args.data, args, "--data")
+    if data.labels is None:
+        raise ValueError(f"--data {args.data!r} has no label column")
+    classes, Y = encode_labels(data.labels)
+    if len(classes) < 2:
+        raise ValueError(f"--data {args.data!r}: every sample has the label "
+                         f"{classes[0].item()!r}; "
+                         f"a classifier needs two classes or more")
+    test_X = test_Y = None
+    if args.test_data is not None:
+        test = _read_data_option(args.test_data, args, "--test-data")
+        if test.n_features != data.n_features:
+            raise ValueError(f"--test-data {args.test_data!r} has {test.n_features} feature "
+                             f"columns; --data {args.data!r} has {data.n_features}")
+        if test.labels is None:
+            raise ValueError(f"--test-data {args.test_data!r} has no label column")
+        known = np.isin(test.labels, classes)
+        if not known.all():
+            i = int(np.argmin(known))
+            raise ValueError(f"--test-data {args.test_data!r}, {test.where(i)}: the label "
+                             f"{test.labels[i].item()!r} is not among the training labels "
+                             f"{_short(classes.tolist())}")
+        test_X, test_Y = test.X.T, np.searchsorted(classes, test.labels).reshape(1, -1)
+    return data.X.T, Y, test_X, test_Y, classes, data
 
 
 def _train(args) -> int:
     check_writable(args.out, "--out")  # before the training, not after
-    train_X, train_Y, test_X, test_Y = datasets.load_named(args.dataset)
+    train_X, train_Y, test_X, test_Y, classes, data = _training_data(args)
     dims = [train_X.shape[0], *args.layers, output_units(train_Y)]
     _check_network(args.layers, dims[0], dims[-1], "--layers")
     result = train(train_X, train_Y, dims, init=args.init, learning_rate=args.learning_rate,
                    num_iterations=args.iterations, seed=args.seed, dtype=args.dtype,
                    print_cost=not args.quiet, activation=args.activation,
-                   n_threads=args.threads, progress=_ProgressLine(not args.quiet))
-    print(f"train accuracy {result.accuracy(train_X, train_Y):.4f}, "
-          f"test accuracy {result.accuracy(test_X, test_Y):.4f}, "
-          f"{result.elapsed * 1000:.0f} ms, status {result.status}")
-    save_model(args.out, result)
-    print(f"saved {args.out}")
+                   n_threads=args.threads, progress=ProgressLine(not args.quiet))
+    report = f"train accuracy {result.accuracy(train_X, train_Y):.4f}"
+    if test_X is not None:
+        report += f", test accuracy {result.accuracy(test_X, test_Y):.4f}"
+    print(f"{report}, {result.elapsed * 1000:.0f} ms, status {result.status}")
+    if data is None:
+        save_model(args.out, result)
+    else:
+        save_model(args.out, result, classes=classes, feature_names=data.feature_names,
+                   label_name=data.label_name)
+    print(f"saved {args.out}" + (f" ({len(classes)} classes: {_short(classes.tolist())})"
+                                 if classes is not None else ""))
     return 0
 
 
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-_NPY_MAGIC = b"\x93NUMPY"
-
-
-def _read_rows(path: str) -> np.ndarray:
-    """The samples (rows) of a .npy or .csv data file, as a 2-D array of numbers."""
-    if os.path.isdir(path):
-        raise ValueError(f"{path!r} is a directory, not a .npy or .csv data file")
-    with open(path, "rb") as f:
-        head = f.read(len(_NPY_MAGIC))
-    if head[:4] in _ZIP_MAGIC:
-        raise ValueError(f"{path!r} is a zip archive (.npz, such as a model file), not a .npy "
-                         f"or .csv data file")
-    if head.startswith(_NPY_MAGIC):
-        try:  # mapped, not read: a header that promises more than the file holds fails here
-            rows = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise ValueError(f"{path!r} cannot be read as a .npy array file ({exc})") from exc
-    elif path.lower().endswith(".npy"):
-        raise ValueError(f"{path!r} is not a .npy array file: it does not start with the .npy "
-                         f"signature")
-    else:
-        try:
-            rows = np.loadtxt(path, delimiter=",", ndmin=2)
-        except ValueError as exc:  # also UnicodeDecodeError: a binary file
-            raise ValueError(f"{path!r} cannot be read as comma-separated numbers "
-                             f"({type(exc).__name__}: {str(exc)[:200]})") from exc
-    if rows.dtype.kind not in "biuf":
-        raise ValueError(f"{path!r} holds an array of dtype {rows.dtype}, not numbers")
-    if rows.ndim != 2:
-        raise ValueError(f"{path!r}: expected a 2-D array (samples as rows), got shape "
-                         f"{rows.shape}")
-    if rows.shape[0] == 0:
-        raise ValueError(f"{path!r} holds no samples")
-    return rows
+def _features_for(model: SavedModel, data: DataFile, args) -> np.ndarray:
+    """The columns of ``data`` that ``model`` takes, as (n_features, m): by
+    name when the file's header has the model's feature names, else in order
+    (a column named as the model's label column left out)."""
+    names = list(data.feature_names)
+    columns = list(range(len(names)))
+    if model.feature_names is not None and set(model.feature_names) <= set(names) \
+            and len(set(names)) == len(names):
+        columns = [names.index(n) for n in model.feature_names]
+    n_in = model.layers_dims[0]
+    if len(columns) != n_in:
+        expected = (f" ({', '.join(model.feature_names)})"
+                    if model.feature_names is not None else "")
+        raise ValueError(f"{args.data!r} has {len(columns)} feature columns "
+                         f"({_short(', '.join(names[j] for j in columns))}); the model "
+                         f"{args.model!r} takes {n_in}{expected}")
+    return np.ascontiguousarray(data.X[:, columns].T)
 
 
 def _predict(args) -> int:
+    if args.out is not None:
+        check_writable(args.out, "--out")
     model = load_model(args.model)
-    rows = _read_rows(args.data)
-    if rows.shape[1] != model.layers_dims[0]:
-        raise ValueError(f"{args.data!r} has {rows.shape[1]} columns (features per sample); "
-                         f"the model {args.model!r} takes {model.layers_dims[0]}")
-    X = np.ascontiguousarray(rows.T, dtype=np.float64)
-    if not np.isfinite(X).all():
-        raise ValueError(f"{args.data!r} contains NaN or infinite values")
-    for label in model.predict(X)[0]:
-        print(label)
+    if args.label_column is not None:
+        data = read_data(args.data, label_column=_label_column(args.label_column),
+                         header=args.header, name="DATA")
+    else:  # the model's own label column is left out where the file has it
+        data = read_data(args.data, label_column=model.label_name, header=args.header,
+                         name="DATA", missing_label_ok=True)
+    X = _features_for(model, data, args)
+    classes = model.classes if model.classes is not None else range(max(model.layers_dims[-1], 2))
+    if args.proba:
+        P = model.predict_proba(X)
+        if P.shape[0] == 1:
+            P = np.vstack([1 - P, P])
+        head = ",".join(_csv_field(f"p_{c}") for c in classes)
+        lines = [",".join(f"{p:.6g}" for p in column) for column in P.T]
+    else:
+        head = _csv_field(model.label_name or "label")
+        lines = [_csv_field(str(label)) for label in model.predict(X)[0]]
+    text = "\n".join([head, *lines]) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        with atomic_write(args.out, "w", name="--out") as f:
+            f.write(text)
+        print(f"wrote {len(lines)} predictions to {args.out}", file=sys.stderr)
     return 0
+
+
+def _csv_field(text: str) -> str:
+    """One CSV field, quoted when it has to be."""
+    if any(c in text for c in ',"\n\r') or text != text.strip():
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def _bench(args) -> int:

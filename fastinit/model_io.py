@@ -28,8 +28,8 @@ import re
 import stat
 import struct
 import zipfile
-from dataclasses import dataclass
-from typing import IO, Any
+from dataclasses import dataclass, field
+from typing import IO, Any, Sequence
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -38,7 +38,7 @@ from numpy.typing import ArrayLike
 from ._files import atomic_write
 from ._validation import check_activation, check_parameters
 from ._version import __version__
-from .network import predict_labels, predict_proba
+from .network import accuracy_of, predict_labels, predict_proba
 
 FORMAT = "fastinit-model"
 FORMAT_VERSION = 1
@@ -84,14 +84,51 @@ class _Invalid(Exception):
 
 @dataclass(frozen=True)
 class SavedModel:
-    """A network read from a model file."""
+    """A network read from a model file (:func:`load_model`) or wrapped from
+    a parameter dict (:func:`model_from_parameters`).
 
-    parameters: dict[str, np.ndarray]
+    Attributes
+    ----------
+    parameters : dict
+        ``"W1"``, ``"b1"``, ..., ``"WL"``, ``"bL"``.
+    layers_dims : list of int
+    activation : str
+        The hidden activation (see :data:`fastinit.ACTIVATIONS`).
+    negative_slope : float
+    init : str
+        The initializer it was trained from, if known.
+    fastinit_version : str
+        The version that wrote the file.
+    classes : tuple or None
+        The labels of the output units (the sorted distinct labels of the
+        training data), when the model was trained on labels other than
+        0 .. k-1; :meth:`predict` then returns these labels.
+    feature_names : tuple of str or None
+        The training data's feature columns, when known.
+    label_name : str or None
+        The training data's label column, when it had a name.
+    """
+
+    parameters: dict[str, np.ndarray] = field(repr=False)
     layers_dims: list[int]
     activation: str
     negative_slope: float
     init: str
     fastinit_version: str
+    classes: tuple | None = None
+    feature_names: tuple[str, ...] | None = None
+    label_name: str | None = None
+
+    def __repr__(self) -> str:
+        parts = [f"layers_dims={self.layers_dims}", f"activation={self.activation!r}",
+                 f"dtype={self.dtype.name}"]
+        if self.init:
+            parts.append(f"init={self.init!r}")
+        if self.classes is not None:
+            parts.append(f"classes={_short(list(self.classes))}")
+        if self.feature_names is not None:
+            parts.append(f"features={_short(list(self.feature_names))}")
+        return f"SavedModel({', '.join(parts)})"
 
     @property
     def dtype(self) -> np.dtype:
@@ -102,15 +139,90 @@ class SavedModel:
         return predict_proba(X, self.parameters, self.activation, self.negative_slope)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predicted labels of shape (1, m)."""
-        return predict_labels(X, self.parameters, self.activation, self.negative_slope)
+        """Predicted labels of shape (1, m): elements of :attr:`classes` when
+        the model has them, else class indices (int64)."""
+        indices = predict_labels(X, self.parameters, self.activation, self.negative_slope)
+        if self.classes is None:
+            return indices
+        return np.asarray(self.classes)[indices]
+
+    def accuracy(self, X: ArrayLike, Y: ArrayLike) -> float:
+        """Fraction of the examples of ``X`` (shape (n_x, m)) whose predicted
+        label equals ``Y``'s (shape (1, m) or (m,)): labels of :attr:`classes`
+        when the model has them, else 0 .. k-1."""
+        if self.classes is None:
+            return accuracy_of(self.predict(X), Y, self.layers_dims[-1])
+        predicted = self.predict(X)
+        truth = np.asarray(Y).reshape(1, -1)
+        if truth.shape != predicted.shape:
+            raise ValueError(f"Y must hold one label per example of X ({predicted.shape[1]}), "
+                             f"got shape {np.shape(Y)}")
+        return float(np.mean(predicted == truth))
+
+
+def model_from_parameters(parameters: dict[str, ArrayLike], activation: str = "relu",
+                          negative_slope: float = 0.01, classes: ArrayLike | None = None,
+                          init: str = "") -> SavedModel:
+    """Wrap a parameter dict (the seed notebook's ``parameters``) as a model:
+    :func:`load_model`'s sibling for networks that never were in a file.
+
+    Parameters
+    ----------
+    parameters : dict
+        ``"W1"``, ``"b1"``, ..., ``"WL"``, ``"bL"``, as the notebook's
+        ``model`` returns them (``b`` of shape (n_l, 1) or (n_l,)).
+    activation, negative_slope
+        The hidden activation (the notebook's is ``"relu"``).
+    classes : array-like or None
+        Labels of the output units (2 for one sigmoid unit, k for a softmax of
+        k); None: the labels are 0 .. k-1.
+    init : str
+        The initializer's name, kept in a saved file.
+
+    Returns
+    -------
+    SavedModel
+        Checked as a model file's contents are: it can be saved, and
+        ``save_model`` then ``load_model`` gives it back.
+    """
+    dims, params = check_parameters(parameters, name="parameters")
+    activation, slope = check_activation(activation, negative_slope)
+    if not isinstance(init, str):
+        raise TypeError(f"init must be a string, got {init!r}")
+    return SavedModel(params, dims, activation, slope, init, __version__,
+                      _checked_classes(classes, dims, "classes"))
+
+
+def _checked_classes(classes: Any, dims: list[int], name: str) -> tuple | None:
+    """Class labels for a network of layer sizes ``dims`` as a tuple of
+    distinct strings or numbers (JSON-safe), or None."""
+    if classes is None:
+        return None
+    values = np.asarray(classes)
+    n_classes = max(dims[-1], 2)
+    if values.ndim != 1 or values.shape[0] != n_classes:
+        raise ValueError(f"{name} must list {n_classes} labels for {dims[-1]} output "
+                         f"unit{'s' if dims[-1] > 1 else ''}, got {_short(classes)}")
+    if values.dtype.kind in "US":
+        labels: tuple = tuple(str(v) for v in values)
+    elif values.dtype.kind in "iu":
+        labels = tuple(int(v) for v in values)
+    elif values.dtype.kind == "f" and np.isfinite(values).all():
+        labels = tuple(float(v) for v in values)
+    else:
+        raise ValueError(f"{name} must be strings or finite numbers, got {_short(classes)}")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"{name} must be distinct, got {_short(classes)}")
+    return labels
 
 
 # ---------------------------------------------------------------------------
 # Saving
 # ---------------------------------------------------------------------------
 
-def save_model(path: str | os.PathLike, model: Any) -> None:
+def save_model(path: str | os.PathLike, model: Any, *, classes: ArrayLike | None = None,
+               feature_names: Sequence[str] | None = None,
+               label_name: str | None = None) -> None:
     """Write a trained model to a model file.
 
     Parameters
@@ -121,6 +233,14 @@ def save_model(path: str | os.PathLike, model: Any) -> None:
         byte for byte as it was.
     model : TrainingResult or SavedModel
         What :func:`fastinit.train` returns, or what :func:`load_model` read.
+    classes : array-like, optional
+        The labels of the output units, stored with the model (a
+        :class:`SavedModel`'s own are kept when not given): the model file's
+        :meth:`SavedModel.predict` returns them.
+    feature_names : sequence of str, optional
+        Names of the input features, stored with the model.
+    label_name : str, optional
+        Name of the label column, stored with the model.
 
     Raises
     ------
@@ -133,7 +253,7 @@ def save_model(path: str | os.PathLike, model: Any) -> None:
         arrays), or ``path`` cannot be written (a directory, a missing or
         read-only folder).
     """
-    data = _model_bytes(model)
+    data = _model_bytes(model, classes, feature_names, label_name)
     with atomic_write(path, "wb", name="path") as f:
         f.write(data)
 
@@ -149,11 +269,28 @@ def _model_fields(model: Any) -> tuple[Any, Any, Any, str]:
         init if isinstance(init, str) else repr(init))
 
 
-def _model_bytes(model: Any) -> bytes:
+def _model_bytes(model: Any, classes: Any = None, feature_names: Any = None,
+                 label_name: Any = None) -> bytes:
     """The complete model file of ``model``, checked as :func:`load_model` checks it."""
     parameters, activation, slope, init = _model_fields(model)
     dims, params = check_parameters(parameters, name="model.parameters")
     activation, slope = check_activation(activation, slope)
+    if classes is None:
+        classes = getattr(model, "classes", None)
+    classes = _checked_classes(classes, dims, "classes")
+    if feature_names is None:
+        feature_names = getattr(model, "feature_names", None)
+    if feature_names is not None:
+        if isinstance(feature_names, str) or not all(isinstance(n, str) for n in feature_names):
+            raise TypeError(f"feature_names must be a sequence of strings, got "
+                            f"{_short(feature_names)}")
+        if len(feature_names) != dims[0]:
+            raise ValueError(f"feature_names must name the {dims[0]} input features, got "
+                             f"{len(feature_names)} names")
+    if label_name is None:
+        label_name = getattr(model, "label_name", None)
+    if label_name is not None and not isinstance(label_name, str):
+        raise TypeError(f"label_name must be a string, got {_short(label_name)}")
     if len(dims) - 1 > MAX_LAYERS:
         raise ValueError(f"model has {len(dims) - 1} layers; a model file holds at most "
                          f"{MAX_LAYERS}")
@@ -172,6 +309,12 @@ def _model_bytes(model: Any) -> bytes:
         "dtype": params["W1"].dtype.name,
         "init": init,
     }
+    if classes is not None:
+        meta["classes"] = list(classes)
+    if feature_names is not None:
+        meta["feature_names"] = list(feature_names)
+    if label_name is not None:
+        meta["label_name"] = label_name
     text = json.dumps(meta)
     if len(text) > MAX_METADATA_CHARS:
         raise ValueError(f"model's metadata takes {len(text)} characters (is its init's "
@@ -419,6 +562,19 @@ def _metadata(raw: np.ndarray) -> dict[str, Any]:
     for key in _OPTIONAL_FIELDS:
         if not isinstance(meta.get(key, ""), str):
             raise _Invalid(f"metadata {key!r} must be a string, got {_short(meta[key])}")
+    if not isinstance(meta.get("label_name", ""), str):
+        raise _Invalid(f"metadata 'label_name' must be a string, got "
+                       f"{_short(meta['label_name'])}")
+    names = meta.get("feature_names", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise _Invalid(f"metadata 'feature_names' must be a list of strings, got "
+                       f"{_short(names)}")
+    classes = meta.get("classes", [])
+    if not isinstance(classes, list) or not (
+            all(isinstance(c, str) for c in classes)
+            or all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in classes)):
+        raise _Invalid(f"metadata 'classes' must be a list of strings or of numbers, got "
+                       f"{_short(classes)}")
     dims = meta["layers_dims"]
     if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
         raise _Invalid(f"metadata 'layers_dims' must be a list of integers, got {_short(dims)}")
@@ -448,5 +604,13 @@ def _model(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> SavedModel:
                        f"{_short(meta['layers_dims'])}")
     if meta["output"] != _output(dims):
         raise _Invalid(f"output {_short(meta['output'])} does not fit {dims[-1]} output units")
+    names = meta.get("feature_names")
+    if names is not None and len(names) != dims[0]:
+        raise _Invalid(f"metadata names {len(names)} features, the network takes {dims[0]}")
+    try:
+        classes = _checked_classes(meta.get("classes"), dims, "metadata 'classes'")
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
     return SavedModel(params, dims, activation, slope, meta.get("init", ""),
-                      meta.get("fastinit_version", ""))
+                      meta.get("fastinit_version", ""), classes,
+                      tuple(names) if names is not None else None, meta.get("label_name"))

@@ -52,6 +52,7 @@ from ._validation import (
     output_units,
     resolve_dtype,
 )
+from ._progress import terminal_progress
 from .datasets import NAMED_DATASETS, load_named
 from .training import train_models
 
@@ -285,8 +286,28 @@ class SweepTable(Sequence):
             rows.append(row)
         return rows
 
+    def describe(self) -> str:
+        """What ran, in a line or two: the number of trainings, the values of
+        each parameter that varied and the one value of each that did not."""
+        varied, fixed = [], []
+        for column in DEFAULTS:
+            values = list({json.dumps(r[column]): r[column] for r in self.records
+                           if column in r}.values())
+            if not values:
+                continue
+            if len(values) == 1:
+                fixed.append(f"{column} {_value_text(values[0])}")
+            else:
+                varied.append(f"{len(values)} {column} ({_values_text(values)})")
+        n = len(self)
+        head = f"{n} training{'s' if n != 1 else ''}"
+        if varied:
+            head += ": " + " x ".join(varied)
+        return head + ("\n" + ", ".join(fixed) if fixed else "")
+
     def format_summary(self, by: Sequence[str] = ("init",)) -> str:
-        """The summary as an aligned text table (the command line prints it)."""
+        """The summary as an aligned text table, headed by :meth:`describe`
+        (the command line prints it)."""
         if isinstance(by, str):
             by = [by]
         rows = self.summary(by)
@@ -305,10 +326,27 @@ class SweepTable(Sequence):
             ])
         widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
                   for i, h in enumerate(head)]
-        out = ["  ".join(h.ljust(w) for h, w in zip(head, widths)),
+        out = [self.describe(), "",
+               "  ".join(h.ljust(w) for h, w in zip(head, widths)),
                "  ".join("-" * w for w in widths)]
         out += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
         return "\n".join(out)
+
+
+def _value_text(value: Any) -> str:
+    return str(value)
+
+
+def _values_text(values: list[Any]) -> str:
+    """``0 .. 99`` for a run of consecutive integers, else the values (the
+    first few of many)."""
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values) and len(values) > 3:
+        ordered = sorted(values)
+        if ordered == list(range(ordered[0], ordered[-1] + 1)):
+            return f"{ordered[0]} .. {ordered[-1]}"
+    texts = [_value_text(v) for v in values]
+    sep = "; " if any(isinstance(v, list) for v in values) else ", "
+    return sep.join(texts) if len(texts) <= 8 else sep.join(texts[:6]) + sep + "..."
 
 
 def _isnan(value: Any) -> bool:
@@ -464,7 +502,7 @@ def sweep(
     results: str | os.PathLike | None = None,
     client: Any = None,
     chunk_size: int = 4,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | str | None = "auto",
 ) -> SweepTable:
     """Train every configuration of a grid (or a list) and tabulate the results.
 
@@ -493,8 +531,11 @@ def sweep(
     client : dask.distributed.Client, optional
         Run on this cluster instead of local threads, in chunks of
         ``chunk_size`` configurations of one group (one batched call each).
-    progress : callable, optional
-        ``progress(done, total)`` after every finished configuration.
+    progress : callable, "auto" or None, default "auto"
+        ``progress(done, total)`` after every finished configuration; "auto":
+        a line with the count, elapsed time, rate and time left on standard
+        error when it is a terminal (nothing in a notebook, a log or a pipe);
+        None: nothing.
 
     Returns
     -------
@@ -512,8 +553,11 @@ def sweep(
         todo += [_normalise(c) for c in configs]
     if not todo:
         raise ValueError("sweep needs a grid or a list of configurations")
-    if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be callable as progress(done, total), got {progress!r}")
+    if isinstance(progress, str) and progress == "auto":
+        progress = terminal_progress("training")
+    elif progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable as progress(done, total), \"auto\" or "
+                        f"None, got {progress!r}")
     cost_threshold = check_positive_float(cost_threshold, "cost_threshold")
     record_every = check_count(record_every, "record_every", minimum=1)
     n_threads = check_n_threads(n_threads)

@@ -107,6 +107,20 @@ class TrainingResult:
     diagnostics: Diagnostics | None = None
     final_cost: float = float("nan")
 
+    def __repr__(self) -> str:
+        """A few lines: what was trained and how it ended (the arrays are
+        attributes: ``parameters``, ``costs``, ``diagnostics``)."""
+        init = self.init if isinstance(self.init, str) else type(self.init).__name__
+        lines = [
+            f"TrainingResult(layers_dims={self.layers_dims}, init={init!r}, "
+            f"activation={self.activation!r}, dtype={np.dtype(self.dtype).name},",
+            f"               learning_rate={self.learning_rate:g}, seed={self.seed}, "
+            f"iterations {self.iterations_run} of {self.num_iterations},",
+            f"               status={self.status!r}, final_cost={self.final_cost:.6g}, "
+            f"{len(self.costs)} costs recorded, {self.elapsed:.3g} s)",
+        ]
+        return "\n".join(lines)
+
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Output probabilities of shape (n_L, m) for ``X`` of shape (n_x, m)."""
         return predict_proba(X, self.parameters, self.activation, self.negative_slope)

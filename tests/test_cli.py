@@ -89,13 +89,15 @@ def test_train_then_predict_from_npy_and_csv(tmp_path):
     assert "test accuracy" in proc.stdout and model.exists()
     import fastinit
 
-    X, Y = fastinit.make_blobs(300, n_classes=3, seed=1)
+    X, Y = fastinit.datasets.load_named("blobs")[:2]
     np.save(tmp_path / "x.npy", X.T[:20])
     np.savetxt(tmp_path / "x.csv", X.T[:20], delimiter=",")
     for name in ("x.npy", "x.csv"):
         proc = run("predict", str(model), str(tmp_path / name))
         assert proc.returncode == 0, proc.stderr
-        labels = [int(v) for v in proc.stdout.split()]
+        head, *lines = proc.stdout.split()
+        assert head == "label"
+        labels = [int(v) for v in lines]
         assert len(labels) == 20 and np.mean(np.array(labels) == Y[0, :20]) > 0.8
 
 
@@ -222,8 +224,11 @@ def test_an_existing_model_is_replaced_whole(tmp_path):
          "argument --iterations: invalid int value"),
         (["train", "--threads", "1000000000000", "--out", "m.npz"],
          "--threads must be -1 (all CPUs) or from 1 to 1024"),
-        (["train", "--layers", "5000", "5000", "--out", "m.npz"], "--layers: a network of sizes"),
-        (["train", "--layers", *["2"] * 300, "--out", "m.npz"], "--layers: 300 hidden layers"),
+        (["train", "--layers", "5000,5000", "--out", "m.npz"], "--layers: a network of sizes"),
+        (["train", "--layers", ",".join(["2"] * 300), "--out", "m.npz"],
+         "--layers: 300 hidden layers"),
+        (["train", "--layers", "10", "5", "--out", "m.npz"],
+         "--layers takes one network's sizes, comma-separated, such as --layers 10,5"),
         (["sweep", "--n-seeds", "1000000000000"], "--n-seeds must be >= 1 and <= 1000000"),
         (["sweep", "--iterations", "10", "1000000000000"], "--iterations must be >= 0 and <="),
         (["sweep", "--learning-rates", "0.1", "inf"], "--learning-rates must be a finite"),
@@ -310,25 +315,34 @@ def _npy_with_header(path, shape):
 @pytest.mark.parametrize(
     "make_data, message",
     [
-        (lambda d, m: m, "is a zip archive (.npz, such as a model file), not a .npy or .csv"),
+        (lambda d, m: m, "is a fastinit model file, not a data file"),
         (lambda d, m: (d / "x.npy").write_text("1,2\n") and d / "x.npy",
-         "is not a .npy array file"),
+         "is not a NumPy file: it does not start with the .npy or zip signature"),
         (lambda d, m: (d / "x.csv").write_text("1,2\nthree,4\n") and d / "x.csv",
-         "cannot be read as comma-separated numbers"),
+         "line 2, column 1 ('x1'): 'three' is not a number"),
+        (lambda d, m: (d / "x.csv").write_text("a,b\n1,2\n3\n") and d / "x.csv",
+         "line 3: 1 fields, expected 2"),
+        (lambda d, m: (d / "x.csv").write_text("a,b\n1,2\n3,nan\n") and d / "x.csv",
+         "line 3, column 2 ('b'): 'nan' is not a finite number"),
         (lambda d, m: (d / "x.csv").write_bytes(b"\xff\xfe\x00junk") and d / "x.csv",
-         "cannot be read as comma-separated numbers"),
+         "line 1: not UTF-8 text (byte 0)"),
+        (lambda d, m: (d / "x.csv").write_text("a,b\n") and d / "x.csv",
+         "holds no samples (only a header line)"),
         (lambda d, m: np.save(d / "x.npy", np.zeros((4, 3))) or d / "x.npy",
-         "has 3 columns (features per sample); the model"),
-        (lambda d, m: np.save(d / "x.npy", np.zeros(4)) or d / "x.npy", "expected a 2-D array"),
+         "has 3 feature columns (column 0, column 1, column 2); the model"),
+        (lambda d, m: np.save(d / "x.npy", np.zeros(4)) or d / "x.npy",
+         "array must be a 2-D array (samples as rows), got shape (4,)"),
         (lambda d, m: np.save(d / "x.npy", np.zeros((0, 2))) or d / "x.npy", "holds no samples"),
         (lambda d, m: np.save(d / "x.npy", np.full((2, 2), "a")) or d / "x.npy", "not numbers"),
         (lambda d, m: np.save(d / "x.npy", np.array([[None, 1]]), allow_pickle=True)
          or d / "x.npy", "cannot be read as a .npy array file"),
         (lambda d, m: _npy_with_header(d / "x.npy", (10**9, 2)) or d / "x.npy",
          "cannot be read as a .npy array file"),
-        (lambda d, m: np.save(d / "x.npy", np.full((2, 2), np.inf)) or d / "x.npy",
-         "contains NaN or infinite values"),
-        (lambda d, m: d, "is a directory, not a .npy or .csv data file"),
+        (lambda d, m: np.save(d / "x.npy", np.array([[1.0, 2.0], [3.0, np.inf]]))
+         or d / "x.npy", "array[1, 1] is inf, not a finite number"),
+        (lambda d, m: np.savez(d / "x.npz", a=np.zeros((2, 2)), b=np.zeros(2)) or d / "x.npz",
+         "holds the arrays a, b; a data .npz holds X (samples as rows) and y (labels)"),
+        (lambda d, m: d, "is a directory, not a data file"),
     ],
 )
 def test_predict_names_a_bad_data_file(tmp_path, model_file, make_data, message):
