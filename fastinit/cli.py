@@ -26,7 +26,7 @@ from ._validation import output_units
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
 from .datafiles import DataFile, encode_labels, read_data
-from .model_io import MAX_LAYERS, SavedModel, load_model, model_from_parameters, save_model
+from .model_io import MAX_LAYERS, SavedModel, load_model, save_model
 from .training import train
 
 

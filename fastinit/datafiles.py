@@ -33,7 +33,7 @@ import os
 import stat
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any, Sequence, Union
+from typing import Sequence, Union
 
 import numpy as np
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_count, check_memory, check_real, check_seed
+from ._validation import check_choice, check_count, check_memory, check_real, check_seed
 
 
 def _check_samples(n_samples: int, n_features: int = 2) -> None:
@@ -228,8 +228,7 @@ NAMED_DATASETS = {
 
 def load_named(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(train_X, train_Y, test_X, test_Y) of one of :data:`NAMED_DATASETS`."""
-    if name not in NAMED_DATASETS:
-        raise ValueError(f"dataset must be one of {sorted(NAMED_DATASETS)}, got {name!r}")
+    check_choice(name, "dataset", sorted(NAMED_DATASETS))
     if name == "circles":
         return load_dataset()
     return (*NAMED_DATASETS[name](1), *NAMED_DATASETS[name](2))

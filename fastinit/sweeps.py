@@ -45,6 +45,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 from ._validation import (
+    check_choice,
     check_count,
     check_n_threads,
     check_positive_float,
@@ -92,9 +93,7 @@ def _normalise(config: Mapping[str, Any]) -> dict[str, Any]:
     for name in ("init", "activation", "dataset"):
         if not isinstance(out[name], str):
             raise TypeError(f"sweeps take {name} by name (records are JSON), got {out[name]!r}")
-    if out["dataset"] not in NAMED_DATASETS:
-        raise ValueError(f"dataset must be one of {sorted(NAMED_DATASETS)}, "
-                         f"got {out['dataset']!r}")
+    check_choice(out["dataset"], "dataset", sorted(NAMED_DATASETS))
     out["seed"] = check_seed(out["seed"])
     out["learning_rate"] = check_positive_float(out["learning_rate"], "learning_rate")
     out["num_iterations"] = check_count(out["num_iterations"], "num_iterations")
