@@ -630,6 +630,14 @@ def _bench(args) -> int:
     return 0
 
 
+def _error_text(exc: BaseException) -> str:
+    """``[Errno 2] No such file or directory: 'm.npz'`` -> ``'m.npz': No such
+    file or directory``."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        return f"{exc.filename!r}: {exc.strerror}"
+    return str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fastinit`` command; returns the exit status."""
     args = _build_parser().parse_args(argv)
@@ -639,7 +647,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_options(args)
         return command(args)
     except (ValueError, TypeError, OSError, ImportError, OverflowError) as exc:
-        print(f"fastinit: error: {exc}", file=sys.stderr)
+        print(f"fastinit: error: {_error_text(exc)}", file=sys.stderr)
         return 2
     except MemoryError:
         print("fastinit: error: not enough memory for this computation", file=sys.stderr)

@@ -165,7 +165,11 @@ def read_data(path: str | os.PathLike, *, label_column: LabelColumn = None,
         raise TypeError(f"header must be True, False or None, got {header!r}")
     if os.path.isdir(path):
         raise ValueError(f"{name} {path!r} is a directory, not a data file")
-    with open(path, "rb") as f:
+    try:
+        f = open(path, "rb")
+    except OSError as exc:
+        raise type(exc)(f"{name} {path!r}: {exc.strerror or exc}") from None
+    with f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             raise ValueError(f"{name} {path!r} is not a regular file")
         size = os.fstat(f.fileno()).st_size
@@ -209,7 +213,7 @@ def _read_csv(path: str, label_column: LabelColumn, header: bool | None, name: s
     if "\0" in text:
         raise ValueError(f"{name} {path!r} is a binary file, not CSV text")
     rows: list[tuple[int, list[str]]] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         for fields in reader:
             if fields and any(f.strip() for f in fields):
@@ -236,7 +240,9 @@ def _read_csv(path: str, label_column: LabelColumn, header: bool | None, name: s
     label = _label_index(label_column, names if header else None, n_columns, path, name)
     features = [j for j in range(n_columns) if j != label]
     if not features:
-        raise ValueError(f"{name} {path!r} has no feature column besides the labels")
+        hint = next((f" (separated by {sep!r}? fastinit reads comma-separated values)"
+                     for sep in (";", "\t", "|") if sep in body[0][1][0]), "")
+        raise ValueError(f"{name} {path!r} has no feature column besides the labels{hint}")
     X = np.empty((len(body), len(features)), dtype=np.float64)
     for i, (line, fields) in enumerate(body):
         try:

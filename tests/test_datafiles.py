@@ -260,3 +260,22 @@ def test_version_and_examples_in_every_help():
     for command in ("compare", "train", "predict", "bench", "sweep"):
         proc = run(command, "--help", cwd=cwd)
         assert proc.returncode == 0 and "examples:\n  fastinit " + command in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("q.csv", 'a,b,y\n1,2,p\n3,4,"q\n', "--data 'q.csv', line 3: unexpected end of data"),
+        ("s.csv", "a;b;y\n1;2;p\n", "(separated by ';'? fastinit reads comma-separated values)"),
+        ("j.bin", b"\x00\xff\x13binary", "--data 'j.bin', line 1: not UTF-8 text (byte 1)"),
+        ("none.csv", None, "--data 'none.csv': No such file or directory"),
+    ],
+)
+def test_train_on_files_that_are_not_data(tmp_path, name, content, message):
+    if isinstance(content, bytes):
+        (tmp_path / name).write_bytes(content)
+    elif content is not None:
+        (tmp_path / name).write_text(content)
+    proc = run("train", "--data", name, "--out", "m.npz", cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and "Errno" not in proc.stderr
