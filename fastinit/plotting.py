@@ -90,31 +90,117 @@ def save_figure(fig: Any, path: str | os.PathLike, name: str = "path", **savefig
     return path
 
 
+# ---------------------------------------------------------------------------
+# Class colours: class k is drawn in CLASS_COLORS[k] (its points) and in a
+# light tint of it (the region predicted as k), in every panel, whatever the
+# panel predicts: a region predicted entirely as class 0 is class 0's tint.
+# ---------------------------------------------------------------------------
+
+CLASS_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd",
+                "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
+REGION_TINT = 0.35  # a region's colour: this much of its class colour over white
+
+
+def class_colors(n_classes: int) -> list[tuple[float, float, float]]:
+    """The RGB colours of classes ``0 .. n_classes - 1`` (their points)."""
+    pyplot()
+    from matplotlib import colormaps
+    from matplotlib.colors import to_rgb
+
+    if n_classes <= len(CLASS_COLORS):
+        return [to_rgb(c) for c in CLASS_COLORS[:n_classes]]
+    cmap = colormaps["turbo"]
+    return [tuple(cmap(i / (n_classes - 1))[:3]) for i in range(n_classes)]
+
+
+def region_colors(n_classes: int) -> list[tuple[float, float, float]]:
+    """The RGB colours of the regions predicted as classes ``0 .. n_classes - 1``."""
+    return [tuple(1.0 - REGION_TINT * (1.0 - c) for c in rgb) for rgb in class_colors(n_classes)]
+
+
+def _labels(values: np.ndarray, what: str) -> np.ndarray:
+    """Class labels 0, 1, ... as int64 (``what`` names them in errors)."""
+    if values.size and (not np.all(np.isfinite(values)) or values.min() < 0):
+        raise ValueError(f"{what} must be class labels 0, 1, ..., got values from "
+                         f"{np.nanmin(values):g} to {np.nanmax(values):g}")
+    return values.astype(np.int64)
+
+
+def _class_handles(n_classes: int, class_names: Any) -> list:
+    from matplotlib.lines import Line2D
+
+    return [Line2D([], [], linestyle="", marker="o", markersize=7, markerfacecolor=c,
+                   markeredgecolor="k", markeredgewidth=0.5, label=name)
+            for c, name in zip(class_colors(n_classes), class_names)]
+
+
+def _class_names(class_names: Any, n_classes: int | None, *labels: np.ndarray) -> list[str]:
+    """The names of the classes: ``class_names``, else "class 0", "class 1", ...
+    for max(2, n_classes, largest label + 1) classes."""
+    seen = max([int(a.max()) + 1 for a in labels if a.size] + [1])
+    if class_names is not None:
+        names = [str(n) for n in class_names]
+        n = len(names)
+    else:
+        n = max(seen, n_classes or 0, 2)
+        names = [f"class {k}" for k in range(n)]
+    if n < seen:
+        raise ValueError(f"{n} classes named, but the labels or predictions go up to {seen - 1}")
+    return names
+
+
 def plot_decision_boundary(
-    model: Callable[[np.ndarray], ArrayLike], X: ArrayLike, y: ArrayLike, ax: Any = None
+    model: Callable[[np.ndarray], ArrayLike],
+    X: ArrayLike,
+    y: ArrayLike,
+    ax: Any = None,
+    *,
+    class_names: Any = None,
+    n_classes: int | None = None,
+    title: str | None = None,
+    legend: bool = True,
 ) -> Any:
     """Draw a classifier's decision regions with the data on top (the seed's
     ``plot_decision_boundary``).
+
+    Each class has one colour in every plot (:func:`class_colors`): its
+    points in that colour, the region predicted as that class in a light tint
+    of it (a model predicting class 0 everywhere gives a plot tinted in class
+    0's colour alone).
 
     Parameters
     ----------
     model : callable
         Takes points as rows, an array of shape (n_points, 2), and returns one
-        prediction per point (any shape with n_points elements), e.g.
-        ``lambda x: predict_dec(parameters, x.T)``.
+        prediction per point (any shape with n_points elements): class labels
+        0, 1, ... (booleans count as 0 / 1), e.g.
+        ``lambda x: predict_dec(parameters, x.T)``.  Non-integer predictions
+        are rounded to the nearest label (a probability of class 1 becomes
+        its 0.5-threshold label).
     X : array_like of shape (2, m)
         The data, one point per column.
     y : array_like of shape (1, m) or (m,)
-        Labels, used as colours.
+        Their labels 0, 1, ..., which give the points' colours.
     ax : matplotlib Axes, optional
         Where to draw; defaults to the current axes (``plt.gca()``), so that
         the notebook's ``plt.title`` and ``axes.set_xlim`` calls apply.
+    class_names : sequence of str, optional
+        The legend's names of classes 0, 1, ... (default "class 0", "class 1", ...).
+    n_classes : int, optional
+        How many classes there are, when neither the labels nor the
+        predictions show them all (e.g. for a legend of every class).
+    title : str, optional
+        The axes' title; by default "decision regions" unless the axes has one.
+    legend : bool, default True
+        Draw a legend naming the classes.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
     plt = pyplot()
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
     X = check_array(X, "X", np.float64)
     if X.shape[0] != 2:
         raise ValueError(f"X must have shape (2, m): two features, got {X.shape}")
@@ -123,6 +209,7 @@ def plot_decision_boundary(
         raise ValueError(f"y must have {X.shape[1]} labels to match X, got {np.shape(y)}")
     if not callable(model):
         raise TypeError(f"model must be a callable, got {type(model).__name__}")
+    y = _labels(np.rint(y), "y")
     ax = plt.gca() if ax is None else ax
     x_min, x_max = X[0].min() - 1, X[0].max() + 1
     y_min, y_max = X[1].min() - 1, X[1].max() + 1
@@ -133,11 +220,26 @@ def plot_decision_boundary(
     if Z.size != xx.size:
         raise ValueError(f"model must return one prediction per point: it got {xx.size} "
                          f"points and returned {Z.size} values")
-    Z = Z.astype(np.float64).reshape(xx.shape)
-    ax.contourf(xx, yy, Z, cmap=plt.cm.Spectral)
-    ax.set_ylabel("x2")
+    Z = _labels(np.rint(Z.astype(np.float64)), "the model's predictions").reshape(xx.shape)
+    names = _class_names(class_names, n_classes, y, Z)
+    k = len(names)
+    # one filled level per class, whatever the predictions contain
+    levels = np.arange(k + 1) - 0.5
+    ax.contourf(xx, yy, Z, levels=levels, cmap=ListedColormap(region_colors(k)),
+                norm=BoundaryNorm(levels, k))
+    for c, (colour, name) in enumerate(zip(class_colors(k), names)):
+        members = y == c
+        ax.scatter(X[0, members], X[1, members], color=colour, s=18, edgecolors="k",
+                   linewidths=0.4, label=name)
     ax.set_xlabel("x1")
-    ax.scatter(X[0], X[1], c=y, cmap=plt.cm.Spectral)
+    ax.set_ylabel("x2")
+    if title is not None:
+        ax.set_title(title)
+    elif not ax.get_title():
+        ax.set_title("decision regions")
+    if legend:
+        ax.legend(handles=_class_handles(k, names), loc="upper right", fontsize="small",
+                  framealpha=0.9)
     return ax
 
 

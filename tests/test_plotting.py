@@ -1,4 +1,4 @@
-"""plot_decision_boundary (matplotlib is an optional extra)."""
+"""The plot functions (matplotlib is an optional extra)."""
 from __future__ import annotations
 
 import sys
