@@ -455,24 +455,13 @@ def _comparison(args, data) -> list[ComparisonRow]:
 
 
 def _plot_comparison(rows, data, path: str) -> None:
-    from .network import predict_labels
-    from .plotting import pyplot, plot_cost_curves, plot_decision_boundary, save_figure
+    from .plotting import plot_comparison, pyplot, save_figure
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(rows) + 1, figsize=(4.5 * (len(rows) + 1), 4))
+    fig = plot_comparison(rows, data)
     try:
-        plot_cost_curves(rows, ax=axes[0])
-        axes[0].set_title("cost")
-        for ax, row in zip(axes[1:], rows):
-            params = row.result.parameters
-            plot_decision_boundary(lambda x, p=params: predict_labels(x.T, p), data[0], data[1],
-                                   ax=ax)
-            ax.set_title(f"{row.init}: train {row.train_accuracy:.0%}, "
-                         f"test {row.test_accuracy:.0%}")
-        fig.tight_layout()
         save_figure(fig, path, "--plot", dpi=80)
     finally:
-        plt.close(fig)
+        pyplot().close(fig)
 
 
 def _label_column(text: str | None) -> str | int | None:

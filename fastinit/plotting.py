@@ -243,15 +243,29 @@ def plot_decision_boundary(
     return ax
 
 
-def _axes(ax):
+def _axes(ax, figsize=(7, 4)):
     plt = pyplot()
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig, ax = plt.subplots(figsize=figsize)
     return ax.figure, ax
 
 
+def _log_scale_if_positive(ax, values) -> None:
+    """A log y axis when every finite value is positive and they span more than
+    a factor of 10 (a wide range read on a log scale)."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if finite.size and finite.min() > 0 and finite.max() / finite.min() > 10:
+        from matplotlib.ticker import NullFormatter
+
+        ax.set_yscale("log")
+        # a range over a factor of 10 has a labelled power of 10: no labels between
+        ax.yaxis.set_minor_formatter(NullFormatter())
+
+
 def plot_cost_curves(results: Any, ax: Any = None) -> Any:
-    """Cost against iteration for several trainings on one axes.
+    """Cost against iteration for several trainings on one axes (log scale
+    when the costs span more than a factor of 10).
 
     Parameters
     ----------
@@ -263,17 +277,73 @@ def plot_cost_curves(results: Any, ax: Any = None) -> Any:
     -------
     matplotlib.figure.Figure
     """
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = _axes(ax)
     if isinstance(results, dict):
         items = list(results.items())
     else:
         items = [(row.init, row.result) for row in results]
     for name, result in items:
-        ax.plot(result.cost_iterations, result.costs, label=str(name))
+        costs = np.asarray(result.costs, dtype=np.float64)
+        ax.plot(result.cost_iterations, costs, label=str(name),
+                marker="o" if costs.size == 1 else None)
     ax.set_xlabel("iteration")
-    ax.set_ylabel("cost")
-    ax.set_yscale("log")
-    ax.legend()
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    ax.set_ylabel("cost (training set)")
+    _log_scale_if_positive(ax, np.concatenate([np.ravel(r.costs) for _, r in items] or [[]]))
+    if not ax.get_title():
+        ax.set_title("cost during training")
+    if items:
+        ax.legend(title="initialization", fontsize="small")
+    return fig
+
+
+def plot_comparison(rows: Any, data: Any, class_names: Any = None) -> Any:
+    """The figure of ``fastinit compare --plot``: the cost curves of the
+    trainings, then each one's decision regions on the training set (titled
+    with its train and test accuracy), in the same class colours throughout.
+
+    Parameters
+    ----------
+    rows : list of ComparisonRow
+        The output of :func:`fastinit.compare_initializations`.
+    data : tuple (train_X, train_Y, test_X, test_Y)
+        The data they were trained on, one example per column (two features,
+        for the decision regions).
+    class_names : sequence of str, optional
+        The legend's names of the classes (default "class 0", "class 1", ...).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from .network import predict_labels
+
+    plt = pyplot()
+    rows = list(rows)
+    if not rows:
+        raise ValueError("no comparison rows to plot")
+    train_X, train_Y = data[0], data[1]
+    first = rows[0].result.parameters
+    n_out = np.shape(first[f"W{len(first) // 2}"])[0]
+    n_classes = 2 if n_out == 1 else n_out
+    fig, axes = plt.subplots(1, len(rows) + 1, figsize=(4.2 * (len(rows) + 1), 4.3))
+    plot_cost_curves(rows, ax=axes[0])
+    axes[0].set_title("cost during training")
+    names = _class_names(class_names, n_classes,
+                         _labels(np.rint(np.asarray(train_Y, dtype=np.float64)).ravel(), "train_Y"))
+    for ax, row in zip(axes[1:], rows):
+        r = row.result
+        model = (lambda x, r=r: predict_labels(x.T, r.parameters, r.activation, r.negative_slope))
+        plot_decision_boundary(model, train_X, train_Y, ax=ax, class_names=names, legend=False,
+                               title=f"{row.init}: train {row.train_accuracy:.0%}, "
+                                     f"test {row.test_accuracy:.0%}")
+    # one class legend for every panel: the colours are the same in each
+    fig.legend(handles=_class_handles(len(names), names), loc="lower center", ncol=len(names) + 1,
+               frameon=False,
+               title="points: training set, coloured by label;  shading: predicted class")
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 

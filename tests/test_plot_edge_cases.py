@@ -89,3 +89,40 @@ def test_three_classes_and_probabilities_and_bad_predictions():
         plotting.plot_decision_boundary(lambda x: x[:, 0], X, Y)
     with pytest.raises(ValueError, match="2 classes named"):
         plotting.plot_decision_boundary(lambda x: np.zeros(len(x)), X, Y, class_names=["a", "b"])
+
+
+def test_plot_comparison_zeros_panel_and_class_legend(seed_data):
+    rows = fastinit.compare_initializations(inits=("zeros", "he"), num_iterations=3000,
+                                            print_cost=False)
+    fig = plotting.plot_comparison(rows, seed_data)
+    cost, zeros, he = fig.axes
+    assert (cost.get_xlabel(), cost.get_ylabel()) == ("iteration", "cost (training set)")
+    assert legend_texts(cost.get_legend()) == ["zeros", "he"] and cost.get_title()
+    assert zeros.get_title() == "zeros: train 50%, test 50%" and he.get_title().startswith("he: ")
+    # zeros predicts class 0 everywhere: its panel is class 0's tint
+    np.testing.assert_allclose(pixel(zeros, 0.03, 0.03), plotting.region_colors(2)[0], atol=0.02)
+    assert [legend_texts(lg) for lg in fig.legends] == [["class 0", "class 1"]]
+    assert zeros.get_legend() is None and he.get_legend() is None
+
+
+def test_plot_comparison_of_three_classes():
+    data = blobs()
+    rows = fastinit.compare_initializations(inits=("zeros", "he"), num_iterations=500,
+                                            print_cost=False, data=data)
+    fig = plotting.plot_comparison(rows, data, class_names=["a", "b", "c"])
+    assert len(fig.axes) == 3
+    assert [legend_texts(lg) for lg in fig.legends] == [["a", "b", "c"]]
+    # zeros: equal softmax outputs, argmax class 0 everywhere
+    np.testing.assert_allclose(pixel(fig.axes[1], 0.03, 0.03), plotting.region_colors(3)[0],
+                               atol=0.02)
+    with pytest.raises(ValueError, match="no comparison rows"):
+        plotting.plot_comparison([], data)
+
+
+def test_cli_plot_comparison_writes_the_figure(tmp_path, seed_data):
+    from fastinit.cli import _plot_comparison
+
+    rows = fastinit.compare_initializations(inits=("zeros",), num_iterations=10, print_cost=False)
+    _plot_comparison(rows, seed_data, str(tmp_path / "c.png"))
+    assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
+    assert plt.get_fignums() == []
