@@ -263,6 +263,13 @@ def _log_scale_if_positive(ax, values) -> None:
         ax.yaxis.set_minor_formatter(NullFormatter())
 
 
+def _note(ax, text: str, **kwargs) -> None:
+    """A centred note in the axes (e.g. why a panel is empty)."""
+    kwargs.setdefault("fontsize", "medium")
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.3",
+            wrap=True, **kwargs)
+
+
 def plot_cost_curves(results: Any, ax: Any = None) -> Any:
     """Cost against iteration for several trainings on one axes (log scale
     when the costs span more than a factor of 10).
@@ -436,8 +443,9 @@ def plot_diagnostics(diagnostics: Any) -> Any:
 def plot_sweep(table: Any, by: str = "test_accuracy", group: str = "init") -> Any:
     """Distributions of a sweep per group (e.g. per initializer): accuracy
     on the left, the iteration at which the cost first fell below the
-    threshold on the right (converged runs only; the success rate is in the
-    tick labels).
+    threshold on the right (converged runs only; how many converged is in the
+    tick labels, and a group none of whose runs converged says so in the
+    panel).  One dot per run, in one colour per group in both panels.
 
     Parameters
     ----------
@@ -461,22 +469,47 @@ def plot_sweep(table: Any, by: str = "test_accuracy", group: str = "init") -> An
             raise ValueError(f"no column {column!r} in the sweep records")
     names = list(dict.fromkeys(str(r[group]) for r in records))
     members = {n: [r for r in records if str(r[group]) == n] for n in names}
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    threshold = getattr(table, "cost_threshold", None)
+    limit = f"{threshold:g}" if threshold else "the threshold"
+    box = dict(showfliers=False, medianprops=dict(color="k", linewidth=1.5))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.3))
     rng = np.random.default_rng(0)  # horizontal jitter of the points only
-    for k, name in enumerate(names):
-        values = [r[by] for r in members[name]]
-        left.scatter(k + 1 + rng.uniform(-0.15, 0.15, len(values)), values, s=10, alpha=0.6)
-    left.boxplot([[r[by] for r in members[n]] for n in names], showfliers=False)
-    left.set_xticks(range(1, len(names) + 1), names)
-    left.set_ylabel(by.replace("_", " "))
-    left.set_title(f"{by.replace('_', ' ')} per {group}")
+    ticks = range(1, len(names) + 1)
+
+    def dots(ax, k, values):
+        values = np.asarray(values, dtype=np.float64)
+        ax.scatter(k + rng.uniform(-0.15, 0.15, len(values)), values, s=10, alpha=0.6,
+                   color=f"C{(k - 1) % 10}", zorder=3)
+
+    accuracy = [np.asarray([r[by] for r in members[n]], dtype=np.float64) for n in names]
+    for k, values in zip(ticks, accuracy):
+        dots(left, k, values)
+    left.boxplot([v[np.isfinite(v)] for v in accuracy], **box)
+    left.set_xticks(ticks, [f"{n}\n(n={len(members[n])})" for n in names])
+    what = by.replace("_", " ")
+    left.set_ylabel(what)
+    left.set_xlabel(group)
+    left.set_title(f"{what} per {group} (one dot per run)")
+
     converged = [[r["converged_at"] for r in members[n] if r["converged_at"] is not None]
                  for n in names]
-    labels = [f"{n}\n{len(c) / len(members[n]):.0%} converged" for n, c in zip(names, converged)]
-    right.boxplot([c if c else [np.nan] for c in converged], showfliers=True)
-    right.set_xticks(range(1, len(names) + 1), labels)
-    right.set_ylabel("iteration")
-    threshold = getattr(table, "cost_threshold", None)
-    right.set_title("first iteration with cost below " + (f"{threshold:g}" if threshold else "the threshold"))
+    right.set_xlabel(group)
+    right.set_title(f"first iteration with the cost below {limit} (converged runs)")
+    if not any(converged):
+        right.set_yticks([])
+        _note(right, f"no run converged below cost {limit}")
+    else:
+        right.boxplot([c if c else [np.nan] for c in converged], **box)
+        for k, c in zip(ticks, converged):
+            if c:
+                dots(right, k, c)
+            else:
+                right.text(k, 0.5, f"no run\nconverged\nbelow\ncost {limit}",
+                           transform=right.get_xaxis_transform(), ha="center", va="center",
+                           color="0.3", fontsize="small")
+        right.set_ylabel("iteration")
+    right.set_xticks(ticks, [f"{n}\n{len(c)}/{len(members[n])}\nconverged"
+                             for n, c in zip(names, converged)])
+    right.set_xlim(0.5, len(names) + 0.5)
     fig.tight_layout()
     return fig

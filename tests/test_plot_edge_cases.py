@@ -9,6 +9,7 @@ import pytest
 
 import fastinit
 from fastinit import plotting
+from fastinit.sweeps import SweepTable
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -126,3 +127,44 @@ def test_cli_plot_comparison_writes_the_figure(tmp_path, seed_data):
     _plot_comparison(rows, seed_data, str(tmp_path / "c.png"))
     assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
     assert plt.get_fignums() == []
+
+
+# ---------------------------------------------------------------------------
+# sweep: a clear note when no run converged
+# ---------------------------------------------------------------------------
+
+def records(group, accuracies, converged):
+    return [{"init": group, "test_accuracy": a, "train_accuracy": a, "converged_at": c}
+            for a, c in zip(accuracies, converged)]
+
+
+def texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+def test_sweep_plot_when_no_run_converged():
+    table = SweepTable(records("zeros", [0.5, 0.5], [None, None])
+                       + records("random", [0.6, 0.7], [None, None]), cost_threshold=0.2)
+    fig = fastinit.plot_sweep(table)
+    left, right = fig.axes
+    assert texts(right) == ["no run converged below cost 0.2"]
+    assert right.get_yticks().size == 0 and not right.lines and not right.collections
+    assert [t.get_text() for t in right.get_xticklabels()] == ["zeros\n0/2\nconverged",
+                                                               "random\n0/2\nconverged"]
+    for ax in (left, right):
+        assert ax.get_title() and ax.get_xlabel() == "init"
+    assert left.get_ylabel() == "test accuracy"
+    assert [t.get_text() for t in left.get_xticklabels()] == ["zeros\n(n=2)", "random\n(n=2)"]
+
+
+def test_sweep_plot_notes_each_group_without_a_converged_run():
+    table = SweepTable(records("zeros", [0.5], [None]) + records("he", [0.9, 0.95], [3000, 5000]),
+                       cost_threshold=0.1)
+    left, right = fastinit.plot_sweep(table, by="train_accuracy").axes
+    assert texts(right) == ["no run\nconverged\nbelow\ncost 0.1"]
+    assert right.get_ylabel() == "iteration" and "0.1" in right.get_title()
+    assert left.get_ylabel() == "train accuracy"
+    # one run: a group of one dot
+    fastinit.plot_sweep(SweepTable(records("he", [0.9], [1000]), cost_threshold=0.2))
+    with pytest.raises(ValueError, match="no sweep records"):
+        fastinit.plot_sweep(SweepTable([], 0.2))
