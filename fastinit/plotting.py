@@ -406,36 +406,81 @@ def plot_symmetry(spreads: dict, ax: Any = None) -> Any:
     return fig
 
 
-def plot_diagnostics(diagnostics: Any) -> Any:
-    """Per-layer diagnostics over training, one line per layer: activation std,
-    dead fraction, saturated fraction and weight-gradient norm.
+# What the fraction row of plot_diagnostics shows for a layer of each activation:
+# (Diagnostics field, y label) -- dead units for ReLUs, saturation for the
+# squashing functions and the output; neither means anything for linear units.
+_DEAD = ("dead_fraction", "dead units\n(fraction never > 0)")
+_SATURATED = {"tanh": ("saturated_fraction", "saturated\n(fraction |a| > 0.99)"),
+              "sigmoid": ("saturated_fraction", "saturated\n(fraction outside [0.01, 0.99])")}
+_FRACTION_ROW = {"relu": _DEAD, "leaky_relu": _DEAD, **_SATURATED}
+
+
+def plot_diagnostics(diagnostics: Any, activation: str | None = None) -> Any:
+    """Per-layer diagnostics over training, in small multiples: one column per
+    layer (layer 1 on the left, the output on the right), sharing the
+    iteration axis, with one row each for the activation std, the fraction of
+    dead units (ReLU layers) or of saturated activations (tanh / sigmoid
+    layers and the sigmoid / softmax output) and the weight-gradient norm
+    ``||dW||``.  A quantity zero throughout (zeros initialization) is said so.
 
     Parameters
     ----------
     diagnostics : Diagnostics or TrainingResult
         ``result.diagnostics`` of :func:`fastinit.train` (or the result itself).
+    activation : str, optional
+        The hidden layers' activation; by default the result's, or "relu" for
+        bare diagnostics (as :func:`fastinit.diagnose`'s default).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    from ._validation import check_activation
+
     plt = pyplot()
     d = getattr(diagnostics, "diagnostics", diagnostics)
     if d is None or not hasattr(d, "activation_std"):
         raise ValueError("no diagnostics to plot: train with diagnostics=True")
-    panels = [("activation_std", "activation std", "log"), ("dead_fraction", "dead units", "linear"),
-              ("saturated_fraction", "saturated activations", "linear"),
-              ("grad_norm", "||dW||", "log")]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.5))
-    for ax, (name, title, scale) in zip(axes, panels):
-        values = getattr(d, name)
-        for l in range(values.shape[1]):
-            ax.plot(d.iterations, values[:, l], label=f"layer {l + 1}")
-        ax.set_title(title)
-        ax.set_xlabel("iteration")
-        if scale == "log" and np.all(values > 0):
-            ax.set_yscale("log")
-    axes[0].legend()
+    if activation is None:
+        activation = getattr(diagnostics, "activation", "relu")
+    activation = check_activation(activation)[0]
+    dims = getattr(diagnostics, "layers_dims", None)
+    output = "softmax" if dims is not None and dims[-1] > 1 else "sigmoid"
+    iterations = np.asarray(d.iterations)
+    n_layers = d.activation_std.shape[1]
+    fig, axes = plt.subplots(3, n_layers, figsize=(max(3.4 * n_layers + 0.6, 6.0), 6.6),
+                             sharex=True, squeeze=False)
+    marker = "o" if len(iterations) <= 30 else None
+    for l in range(n_layers):
+        hidden = l < n_layers - 1
+        if hidden:
+            axes[0, l].set_title(f"layer {l + 1} ({activation})")
+            fraction = _FRACTION_ROW.get(activation)
+        else:
+            axes[0, l].set_title(f"layer {l + 1} (output, {output})")
+            fraction = ("saturated_fraction", "saturated outputs\n(fraction outside [0.01, 0.99])")
+        rows = [("activation_std", "activation std", "C0"), (*(fraction or (None, None)), "C3"),
+                ("grad_norm", "||dW|| (gradient norm)", "C2")]
+        for r, (field, label, colour) in enumerate(rows):
+            ax = axes[r, l]
+            if field is None:
+                ax.set_yticks([])
+                _note(ax, f"no dead units or saturation\nfor {activation} units", fontsize="small")
+                continue
+            values = np.asarray(getattr(d, field)[:, l], dtype=np.float64)
+            ax.plot(iterations, values, color=colour, marker=marker, markersize=3)
+            ax.set_ylabel(label, fontsize="small")
+            if field.endswith("fraction"):
+                ax.set_ylim(-0.05, 1.05)
+            elif np.all(values == 0):
+                ax.text(0.5, 0.75, "0 throughout", transform=ax.transAxes, ha="center",
+                        va="center", color="0.3")
+            else:
+                _log_scale_if_positive(ax, values)
+        axes[-1, l].set_xlabel("iteration")
+    init = getattr(diagnostics, "init", None)
+    fig.suptitle("per-layer diagnostics during training"
+                 + (f", {init} initialization" if isinstance(init, str) else ""))
     fig.tight_layout()
     return fig
 

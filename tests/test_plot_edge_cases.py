@@ -168,3 +168,64 @@ def test_sweep_plot_notes_each_group_without_a_converged_run():
     fastinit.plot_sweep(SweepTable(records("he", [0.9], [1000]), cost_threshold=0.2))
     with pytest.raises(ValueError, match="no sweep records"):
         fastinit.plot_sweep(SweepTable([], 0.2))
+
+
+# ---------------------------------------------------------------------------
+# diagnostics: one column per layer, no dead units for the output
+# ---------------------------------------------------------------------------
+
+def columns(fig):
+    """The figure's axes as columns (layer 1 first), each top to bottom."""
+    grid = fig.axes[0].get_subplotspec().get_gridspec()
+    n_rows, n_cols = grid.get_geometry()
+    assert len(fig.axes) == n_rows * n_cols
+    return [fig.axes[c::n_cols] for c in range(n_cols)]
+
+
+def ylabels(column):
+    return [ax.get_ylabel() for ax in column]
+
+
+def test_diagnostics_one_column_per_layer(seed_data):
+    X, Y = seed_data[:2]
+    r = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=2000)
+    cols = columns(fastinit.plot_diagnostics(r))
+    assert len(cols) == 3
+    assert [c[0].get_title() for c in cols] == ["layer 1 (relu)", "layer 2 (relu)",
+                                               "layer 3 (output, sigmoid)"]
+    for col in cols[:2]:
+        assert ylabels(col)[1].startswith("dead units")
+    assert not any("dead" in label for label in ylabels(cols[2]))
+    assert ylabels(cols[2])[1].startswith("saturated outputs")
+    for col in cols:
+        assert all(ylabels(col)) and col[-1].get_xlabel() == "iteration"
+        assert all(len(ax.lines) == 1 for ax in col)  # one series per panel: none hidden
+
+
+def test_diagnostics_of_one_layer_and_of_zeros_initialization(seed_data):
+    X, Y = seed_data[:2]
+    (col,) = columns(fastinit.plot_diagnostics(fastinit.train(X, Y, [2, 1], num_iterations=1000)))
+    assert col[0].get_title() == "layer 1 (output, sigmoid)"
+    assert not any("dead" in label for label in ylabels(col))
+    cols = columns(fastinit.plot_diagnostics(
+        fastinit.train(X, Y, [2, 10, 5, 1], init="zeros", num_iterations=2000)))
+    # activation std and ||dW|| of every layer are zero throughout, and say so
+    for col in cols:
+        assert texts(col[0]) == ["0 throughout"] and texts(col[2]) == ["0 throughout"]
+    np.testing.assert_array_equal(cols[0][1].lines[0].get_ydata(), 1.0)  # every ReLU dead
+
+
+def test_diagnostics_other_activations_and_bare_diagnostics(seed_data):
+    X, Y = seed_data[:2]
+    cols = columns(fastinit.plot_diagnostics(
+        fastinit.train(X, Y, [2, 4, 1], activation="tanh", num_iterations=1000)))
+    assert cols[0][0].get_title() == "layer 1 (tanh)"
+    assert ylabels(cols[0])[1].startswith("saturated") and "dead" not in ylabels(cols[0])[1]
+    cols = columns(fastinit.plot_diagnostics(
+        fastinit.train(X, Y, [2, 4, 1], activation="linear", num_iterations=1000)))
+    assert "no dead units or saturation\nfor linear units" in texts(cols[0][1])
+    d = fastinit.diagnose(fastinit.initialize_parameters_he([2, 4, 3]), X, Y % 3)  # one record
+    cols = columns(fastinit.plot_diagnostics(d, activation="relu"))
+    assert len(cols) == 2 and cols[1][0].get_title() == "layer 2 (output, sigmoid)"
+    r = fastinit.train(*fastinit.datasets.load_named("blobs")[:2], [2, 4, 3], num_iterations=100)
+    assert columns(fastinit.plot_diagnostics(r))[1][0].get_title() == "layer 2 (output, softmax)"
