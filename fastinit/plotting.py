@@ -356,8 +356,8 @@ def plot_comparison(rows: Any, data: Any, class_names: Any = None) -> Any:
 
 def plot_signal_propagation(experiment: Any, ax: Any = None) -> Any:
     """Activation std per layer at initialization, one line per initializer
-    (log scale; an all-zero line, as from zeros initialization, is drawn at the
-    bottom edge and labelled).
+    (log scale; an all-zero line, as from zeros initialization, cannot be
+    drawn on it: it is drawn dashed along the bottom edge, labelled "all zero").
 
     Parameters
     ----------
@@ -369,24 +369,50 @@ def plot_signal_propagation(experiment: Any, ax: Any = None) -> Any:
     -------
     matplotlib.figure.Figure
     """
-    fig, ax = _axes(ax)
+    from matplotlib.ticker import MaxNLocator
+
+    own = ax is None
+    fig, ax = _axes(ax, figsize=(8.5, 4))
     layers = np.arange(1, experiment.depth + 1)
-    for name, std in experiment.activation_std.items():
+    marker = "o" if experiment.depth <= 12 else None
+    zero = []
+    for k, (name, std) in enumerate(experiment.activation_std.items()):
+        std = np.asarray(std, dtype=np.float64)
         if np.all(std == 0):
-            name = f"{name} (all zero)"
-            std = np.full_like(std, np.nan)
-        ax.plot(layers, std, label=name)
-    ax.set_yscale("log")
+            zero.append((k, name))
+        else:
+            ax.plot(layers, std, label=name, marker=marker, color=f"C{k % 10}")
+    positive = len(zero) < len(experiment.activation_std)
+    if positive:
+        ax.set_yscale("log")
+    for k, name in zero:
+        # along the bottom edge: x in data, y in axes coordinates
+        ax.plot(layers, np.full(layers.shape, 0.02), linestyle="--", marker=marker,
+                color=f"C{k % 10}", transform=ax.get_xaxis_transform(),
+                label=f"{name} (all zero)")
     ax.set_xlabel("layer")
-    ax.set_ylabel("activation std")
-    ax.set_title(f"{experiment.activation} network of width {experiment.width}")
-    ax.legend()
+    if experiment.depth <= 12:
+        ax.set_xticks(layers)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(0.5, experiment.depth + 0.5)
+    ax.set_ylabel("activation std" + (" (log scale)" if positive else ""))
+    if not ax.get_title():
+        ax.set_title(f"activation std at initialization: {experiment.activation} network "
+                     f"of width {experiment.width}")
+    handles, labels = ax.get_legend_handles_labels()
+    # beside the axes: the lines fill them from corner to corner
+    ax.legend(handles, labels, title="initialization", fontsize="small", loc="upper left",
+              bbox_to_anchor=(1.01, 1.0))
+    if own:
+        fig.tight_layout()
     return fig
 
 
 def plot_symmetry(spreads: dict, ax: Any = None) -> Any:
     """Bar chart of :func:`fastinit.symmetry_lesson`: how far apart the units
-    of each hidden layer ended up, per initialization.
+    of each hidden layer ended up, per initialization (a spread of 0, every
+    unit of the layer the same unit, is marked "0": symmetry never broken).
 
     Returns
     -------
@@ -394,15 +420,26 @@ def plot_symmetry(spreads: dict, ax: Any = None) -> Any:
     """
     fig, ax = _axes(ax)
     names = list(spreads)
+    if not names:
+        raise ValueError("no spreads to plot")
     n_layers = len(next(iter(spreads.values())))
-    width = 0.8 / n_layers
+    width = 0.8 / max(n_layers, 1)
     for l in range(n_layers):
-        ax.bar(np.arange(len(names)) + l * width, [spreads[n][l] for n in names], width,
-               label=f"layer {l + 1}")
+        x = np.arange(len(names)) + l * width
+        values = [spreads[n][l] for n in names]
+        bars = ax.bar(x, values, width, label=f"layer {l + 1}")
+        for xi, v in zip(x, values):
+            if v == 0:
+                ax.annotate("0", (xi, 0), xytext=(0, 2), textcoords="offset points",
+                            ha="center", va="bottom", fontweight="bold",
+                            color=bars.patches[0].get_facecolor())
     ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2)
     ax.set_xticklabels(names)
+    ax.set_xlabel("initialization")
     ax.set_ylabel("max distance between units' weights")
-    ax.legend()
+    if not ax.get_title():
+        ax.set_title("how different each hidden layer's units ended up (0: all the same)")
+    ax.legend(title="hidden layer", fontsize="small")
     return fig
 
 

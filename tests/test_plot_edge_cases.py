@@ -229,3 +229,22 @@ def test_diagnostics_other_activations_and_bare_diagnostics(seed_data):
     assert len(cols) == 2 and cols[1][0].get_title() == "layer 2 (output, sigmoid)"
     r = fastinit.train(*fastinit.datasets.load_named("blobs")[:2], [2, 4, 3], num_iterations=100)
     assert columns(fastinit.plot_diagnostics(r))[1][0].get_title() == "layer 2 (output, softmax)"
+
+
+# ---------------------------------------------------------------------------
+# cost curves, signal propagation, symmetry
+# ---------------------------------------------------------------------------
+
+def test_cost_curves_signal_propagation_symmetry_edge_cases(seed_data):
+    X, Y = seed_data[:2]
+    results = {"zeros": fastinit.train(X, Y, [2, 3, 1], init="zeros", num_iterations=1),
+               "he": fastinit.train(X, Y, [2, 3, 1], num_iterations=1)}
+    ax = fastinit.plot_cost_curves(results).axes[0]
+    assert legend_texts(ax.get_legend()) == ["zeros", "he"] and ax.get_title()
+    assert ax.get_xlabel() == "iteration" and ax.get_yscale() == "linear"  # one record each
+    ax = fastinit.signal_propagation(depth=1, width=5, m=20).plot().axes[0]
+    assert list(ax.get_xticks()) == [1] and ax.get_ylabel().startswith("activation std")
+    assert "zeros (all zero)" in legend_texts(ax.get_legend())
+    ax = fastinit.plot_symmetry({"zeros": [0.0], "he": [1.5]}).axes[0]
+    assert texts(ax) == ["0"] and legend_texts(ax.get_legend()) == ["layer 1"]
+    assert ax.get_xlabel() == "initialization" and ax.get_ylabel() and ax.get_title()

@@ -52,6 +52,7 @@ def test_experiment_plots(tmp_path, seed_data):
     sp = fastinit.signal_propagation(depth=10, width=20, m=50)
     fig = sp.plot()
     assert len(fig.axes[0].lines) == 4 and "zeros (all zero)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert fig.axes[0].get_xlabel() == "layer" and fig.axes[0].get_title()
     fig.savefig(tmp_path / "depth.png")
     assert (tmp_path / "depth.png").stat().st_size > 5000
     fig = fastinit.plot_symmetry(fastinit.symmetry_lesson(num_iterations=50))
