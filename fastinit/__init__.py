@@ -55,6 +55,7 @@ from .network import (
     update_parameters,
 )
 from .plotting import (
+    plot_comparison,
     plot_cost_curves,
     plot_decision_boundary,
     plot_diagnostics,
@@ -104,6 +105,7 @@ __all__ = [
     "make_xor",
     "model",
     "model_from_parameters",
+    "plot_comparison",
     "plot_cost_curves",
     "plot_decision_boundary",
     "plot_diagnostics",
