@@ -252,14 +252,15 @@ def _axes(ax, figsize=(7, 4)):
 
 def _log_scale_if_positive(ax, values) -> None:
     """A log y axis when every finite value is positive and they span more than
-    a factor of 10 (a wide range read on a log scale)."""
+    a factor of 100 (a wide range read on a log scale; a narrower one reads
+    better on a linear scale, whose ticks are all labelled)."""
     values = np.asarray(values, dtype=np.float64)
     finite = values[np.isfinite(values)]
-    if finite.size and finite.min() > 0 and finite.max() / finite.min() > 10:
+    if finite.size and finite.min() > 0 and finite.max() / finite.min() > 100:
         from matplotlib.ticker import NullFormatter
 
         ax.set_yscale("log")
-        # a range over a factor of 10 has a labelled power of 10: no labels between
+        # a range over a factor of 100 has two labelled powers of 10: none between
         ax.yaxis.set_minor_formatter(NullFormatter())
 
 
@@ -272,7 +273,7 @@ def _note(ax, text: str, **kwargs) -> None:
 
 def plot_cost_curves(results: Any, ax: Any = None) -> Any:
     """Cost against iteration for several trainings on one axes (log scale
-    when the costs span more than a factor of 10).
+    when the costs span more than a factor of 100).
 
     Parameters
     ----------
