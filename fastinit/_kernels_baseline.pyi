@@ -83,9 +83,6 @@ def activation_statistics(
     X: _F, theta: _F, layout: npt.NDArray[np.intp], hidden_act: int, slope: float,
     softmax: bool, sums: npt.NDArray[np.float64], alive: _F, acts: _F,
 ) -> None: ...
-
-ACTIVATION_CODES: dict[str, int]
-NEEDS_Z: frozenset[int]
 def dataset_cost(
     X: _F, Y: _F, theta: _F, layout: npt.NDArray[np.intp], hidden_act: int, slope: float,
     softmax: bool, n_threads: int, acts: _F, losses: _F,
