@@ -320,12 +320,15 @@ class BlasEngine:
         self.problem = problem
         self.gradient = np.zeros(n_params, dtype=problem.X.dtype)
         self._grads = _layer_views(self.gradient, problem.layout)
-        self._buffers: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+        # m -> (activations, deltas, pre-activations (empty unless f' needs Z))
+        self._buffers: dict[int, tuple[list[np.ndarray], list[np.ndarray],
+                                       list[np.ndarray]]] = {}
         self.batch_size = batch_size
         self.seed = shuffle_seed(seed)
         self._epoch, self._order = -1, np.empty(problem.X.shape[1], dtype=np.intp)
 
-    def _activations(self, m: int, dtype: np.dtype):
+    def _activations(self, m: int, dtype: np.dtype
+                     ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
         """Per-layer activation and delta buffers for m examples (kept for
         the full set and the mini-batch sizes)."""
         if m not in self._buffers:

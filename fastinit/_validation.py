@@ -192,7 +192,7 @@ def _as_float(value: Any, name: str) -> float:
         return float(value)
     except OverflowError:
         raise ValueError(f"{name} must be a finite number, got an integer too large for a "
-                         f"float ({len(str(abs(int(value))))} digits)") from None
+                         f"float ({len(str(abs(math.trunc(value))))} digits)") from None
 
 
 def check_real(value: Any, name: str, positive: bool = False,
@@ -312,7 +312,7 @@ def check_parameters(
             real_array(value, f"{name}[{key!r}]")
         dtype = common_float_dtype(*parameters.values())
     out: dict[str, np.ndarray] = {}
-    dims = [None]
+    dims: list[int] = []  # the input size (appended at layer 1), then each layer's size
     for l in range(1, n_layers + 1):
         W = check_array(parameters[f"W{l}"], f"{name}['W{l}']", dtype, ndim=2)
         b = check_array(parameters[f"b{l}"], f"{name}['b{l}']", dtype, ndim=None)
@@ -327,7 +327,7 @@ def check_parameters(
                 f"{name}['b{l}'] must have shape ({n_out}, 1) to match W{l}, got {b.shape}"
             )
         if l == 1:
-            dims[0] = n_in
+            dims.append(n_in)
         dims.append(n_out)
         out[f"W{l}"] = W
         out[f"b{l}"] = b.reshape(n_out, 1)

@@ -497,7 +497,8 @@ def benchmark_sweep(n_seeds: int = 25, iterations: int = 15000, rounds: int = 3,
     iterations = check_count(iterations, "iterations", minimum=1)
     rounds = check_count(rounds, "rounds", minimum=1)
     inits = ["zeros", "random", "he", "xavier"]
-    grid = {"init": inits, "seed": list(range(n_seeds)), "num_iterations": [iterations]}
+    grid: dict[str, list[Any]] = {"init": inits, "seed": list(range(n_seeds)),
+                                  "num_iterations": [iterations]}
     X, Y, test_X, test_Y = load_dataset()
     echo(f"seed's experiment, {len(inits)} initializers x {n_seeds} seeds, {iterations} "
          f"iterations each ({len(inits) * n_seeds} trainings)")
@@ -615,7 +616,11 @@ def threads_over_serial(n: int = 8) -> float:
     idle cores)."""
     import threading
 
-    serial, _ = _timed(lambda: [_seed_training(i) for i in range(n)])
+    def one_after_another() -> None:
+        for i in range(n):
+            _seed_training(i)
+
+    serial, _ = _timed(one_after_another)
     threads = [threading.Thread(target=_seed_training, args=(i,)) for i in range(n)]
 
     def threaded():
@@ -637,6 +642,7 @@ def interrupt_latency() -> float:
 
     proc = subprocess.Popen([sys.executable, "-c", _INTERRUPTED_CHILD], stdout=subprocess.PIPE,
                             text=True, cwd=tempfile.gettempdir())
+    assert proc.stdout is not None  # stdout=PIPE
     try:
         if proc.stdout.readline().strip() != "ready":
             raise RuntimeError("the child training did not start")

@@ -52,7 +52,7 @@ def model(
     computed from the logits, so the large-random run starts from a finite
     cost instead of ``inf``.
     """
-    X = check_array(X, "X", np.float64)
+    X = check_array(X, "X", np.dtype(np.float64))
     layers_dims = [X.shape[0], *SEED_HIDDEN_LAYERS, 1]
     return train(
         X, Y, layers_dims, init=initialization, learning_rate=learning_rate,

@@ -53,7 +53,7 @@ class Diagnostics:
         rows = []
         for r, iteration in enumerate(self.iterations):
             for l in range(self.activation_mean.shape[1]):
-                row = {"iteration": int(iteration), "layer": l + 1}
+                row: dict[str, Any] = {"iteration": int(iteration), "layer": l + 1}
                 row.update({name: float(getattr(self, name)[r, l]) for name in FIELDS})
                 rows.append(row)
         return rows

@@ -53,7 +53,8 @@ def gradient_check(
 
     grads = backward_propagation(X, Y, forward_propagation(X, params, activation, negative_slope)[1],
                                  activation, negative_slope)
-    exact, approx = [], []
+    exact_parts: list[np.ndarray] = []
+    approx_parts: list[float] = []
     for key, value in params.items():
         flat = value.reshape(-1)
         for i in range(flat.size):
@@ -63,9 +64,9 @@ def gradient_check(
             flat[i] = old - epsilon
             down = cost(params)
             flat[i] = old
-            approx.append((up - down) / (2 * epsilon))
-        exact.append(grads["d" + key].reshape(-1))
-    exact = np.concatenate(exact)
-    approx = np.array(approx)
+            approx_parts.append((up - down) / (2 * epsilon))
+        exact_parts.append(grads["d" + key].reshape(-1))
+    exact = np.concatenate(exact_parts)
+    approx = np.array(approx_parts)
     denominator = np.linalg.norm(exact) + np.linalg.norm(approx)
     return float(np.linalg.norm(exact - approx) / denominator) if denominator else 0.0

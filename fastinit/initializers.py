@@ -134,7 +134,7 @@ class Normal(Initializer):
         check_real(self.mean, "mean")
 
     @property
-    def comment(self):
+    def comment(self):  # type: ignore[override]  # computed here; comment is only ever read
         return "too large weights" if self.std >= 5 else ""
 
     def __call__(self, shape, rng):
@@ -225,7 +225,7 @@ class VarianceScaling(Initializer):
         check_choice(self.distribution, "distribution", ("normal", "truncated_normal", "uniform"))
 
     @property
-    def comment(self):
+    def comment(self):  # type: ignore[override]  # computed here; comment is only ever read
         if (self.scale, self.mode) == (2.0, "fan_in"):
             return "recommended method"
         if (self.scale, self.mode) == (1.0, "fan_in"):

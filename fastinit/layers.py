@@ -123,10 +123,11 @@ def activation_backward(dA: ArrayLike, A: ArrayLike, activation: str = "relu",
     dA = check_array(dA, "dA", dtype)
     A = check_array(A, "A", dtype)
     _same_shape(dA, A, "dA", "A")
+    f_of = A  # what the kernel computes f' from: A, or Z where f' needs it
     if needs_z:
-        Z = check_array(Z, "Z", dtype)
-        _same_shape(dA, Z, "dA", "Z")
-    return _apply(_kernels.activation_backward, dA, Z if needs_z else A, args=(code, slope))
+        f_of = check_array(Z, "Z", dtype)
+        _same_shape(dA, f_of, "dA", "Z")
+    return _apply(_kernels.activation_backward, dA, f_of, args=(code, slope))
 
 
 def relu_backward(dA: ArrayLike, A: ArrayLike) -> np.ndarray:
@@ -213,7 +214,8 @@ def linear_backward(
     return _linear_backward(dZ, A_prev, W)
 
 
-def _linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray):
+def _linear_backward(dZ: np.ndarray, A_prev: np.ndarray,
+                     W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`linear_backward` on validated arrays of one dtype."""
     n_out, n_in = W.shape
     n_grads = n_out * n_in + n_out
@@ -224,7 +226,9 @@ def _linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray):
     return dA_prev, grads[0, :n_out * n_in].reshape(n_out, n_in), grads[0, n_out * n_in:].reshape(n_out, 1)
 
 
-def _outputs_and_labels(AL: ArrayLike, Y: ArrayLike, name: str = "AL"):
+def _outputs_and_labels(AL: ArrayLike, Y: ArrayLike,
+                        name: str = "AL") -> tuple[np.ndarray, np.ndarray]:
+    """The validated outputs ``AL`` (named ``name``) and labels ``Y`` of a loss."""
     dtype = _dtype_of(AL)
     AL = check_array(AL, name, dtype)
     return AL, check_labels(Y, AL.shape[1], dtype, n_outputs=AL.shape[0])

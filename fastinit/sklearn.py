@@ -27,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
 from ._validation import output_units
 from .initializers import Initializer
 from .network import predict_proba
-from .training import train
+from .training import TrainingResult, train
 
 __all__ = ["FastInitClassifier"]
 
@@ -89,6 +89,8 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
     result_ : fastinit.TrainingResult
         Costs and parameters of the last training call.
     """
+
+    result_: TrainingResult  # set by fit (declared only: unfitted estimators lack it)
 
     def __init__(
         self,
@@ -192,14 +194,14 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
     def _hidden_sizes(self) -> list[int]:
         """``hidden_layer_sizes`` as a list of positive integers, or an error
         naming it."""
-        sizes = self.hidden_layer_sizes
+        sizes: Any = self.hidden_layer_sizes  # anything a user set: validated here
         if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
             sizes = [sizes]
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
             raise TypeError(f"hidden_layer_sizes must be an integer or a sequence of integers, "
                             f"got {sizes!r}")
         sizes = list(sizes)
-        if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1
+        if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and int(n) >= 1
                    for n in sizes):
             raise ValueError(f"hidden_layer_sizes must hold positive integers, got {sizes!r}")
         return [int(n) for n in sizes]

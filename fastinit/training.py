@@ -45,7 +45,7 @@ from ._validation import (
 )
 from .diagnostics import Diagnostics, gradient_norms, stack_records, layer_statistics
 from .exceptions import DivergenceWarning, TrainingDivergedError
-from .initializers import DEFAULT_SEED, initialize_parameters
+from .initializers import DEFAULT_SEED, Initializer, initialize_parameters
 from .network import accuracy_of, predict_labels, predict_proba
 
 
@@ -140,9 +140,12 @@ class TrainingResult:
 WORK_PER_CALL = 2e7
 
 
-def _check_problem(X, Y, layers_dims, dtype, activation, negative_slope, num_iterations,
-                   record_every):
-    """The validated training problem shared by :func:`train` and :func:`train_models`."""
+def _check_problem(
+    X: ArrayLike, Y: ArrayLike, layers_dims: Sequence[int], dtype: Any, activation: str,
+    negative_slope: float, num_iterations: int, record_every: int,
+) -> tuple[np.dtype, list[int], str, float, np.ndarray, np.ndarray, int, int]:
+    """The validated training problem shared by :func:`train` and :func:`train_models`:
+    ``(dtype, dims, activation, negative_slope, X, Y, num_iterations, record_every)``."""
     dtype = resolve_dtype(dtype)
     dims = check_layers_dims(layers_dims)
     activation, negative_slope = check_activation(activation, negative_slope)
@@ -301,7 +304,7 @@ def train(
     X: ArrayLike,
     Y: ArrayLike,
     layers_dims: Sequence[int],
-    init: str = "he",
+    init: str | Initializer = "he",
     learning_rate: float = 0.01,
     num_iterations: int = 15000,
     seed: int | None = DEFAULT_SEED,
@@ -476,7 +479,9 @@ def train(
         _drive([model], step, num_iterations, record_every, per_call,
                single_step_records=diagnostics, on_record=on_record, progress=progress)
     except KeyboardInterrupt as exc:
-        exc.result = result("interrupted", f"interrupted after {model.committed[0]} iterations")
+        # the documented attribute carrying the partial result (see Raises above)
+        exc.result = result(  # type: ignore[attr-defined]
+            "interrupted", f"interrupted after {model.committed[0]} iterations")
         raise
 
     out = result()
