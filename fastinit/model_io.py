@@ -321,7 +321,8 @@ def _model_bytes(model: Any, classes: Any = None, feature_names: Any = None,
                          f"description that long?); a model file holds at most "
                          f"{MAX_METADATA_CHARS}")
     buffer = io.BytesIO()
-    np.savez(buffer, **params, **{META_KEY: np.array(text)})
+    # mypy fears a key of params could be savez's allow_pickle: they are W1, b1, ...
+    np.savez(buffer, **params, **{META_KEY: np.array(text)})  # type: ignore[arg-type]
     data = buffer.getvalue()
     try:  # what load_model would refuse is never written
         _read_model(io.BytesIO(data), len(data))
@@ -435,7 +436,9 @@ def _check_zip_directory(f: IO[bytes]) -> None:
     if record is None:
         raise _Invalid("it is not a complete zip archive (no end of central directory: "
                        "truncated?)")
-    entries, directory = record[zipfile._ECD_ENTRIES_TOTAL], record[zipfile._ECD_SIZE]
+    # private constants, not in typeshed, that come with _EndRecData
+    entries = record[zipfile._ECD_ENTRIES_TOTAL]  # type: ignore[attr-defined]
+    directory = record[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
     if entries > MAX_MEMBERS or directory > MAX_MEMBERS * _MEMBER_OVERHEAD:
         raise _Invalid(f"its archive lists {entries} members in {directory} bytes; a model "
                        f"file has at most {MAX_MEMBERS}")

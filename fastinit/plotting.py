@@ -201,10 +201,10 @@ def plot_decision_boundary(
     plt = pyplot()
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
-    X = check_array(X, "X", np.float64)
+    X = check_array(X, "X", np.dtype(np.float64))
     if X.shape[0] != 2:
         raise ValueError(f"X must have shape (2, m): two features, got {X.shape}")
-    y = check_array(y, "y", np.float64, ndim=None).reshape(-1)
+    y = check_array(y, "y", np.dtype(np.float64), ndim=None).reshape(-1)
     if y.shape[0] != X.shape[1]:
         raise ValueError(f"y must have {X.shape[1]} labels to match X, got {np.shape(y)}")
     if not callable(model):

@@ -42,7 +42,7 @@ import numpy as np
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # checked before every use (_locked)
 
 from ._validation import (
     check_choice,
@@ -430,7 +430,7 @@ RECORD_START = b'{"key": "'
 MAX_RESULTS_BYTES = 2**31
 
 #: the fields of a record and the types their values must have
-_RECORD_TYPES = {
+_RECORD_TYPES: dict[str, type | tuple[type, ...]] = {
     "key": str, "init": str, "seed": (int, type(None)), "learning_rate": (int, float),
     "layers": list, "activation": str, "dataset": str, "num_iterations": int, "dtype": str,
     "final_cost": (int, float), "train_accuracy": (int, float), "test_accuracy": (int, float),
@@ -564,15 +564,16 @@ def sweep(
     keys = [config_key(c) for c in todo]
     store = _ResultsFile(results) if results is not None else None
     found: dict[str, dict[str, Any]] = dict(store.done) if store else {}
+    results_path = store.path if store else ""  # os.fspath(results)
     for record in found.values():  # records of other settings cannot be reused
         if record.get("format") != RECORD_FORMAT:
             raise ValueError(
-                f"{os.fspath(results)} holds records of an older fastinit, whose final_cost "
+                f"{results_path} holds records of an older fastinit, whose final_cost "
                 f"was the last recorded cost: use another results file")
         if (record.get("cost_threshold"), record.get("record_every")) != (cost_threshold,
                                                                            record_every):
             raise ValueError(
-                f"{os.fspath(results)} holds records made with cost_threshold="
+                f"{results_path} holds records made with cost_threshold="
                 f"{record.get('cost_threshold')}, record_every={record.get('record_every')}; "
                 f"this sweep uses {cost_threshold}, {record_every}: use another results file")
     pending = [c for c, k in zip(todo, keys) if k not in found]
