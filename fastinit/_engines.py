@@ -85,12 +85,24 @@ N_IN, N_OUT, W_OFFSET, B_OFFSET, ACT_OFFSET, Z_OFFSET = (
     for name in ("n_in", "n_out", "w_offset", "b_offset", "act_offset", "z_offset"))
 
 
-def pack(parameters: dict[str, np.ndarray], dims: list[int], hidden_act: int = RELU):
-    """Flat parameter vector, the kernels' layout table (one row per layer,
-    columns ``LAYOUT_COLUMNS``: n_in, n_out, W offset, b offset, activation
-    offset, Z offset) and the size of one thread's activation buffer
-    (``_kernels.activation_buffer_size``).  Hidden layers whose activation
-    ``hidden_act`` needs Z for its derivative keep Z beside A."""
+def pack(parameters: dict[str, np.ndarray], dims: list[int],
+         hidden_act: int = RELU) -> tuple[np.ndarray, np.ndarray, int]:
+    """Flat parameter vector, the kernels' layout table and the size of one
+    thread's activation buffer (see :func:`layout_of`)."""
+    L = len(dims) - 1
+    layout, act_size = layout_of(dims, hidden_act)
+    theta = np.concatenate(
+        [parameters[f"{p}{l}"].ravel() for l in range(1, L + 1) for p in "Wb"]
+    )
+    return theta, layout, act_size
+
+
+def layout_of(dims: Sequence[int], hidden_act: int = RELU) -> tuple[np.ndarray, int]:
+    """The kernels' layout table of a network of layer sizes ``dims`` (one row
+    per layer, columns ``LAYOUT_COLUMNS``: n_in, n_out, W offset, b offset,
+    activation offset, Z offset) and the size of one thread's activation
+    buffer (``_kernels.activation_buffer_size``).  Hidden layers whose
+    activation ``hidden_act`` needs Z for its derivative keep Z beside A."""
     L = len(dims) - 1
     layout = np.empty((L, len(_kernels.LAYOUT_COLUMNS)), dtype=np.intp)
     offset = act_offset = 0
@@ -104,10 +116,7 @@ def pack(parameters: dict[str, np.ndarray], dims: list[int], hidden_act: int = R
         row[ACT_OFFSET] = act_offset
         offset += dims[l] * (dims[l - 1] + 1)
         act_offset += dims[l] * _kernels.BLOCK_SIZE
-    theta = np.concatenate(
-        [parameters[f"{p}{l}"].ravel() for l in range(1, L + 1) for p in "Wb"]
-    )
-    return theta, layout, _kernels.activation_buffer_size(layout)
+    return layout, _kernels.activation_buffer_size(layout)
 
 
 def unpack(theta: np.ndarray, layout: np.ndarray) -> dict[str, np.ndarray]:
@@ -163,14 +172,22 @@ def threads_used(m: int, n_threads: int) -> int:
 ALIGNMENT = 64
 
 
+def _aligned_allocation(rows: int, cols: int, itemsize: int) -> tuple[int, int]:
+    """(columns, elements allocated) of :func:`aligned_rows`: cols rounded up
+    to a whole number of ALIGNMENT bytes, and the rows plus the slack that
+    lets the first row start on a boundary."""
+    per_line = ALIGNMENT // itemsize
+    cols = -(-cols // per_line) * per_line
+    return cols, rows * cols + per_line
+
+
 def aligned_rows(rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
     """Uninitialised C-contiguous array of shape (rows, cols rounded up to a
     whole number of ALIGNMENT bytes), each row starting on an ALIGNMENT-byte
     boundary (so threads never share a cache line)."""
     itemsize = np.dtype(dtype).itemsize
-    per_line = ALIGNMENT // itemsize
-    cols = -(-cols // per_line) * per_line
-    raw = np.empty(rows * cols + per_line, dtype=dtype)
+    cols, n_raw = _aligned_allocation(rows, cols, itemsize)
+    raw = np.empty(n_raw, dtype=dtype)
     skip = (-raw.ctypes.data % ALIGNMENT) // itemsize
     return raw[skip:skip + rows * cols].reshape(rows, cols)
 
@@ -201,21 +218,44 @@ class Workspace:
         return self.grad[0, :self.n_params]
 
 
+def _workspace_shapes(n_params: int, layout: np.ndarray, act_size: int,
+                      sizes: int | Sequence[int], threads: int,
+                      rows: int) -> dict[str, tuple[int, int, bool]]:
+    """The buffers of :func:`workspace`: name -> (rows, columns, whether
+    each row is aligned with :func:`aligned_rows`)."""
+    sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
+    n_chunks = max(_kernels.chunking(m)[1] for m in sizes)
+    widest = int(layout[:, N_OUT].max())
+    return {"grad": (rows, n_chunks * n_params, False),
+            "lanes": (threads, n_params * _kernels.LANE_COUNT, True),
+            "acts": (threads, act_size, True),
+            "deltas": (threads, 2 * widest * _kernels.BLOCK_SIZE, True),
+            "losses": (rows, n_chunks, False)}
+
+
 def workspace(n_params: int, layout: np.ndarray, act_size: int, sizes: int | Sequence[int],
               threads: int, dtype: np.dtype, rows: int = 1) -> Workspace:
     """The one allocator of the fused loops' scratch buffers, for problems of
     each number of examples in ``sizes`` (the full data, and the mini-batches
     if any: the number of chunks does not always grow with m), ``threads``
-    threads and ``rows`` models at once."""
-    sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
-    n_chunks = max(_kernels.chunking(m)[1] for m in sizes)
-    widest = int(layout[:, N_OUT].max())
-    return Workspace(grad=np.empty((rows, n_chunks * n_params), dtype=dtype),
-                     lanes=aligned_rows(threads, n_params * _kernels.LANE_COUNT, dtype),
-                     acts=aligned_rows(threads, act_size, dtype),
-                     deltas=aligned_rows(threads, 2 * widest * _kernels.BLOCK_SIZE, dtype),
-                     losses=np.empty((rows, n_chunks), dtype=dtype),
-                     n_params=n_params)
+    threads and ``rows`` models at once.  :func:`workspace_nbytes` tells how
+    much memory it takes before anything is allocated."""
+    shapes = _workspace_shapes(n_params, layout, act_size, sizes, threads, rows)
+    buffers = {name: aligned_rows(r, c, dtype) if aligned else np.empty((r, c), dtype=dtype)
+               for name, (r, c, aligned) in shapes.items()}
+    return Workspace(**buffers, n_params=n_params)
+
+
+def workspace_nbytes(n_params: int, layout: np.ndarray, act_size: int,
+                     sizes: int | Sequence[int], threads: int, dtype: Any,
+                     rows: int = 1) -> int:
+    """Bytes :func:`workspace` allocates for these arguments (alignment slack
+    included), computed from the same shapes without allocating: what the
+    memory check of :func:`fastinit.train` counts for the fused loops."""
+    itemsize = np.dtype(dtype).itemsize
+    shapes = _workspace_shapes(n_params, layout, act_size, sizes, threads, rows)
+    return itemsize * sum(_aligned_allocation(r, c, itemsize)[1] if aligned else r * c
+                          for r, c, aligned in shapes.values())
 
 
 @dataclass

@@ -24,8 +24,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._engines import (FusedEngine, Problem, choose_engine, make_engine, pack, shuffle_seed,
-                       unpack, usable_threads, workspace)
+from ._engines import (FusedEngine, Problem, choose_engine, layout_of, make_engine, pack,
+                       shuffle_seed, unpack, usable_threads, workspace, workspace_nbytes)
 from ._simd import kernels as _kernels
 from ._validation import (
     check_array,
@@ -183,20 +183,19 @@ def _diverged_text(message: str, kept: int) -> str:
 
 
 def _training_bytes(dims: list[int], m: int, dtype: np.dtype, engine: str,
-                    threads: int) -> float:
+                    threads: int, hidden_act: int) -> float:
     """Memory a training allocates besides its data: the parameters a few
-    times over (packed, committed, result) and the engine's buffers (per-thread
-    lanes and block activations for the fused loop, whole-layer activations
-    and deltas for BLAS)."""
+    times over (packed, committed, result) and the engine's buffers (the
+    fused loop's workspace, as :func:`~fastinit._engines.workspace` allocates
+    it; whole-layer activations and deltas for BLAS)."""
     n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
-    units = sum(dims[1:])
     if engine == "blas":
-        work = 2 * units * m + n_params
+        work = (2 * sum(dims[1:]) * m + n_params) * dtype.itemsize
     else:
+        layout, act_size = layout_of(dims, hidden_act)
         threads = min(threads, _kernels.chunking(m)[1])  # at most one per chunk runs
-        work = threads * (n_params * _kernels.LANE_COUNT + 3 * units * _kernels.BLOCK_SIZE)
-        work += _kernels.chunking(m)[1] * n_params
-    return (4 * n_params + work) * dtype.itemsize
+        work = workspace_nbytes(n_params, layout, act_size, m, threads, dtype)
+    return 4 * n_params * dtype.itemsize + work
 
 
 def _check_records(num_iterations: int, record_every: int, n_layers: int,
@@ -427,7 +426,8 @@ def train(
     n_threads = check_n_threads(n_threads)
     engine = choose_engine(dims, engine, X.shape[1])
     check_callable(progress, "progress", "progress(iterations_done, num_iterations)")
-    check_memory(_training_bytes(dims, X.shape[1], dtype, engine, n_threads),
+    hidden_act = _kernels.ACTIVATION_CODES[activation]
+    check_memory(_training_bytes(dims, X.shape[1], dtype, engine, n_threads, hidden_act),
                  f"training layers_dims {dims} on {X.shape[1]} examples")
     _check_records(num_iterations, record_every, len(dims) - 1, diagnostics)
     check_choice(on_divergence, "on_divergence", ("warn", "raise"))
@@ -441,7 +441,6 @@ def train(
         parameters = initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,
                                            activation=activation, negative_slope=negative_slope)
 
-    hidden_act = _kernels.ACTIVATION_CODES[activation]
     theta, layout, act_size = pack(parameters, dims, hidden_act)
     problem = Problem(X, Y, layout, act_size, hidden_act, negative_slope, dims[-1] > 1)
     runner = make_engine(problem, theta.shape[0], engine, n_threads, batch_size, seed)

@@ -255,3 +255,43 @@ def test_the_layout_table_is_read_by_the_kernels_column_names():
         W = theta[row[col["w_offset"]]:row[col["b_offset"]]].reshape(n_out, n_in)
         np.testing.assert_array_equal(W, params[f"W{l + 1}"])
         assert row[col["act_offset"]] == sum(dims[1:l + 1]) * kernels.BLOCK_SIZE
+
+
+def _owner(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory (aligned rows are views of a larger one)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+@pytest.mark.parametrize("dims, activation, sizes, threads, rows", [
+    ([2, 10, 5, 1], "relu", 300, 1, 1),
+    ([2, 10, 5, 1], "gelu", [600_000, 520_000, 80_000], 2, 1),  # Z kept, mini-batch sizes
+    ([3, 7, 4], "tanh", 5000, 3, 3),                            # softmax, models in rows
+    ([16, 33, 1], "silu", 2048, 4, 2),
+])
+def test_workspace_nbytes_is_what_workspace_allocates(dtype, dims, activation, sizes, threads,
+                                                      rows):
+    layout, act_size = _engines.layout_of(dims, kernels.ACTIVATION_CODES[activation])
+    n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
+    work = _engines.workspace(n_params, layout, act_size, sizes, threads, dtype, rows=rows)
+    owners = {id(_owner(a)): _owner(a) for a in work.buffers.values()}
+    assert len(owners) == len(work.buffers)  # one allocation per buffer
+    assert _engines.workspace_nbytes(n_params, layout, act_size, sizes, threads, dtype,
+                                     rows=rows) == sum(a.nbytes for a in owners.values())
+
+
+def test_training_memory_check_counts_the_fused_workspace(dtype):
+    """The memory check of train() counts at least what the fused engine allocates."""
+    from fastinit.training import _training_bytes
+
+    dims, m, threads = [2, 10, 5, 1], 5000, 2
+    hidden_act = kernels.ACTIVATION_CODES["gelu"]
+    params = fastinit.initialize_parameters(dims, dtype=dtype)
+    theta, layout, act_size = _engines.pack(params, dims, hidden_act)
+    X, Y = random_data(2, m, np.random.default_rng(5))
+    problem = _engines.Problem(X.astype(dtype), Y.astype(dtype), layout, act_size, hidden_act,
+                               0.01, False)
+    engine = _engines.FusedEngine(problem, theta.shape[0], threads)
+    allocated = sum(_owner(a).nbytes for a in engine.work.buffers.values())
+    assert _training_bytes(dims, m, dtype, "fused", threads, hidden_act) >= allocated
