@@ -4,7 +4,8 @@
 # kernels of tiers 1-4 take float32 or float64 arrays (one dtype per call),
 # C-contiguous, with the shapes documented in the source; outputs are written
 # in place.  The network passes (tier 5) take the caller's objects and return
-# None for anything they would have to convert.
+# None for anything they would have to convert.  mypy.stubtest holds every
+# public name and signature here to the built modules (tests/test_stubs.py).
 from typing import Any
 
 import numpy as np
