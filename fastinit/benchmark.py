@@ -516,7 +516,7 @@ def benchmark_sweep(n_seeds: int = 25, iterations: int = 15000, rounds: int = 3,
     t1, t2 = min(ones), min(twos)
 
     def numpy_serial():
-        first_costs = []
+        first_costs: list[float] = []
         progress = terminal_progress("NumPy training")
         for init in inits:
             for seed in range(n_seeds):

@@ -110,12 +110,13 @@ def class_colors(n_classes: int) -> list[tuple[float, float, float]]:
     if n_classes <= len(CLASS_COLORS):
         return [to_rgb(c) for c in CLASS_COLORS[:n_classes]]
     cmap = colormaps["turbo"]
-    return [tuple(cmap(i / (n_classes - 1))[:3]) for i in range(n_classes)]
+    return [to_rgb(cmap(i / (n_classes - 1))) for i in range(n_classes)]
 
 
 def region_colors(n_classes: int) -> list[tuple[float, float, float]]:
     """The RGB colours of the regions predicted as classes ``0 .. n_classes - 1``."""
-    return [tuple(1.0 - REGION_TINT * (1.0 - c) for c in rgb) for rgb in class_colors(n_classes)]
+    return [(1.0 - REGION_TINT * (1.0 - r), 1.0 - REGION_TINT * (1.0 - g),
+             1.0 - REGION_TINT * (1.0 - b)) for r, g, b in class_colors(n_classes)]
 
 
 def _labels(values: np.ndarray, what: str) -> np.ndarray:
@@ -299,7 +300,8 @@ def plot_cost_curves(results: Any, ax: Any = None) -> Any:
     ax.set_xlabel("iteration")
     ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     ax.set_ylabel("cost (training set)")
-    _log_scale_if_positive(ax, np.concatenate([np.ravel(r.costs) for _, r in items] or [[]]))
+    _log_scale_if_positive(ax, np.concatenate([np.ravel(r.costs) for _, r in items]
+                                              or [np.empty(0)]))
     if not ax.get_title():
         ax.set_title("cost during training")
     if items:
