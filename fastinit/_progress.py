@@ -22,9 +22,10 @@ class ProgressLine:
         training  9 / 16  0:12 elapsed, 0.75/s, about 0:09 left
 
     redrawn at most 10 times a second, with the cursor left at the line's
-    start so that lines printed meanwhile (the cost every 1000 iterations)
-    overwrite it; erased when ``done == total``.  Silent when the stream is
-    not a terminal (a log file, a pipe, a notebook) or when not ``enabled``.
+    start; erased when ``done == total``, and by :meth:`clear` before another
+    line is printed (:func:`fastinit.train` calls it before each cost line).
+    Silent when the stream is not a terminal (a log file, a pipe, a notebook)
+    or when not ``enabled``.
 
     Parameters
     ----------
@@ -54,6 +55,13 @@ class ProgressLine:
             if done < total:
                 line += f", about {_clock((total - done) / rate)} left"
         return line
+
+    def clear(self) -> None:
+        """Erase the line (the next redraw draws it again)."""
+        if self.enabled and self.width:
+            self.stream.write(" " * self.width + "\r")
+            self.stream.flush()
+            self.width = 0
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:

@@ -13,6 +13,7 @@ import math
 import os
 import stat
 import sys
+import zipfile
 from typing import Any, Sequence
 
 import numpy as np
@@ -26,7 +27,7 @@ from ._validation import output_units
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
 from .datafiles import DataFile, encode_labels, read_data
-from .model_io import MAX_LAYERS, SavedModel, load_model, save_model
+from .model_io import MAX_LAYERS, load_model, save_model
 from .training import train
 
 
@@ -72,9 +73,11 @@ def layer_sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(
-            f"expected hidden layer sizes separated by commas, such as 10,5; got {text!r}"
-        ) from None
+            f"expected hidden layer sizes (integers >= 1) separated by commas, such as 10,5; "
+            f"got {text!r}")
     return sizes
 
 
@@ -464,30 +467,67 @@ def _plot_comparison(rows, data, path: str) -> None:
         pyplot().close(fig)
 
 
-def _label_column(text: str | None) -> str | int | None:
-    """``--label-column``: a number (from 1, negative from the end) or a name."""
-    if text is None:
-        return None
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def _zip_members(path: str) -> list[str] | None:
+    """The member names of a zip archive (a .npz), or None for any other file
+    (or one that cannot be read: read_data then says why)."""
     try:
-        return int(text)
-    except ValueError:
-        return text
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as f:
+            if f.read(4) not in _ZIP_MAGIC:
+                return None
+        with zipfile.ZipFile(path) as archive:
+            return archive.namelist()
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return None
 
 
-def _read_data_option(path: str, args, option: str) -> DataFile:
-    """A training or test file with its labels: the --label-column, by default
-    the last column (a .npz's labels are its array y)."""
-    label = _label_column(args.label_column)
+def _read_data_option(path: str, args, option: str, label: str | None = None) -> DataFile:
+    """A training or test file with its labels: ``label`` or the --label-column,
+    by default the last column (a .npz's labels are its array y)."""
+    label = label if label is not None else args.label_column
     if label is None:
-        try:
-            with open(path, "rb") as f:
-                label = None if f.read(4) in _ZIP_MAGIC else -1
-        except OSError:
-            label = -1  # read_data says what is wrong with the file
+        members = _zip_members(path)
+        label = None if members is not None and "y.npy" in members else "-1"
     return read_data(path, label_column=label, header=args.header, name=option)
 
 
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+def _check_labels_are_classes(data: DataFile, classes: np.ndarray, option: str) -> None:
+    """Refuse a label column that looks like a feature: numbers that are not
+    whole, or nearly one class per sample."""
+    column = f"the label column {data.label_name!r}" if data.label_name else "the label column"
+    if classes.dtype.kind == "U":
+        numbers = [c for c in classes[:1000] if _is_float(c)]
+        if len(numbers) == min(len(classes), 1000) and any("." in c or "e" in c.lower()
+                                                            for c in numbers):
+            raise ValueError(f"{option} {data.path!r}: {column} holds numbers such as "
+                             f"{numbers[0]}, not class labels; is it a feature? Name the label "
+                             f"column with --label-column")
+    if len(classes) > 20 and len(classes) > data.n_samples // 2:
+        raise ValueError(f"{option} {data.path!r}: {column} has {len(classes)} different "
+                         f"values among {data.n_samples} samples: is it a feature? Name the "
+                         f"label column with --label-column")
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_distinct_files(out: str, **inputs: str | None) -> None:
+    """Refuse an output that is one of the inputs (it would be replaced)."""
+    if not os.path.exists(out):
+        return
+    for option, path in inputs.items():
+        if path is not None and os.path.exists(path) and os.path.samefile(out, path):
+            raise ValueError(f"--out {out!r} is the {option} file: it would be replaced; "
+                             f"give another file name")
 
 
 def _training_data(args):
@@ -495,9 +535,10 @@ def _training_data(args):
     None) of ``train``: a named problem's arrays, or the user's files with
     their labels encoded as class indices."""
     if args.data is None:
-        for option in ("test_data", "header"):
+        for option in ("test_data", "header", "label_column"):
             if getattr(args, option) is not None:
-                raise ValueError(f"{_option(option)} needs --data FILE")
+                given = "--header/--no-header" if option == "header" else _option(option)
+                raise ValueError(f"{given} applies to --data FILE, which is not given")
         return (*datasets.load_named(args.dataset or "circles"), None, None)
     data = _read_data_option(args.data, args, "--data")
     if data.labels is None:
@@ -505,35 +546,55 @@ def _training_data(args):
     classes, Y = encode_labels(data.labels)
     if len(classes) < 2:
         raise ValueError(f"--data {args.data!r}: every sample has the label "
-                         f"{classes[0].item()!r}; "
-                         f"a classifier needs two classes or more")
+                         f"{classes[0].item()!r}; a classifier needs two classes or more")
+    _check_labels_are_classes(data, classes, "--data")
+    print(_describe(data, "--data", args.header), file=sys.stderr)
     test_X = test_Y = None
     if args.test_data is not None:
-        test = _read_data_option(args.test_data, args, "--test-data")
-        if test.n_features != data.n_features:
-            raise ValueError(f"--test-data {args.test_data!r} has {test.n_features} feature "
-                             f"columns; --data {args.data!r} has {data.n_features}")
+        label = args.label_column if args.label_column is not None else data.label_name
+        test = _read_data_option(args.test_data, args, "--test-data", label)
         if test.labels is None:
             raise ValueError(f"--test-data {args.test_data!r} has no label column")
-        known = np.isin(test.labels, classes)
+        test_X = _select_features(
+            data.feature_names if data.has_header else None, data.n_features, test,
+            f"--test-data {args.test_data!r}", f"--data {args.data!r}")
+        labels = test.labels.astype(str) if classes.dtype.kind == "U" else test.labels
+        known = np.isin(labels, classes)
         if not known.all():
             i = int(np.argmin(known))
             raise ValueError(f"--test-data {args.test_data!r}, {test.where(i)}: the label "
-                             f"{test.labels[i].item()!r} is not among the training labels "
+                             f"{labels[i].item()!r} is not among the training labels "
                              f"{_short(classes.tolist())}")
-        test_X, test_Y = test.X.T, np.searchsorted(classes, test.labels).reshape(1, -1)
+        test_Y = np.searchsorted(classes, labels).reshape(1, -1)
     return data.X.T, Y, test_X, test_Y, classes, data
+
+
+def _describe(data: DataFile, option: str, header: bool | None) -> str:
+    """One line on how a file was read (the header guess, the columns used)."""
+    features = ", ".join(data.feature_names)
+    text = (f"{option} {data.path!r}: {data.n_samples} samples, {data.n_features} features "
+            f"({_short(features)})")
+    if data.labels is not None:
+        text += f", labels in {data.label_name!r}" if data.label_name else ", labels"
+    if data.lines is not None:
+        guessed = " (guessed; --header or --no-header to say)" if header is None else ""
+        text += f"; header line: {'yes' if data.has_header else 'no'}{guessed}"
+    if data.left_out:
+        text += "; left out " + ", ".join(data.left_out)
+    return text
 
 
 def _train(args) -> int:
     check_writable(args.out, "--out")  # before the training, not after
+    _check_distinct_files(args.out, data=args.data, test_data=args.test_data)
     train_X, train_Y, test_X, test_Y, classes, data = _training_data(args)
     dims = [train_X.shape[0], *args.layers, output_units(train_Y)]
     _check_network(args.layers, dims[0], dims[-1], "--layers")
+    progress = ProgressLine(not args.quiet)
     result = train(train_X, train_Y, dims, init=args.init, learning_rate=args.learning_rate,
                    num_iterations=args.iterations, seed=args.seed, dtype=args.dtype,
                    print_cost=not args.quiet, activation=args.activation,
-                   n_threads=args.threads, progress=ProgressLine(not args.quiet))
+                   n_threads=args.threads, progress=progress)
     report = f"train accuracy {result.accuracy(train_X, train_Y):.4f}"
     if test_X is not None:
         report += f", test accuracy {result.accuracy(test_X, test_Y):.4f}"
@@ -541,43 +602,51 @@ def _train(args) -> int:
     if data is None:
         save_model(args.out, result)
     else:
-        save_model(args.out, result, classes=classes, feature_names=data.feature_names,
+        save_model(args.out, result, classes=classes,
+                   feature_names=data.feature_names if data.has_header else None,
                    label_name=data.label_name)
     print(f"saved {args.out}" + (f" ({len(classes)} classes: {_short(classes.tolist())})"
                                  if classes is not None else ""))
     return 0
 
 
-def _features_for(model: SavedModel, data: DataFile, args) -> np.ndarray:
-    """The columns of ``data`` that ``model`` takes, as (n_features, m): by
-    name when the file's header has the model's feature names, else in order
-    (a column named as the model's label column left out)."""
-    names = list(data.feature_names)
-    columns = list(range(len(names)))
-    if model.feature_names is not None and set(model.feature_names) <= set(names) \
-            and len(set(names)) == len(names):
-        columns = [names.index(n) for n in model.feature_names]
-    n_in = model.layers_dims[0]
+def _select_features(names: Sequence[str] | None, n_in: int, data: DataFile, where: str,
+                     model: str) -> np.ndarray:
+    """The columns of ``data`` a model of ``n_in`` features (named ``names``,
+    when it was trained from a header) takes, as (n_features, m): by name when
+    both have names (every one must be there), else in order."""
+    if names is not None and data.has_header:
+        missing = [n for n in names if n not in data.feature_names]
+        if missing:
+            raise ValueError(f"{where} has no column {_short(', '.join(map(repr, missing)))}, "
+                             f"which {model} was trained on; its columns are "
+                             f"{_short(', '.join(map(repr, data.feature_names)))}")
+        columns = [data.feature_names.index(n) for n in names]
+    else:
+        columns = list(range(data.n_features))
     if len(columns) != n_in:
-        expected = (f" ({', '.join(model.feature_names)})"
-                    if model.feature_names is not None else "")
-        raise ValueError(f"{args.data!r} has {len(columns)} feature columns "
-                         f"({_short(', '.join(names[j] for j in columns))}); the model "
-                         f"{args.model!r} takes {n_in}{expected}")
+        expected = f" ({', '.join(names)})" if names is not None else ""
+        hint = (" (is one of them the labels? leave it out with --label-column)"
+                if len(columns) == n_in + 1 else "")
+        raise ValueError(f"{where} has {len(columns)} feature columns "
+                         f"({_short(', '.join(data.feature_names[j] for j in columns))}); "
+                         f"{model} takes {n_in}{expected}{hint}")
     return np.ascontiguousarray(data.X[:, columns].T)
 
 
 def _predict(args) -> int:
     if args.out is not None:
         check_writable(args.out, "--out")
+        _check_distinct_files(args.out, MODEL=args.model, DATA=args.data)
     model = load_model(args.model)
     if args.label_column is not None:
-        data = read_data(args.data, label_column=_label_column(args.label_column),
-                         header=args.header, name="DATA")
+        data = read_data(args.data, label_column=args.label_column, header=args.header,
+                         name="DATA")
     else:  # the model's own label column is left out where the file has it
         data = read_data(args.data, label_column=model.label_name, header=args.header,
                          name="DATA", missing_label_ok=True)
-    X = _features_for(model, data, args)
+    X = _select_features(model.feature_names, model.layers_dims[0], data,
+                         f"DATA {args.data!r}", f"the model {args.model!r}")
     classes = model.classes if model.classes is not None else range(max(model.layers_dims[-1], 2))
     if args.proba:
         P = model.predict_proba(X)
@@ -635,6 +704,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_options(args)
         return command(args)
+    except BrokenPipeError:  # `fastinit ... | head`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 141
     except (ValueError, TypeError, OSError, ImportError, OverflowError) as exc:
         print(f"fastinit: error: {_error_text(exc)}", file=sys.stderr)
         return 2

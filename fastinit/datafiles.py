@@ -6,15 +6,18 @@ NumPy, spreadsheets); :func:`read_data` returns them as rows too
 (``DataFile.X`` of shape (n_samples, n_features)), and ``DataFile.X.T`` is what
 :func:`fastinit.train` takes.  Every error names the file and the place in it
 in the file's own terms: "line 7, column 3 ('x2')" for CSV (lines and columns
-counted from 1, as editors do), ``X[6, 2]`` for NumPy arrays (indices counted
-from 0, as NumPy does).
+counted from 1, as editors do), ``array[6, 2]`` (a ``.npy``) or ``X[6, 2]`` (a
+``.npz``) for NumPy arrays (indices counted from 0, as NumPy does).
 
 Formats, told apart by their first bytes (the suffix only breaks ties):
 
 * CSV: comma-separated text, UTF-8.  The first line is a header when it holds
-  a name where the next line holds a number (``header=None``), or as told.
-  Blank lines are skipped.  Feature columns hold numbers; the label column
-  anything (numbers or words).
+  a name above a number, or above a column of a few repeated labels that it is
+  none of (``header=None``), or as told.  Blank lines are skipped; an unnamed first
+  column counting the rows (0, 1, 2, ... or 1, 2, 3, ...: pandas' and R's row
+  index) and an empty last column (a trailing comma on every line) are left
+  out.  Feature columns hold numbers; the label column anything (numbers or
+  words), kept as text unless every label is a plain integer.
 * ``.npy``: one 2-D array of numbers, samples as rows; the label column, if
   any, is one of its columns.
 * ``.npz``: arrays ``X`` (2-D, samples as rows) and ``y`` (1-D labels: numbers
@@ -23,7 +26,8 @@ Formats, told apart by their first bytes (the suffix only breaks ties):
 
 Labels become classes as scikit-learn's (and fastinit's estimator) map them:
 the sorted distinct values are the classes, and each label becomes its index
-(:func:`encode_labels`).
+(:func:`encode_labels`).  Boolean labels become the words ``"False"`` and
+``"True"``; float labels that are all whole numbers become integers.
 """
 from __future__ import annotations
 
@@ -70,6 +74,12 @@ class DataFile:
         The header's name of the label column, or None.
     lines : ndarray of shape (n_samples,) or None
         The line of a CSV file each sample was read from (from 1), or None.
+    has_header : bool
+        Whether the feature names come from a header line (else they are
+        made up: ``x1, ...`` or ``column 0, ...``).
+    left_out : tuple of str
+        Columns of the file read as neither features nor labels, and why
+        (a row index, a trailing comma).
     """
 
     path: str
@@ -78,6 +88,8 @@ class DataFile:
     feature_names: list[str]
     label_name: str | None = None
     lines: np.ndarray | None = field(default=None, repr=False)
+    has_header: bool = False
+    left_out: tuple[str, ...] = ()
 
     def where(self, sample: int) -> str:
         """Where sample ``sample`` (from 0) is in the file: "line 7" for CSV,
@@ -163,15 +175,16 @@ def read_data(path: str | os.PathLike, *, label_column: LabelColumn = None,
         raise ValueError("label_column numbers count from 1 (-1 is the last column), got 0")
     if header is not None and not isinstance(header, bool):
         raise TypeError(f"header must be True, False or None, got {header!r}")
-    if os.path.isdir(path):
-        raise ValueError(f"{name} {path!r} is a directory, not a data file")
     try:
+        mode = os.stat(path).st_mode  # before opening: opening a FIFO waits for a writer
+        if stat.S_ISDIR(mode):
+            raise ValueError(f"{name} {path!r} is a directory, not a data file")
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"{name} {path!r} is not a regular file")
         f = open(path, "rb")
     except OSError as exc:
         raise type(exc)(f"{name} {path!r}: {exc.strerror or exc}") from None
     with f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise ValueError(f"{name} {path!r} is not a regular file")
         size = os.fstat(f.fileno()).st_size
         head = f.read(len(_NPY_MAGIC))
     if missing_label_ok and isinstance(label_column, str):
@@ -209,7 +222,7 @@ def _read_csv(path: str, label_column: LabelColumn, header: bool | None, name: s
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise ValueError(f"{name} {path!r}, line {line}: not UTF-8 text (byte {exc.start}); "
-                         f"is it a CSV file?") from None
+                         f"a CSV file must be saved as UTF-8 (in Excel: 'CSV UTF-8')") from None
     if "\0" in text:
         raise ValueError(f"{name} {path!r} is a binary file, not CSV text")
     rows: list[tuple[int, list[str]]] = []
@@ -232,17 +245,20 @@ def _read_csv(path: str, label_column: LabelColumn, header: bool | None, name: s
     for line, fields in body:
         if len(fields) != n_columns:
             raise ValueError(f"{name} {path!r}, line {line}: {len(fields)} fields, expected "
-                             f"{n_columns} (as in line {rows[0][0]})")
+                             f"{n_columns} (as in line {rows[0][0]}){_separator_hint(fields)}")
+    has_header = names is not None
     names = names or [f"x{j + 1}" for j in range(n_columns)]
+    skip, left_out = _unused_columns(names, body, has_header)
+    if n_columns == 1 and _separator_hint(body[0][1]):
+        raise ValueError(f"{name} {path!r} has one column{_separator_hint(body[0][1])}")
     if missing_label_ok and isinstance(label_column, str) and (not header
                                                                or label_column not in names):
         label_column = None
     label = _label_index(label_column, names if header else None, n_columns, path, name)
-    features = [j for j in range(n_columns) if j != label]
+    features = [j for j in range(n_columns) if j != label and j not in skip]
     if not features:
-        hint = next((f" (separated by {sep!r}? fastinit reads comma-separated values)"
-                     for sep in (";", "\t", "|") if sep in body[0][1][0]), "")
-        raise ValueError(f"{name} {path!r} has no feature column besides the labels{hint}")
+        raise ValueError(f"{name} {path!r} has no feature column besides the labels"
+                         f"{_separator_hint(body[0][1])}")
     X = np.empty((len(body), len(features)), dtype=np.float64)
     for i, (line, fields) in enumerate(body):
         try:
@@ -263,34 +279,81 @@ def _read_csv(path: str, label_column: LabelColumn, header: bool | None, name: s
             raise ValueError(f"{name} {path!r}, line {empty}, column {label + 1} "
                              f"({names[label]!r}): the label is empty")
     return DataFile(path, X, labels, [names[j] for j in features],
-                    names[label] if label is not None and header else None,
-                    np.array([line for line, _ in body]))
+                    names[label] if label is not None and has_header else None,
+                    np.array([line for line, _ in body]), has_header, left_out)
+
+
+def _separator_hint(fields: list[str]) -> str:
+    return next((f" (separated by {sep!r}? fastinit reads comma-separated values)"
+                 for sep in (";", "\t", "|") if any(sep in f for f in fields)), "")
+
+
+def _unused_columns(names: list[str], body: list[tuple[int, list[str]]],
+                    has_header: bool) -> tuple[set[int], tuple[str, ...]]:
+    """Columns that hold no data: a first column without a name that counts the
+    rows (pandas' and R's row index), a last column empty everywhere (a
+    trailing comma on every line)."""
+    skip: set[int] = set()
+    notes = []
+    n = len(names)
+    if n > 1 and has_header and names[0] == "":
+        try:
+            first = [int(fields[0]) for _, fields in body]
+        except ValueError:
+            first = []
+        if first and first[0] in (0, 1) and first == list(range(first[0], first[0] + len(body))):
+            skip.add(0)
+            notes.append("column 1 (no name, counts the rows: a row index)")
+    if n > 1 and (not has_header or names[-1] == "") and all(not f[-1] for _, f in body):
+        skip.add(n - 1)
+        notes.append(f"column {n} (empty: a trailing comma)")
+    return skip, tuple(notes)
 
 
 def _guess_header(rows: list[tuple[int, list[str]]]) -> bool:
-    """A header names a column whose next value is a number; a lone line of
-    words is a header too."""
+    """A header names a column above a number, or a column of a few repeated
+    labels with a word that is none of them; a lone line of words is a header
+    too."""
     first = rows[0][1]
     if len(rows) == 1:
         return not any(_is_number(f) for f in first)
     second = rows[1][1]
-    return any(not _is_number(a) and _is_number(b) for a, b in zip(first, second)) or (
-        not any(_is_number(f) for f in first) and any(_is_number(f) for f in second))
+    if any(not _is_number(a) and _is_number(b) for a, b in zip(first, second)):
+        return True
+    # a column of a few labels repeated over many lines, whose first line's
+    # word is none of them ("label" above yes/no/yes/...)
+    if len(rows) < 11:
+        return False
+    for j, word in enumerate(first):
+        if word and not _is_number(word):
+            values = {fields[j] for _, fields in rows[1:] if j < len(fields)}
+            if word not in values and len(values) <= (len(rows) - 1) // 2:
+                return True
+    return False
 
 
 def _typed_labels(values: list[str]) -> np.ndarray:
-    """Labels as integers if they all are, else as numbers, else as strings."""
+    """Labels as integers if each is written as one (``7``, ``-2``; not
+    ``07``, ``7.0`` or ``1_000``), else as the file's text."""
     try:
         ints = [int(v) for v in values]
     except ValueError:
-        pass
-    else:
-        return np.array(ints, dtype=np.int64)
-    try:
-        floats = np.array([float(v) for v in values], dtype=np.float64)
-    except ValueError:
         return np.array(values, dtype=str)
-    return floats if np.isfinite(floats).all() else np.array(values, dtype=str)
+    if any(str(i) != v for i, v in zip(ints, values)):
+        return np.array(values, dtype=str)
+    return np.array(ints, dtype=np.int64)
+
+
+def _array_labels(labels: np.ndarray) -> np.ndarray:
+    """Labels of a NumPy file: booleans as the words False/True, whole floats
+    as integers, strings as str."""
+    if labels.dtype.kind == "b":
+        return np.where(labels, "True", "False")
+    if labels.dtype.kind == "S":
+        return labels.astype(str)
+    if labels.dtype.kind == "f" and (labels == np.round(labels)).all():
+        return labels.astype(np.int64)
+    return np.asarray(labels)
 
 
 def _quote(text: str) -> str:
@@ -367,13 +430,13 @@ def _read_npz(path: str, label_column: LabelColumn, name: str, size: int) -> Dat
     if y.ndim != 1 or y.shape[0] != rows.shape[0]:
         raise ValueError(f"{name} {path!r}: y must be 1-D with one label per row of X "
                          f"({rows.shape[0]}), got shape {y.shape}")
-    if y.dtype.kind not in "biufUS":
+    if y.dtype.kind not in "biufUS":  # b: booleans
         raise ValueError(f"{name} {path!r}: y holds values of dtype {y.dtype}; labels are "
                          f"numbers or strings")
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise ValueError(f"{name} {path!r}: y[{int(np.argmin(np.isfinite(y)))}] is not a "
                          f"finite number")
-    labels = y.astype(str) if y.dtype.kind == "S" else np.asarray(y)
+    labels = _array_labels(y)
     return DataFile(path, _finite(path, rows, name, "X"), labels,
                     [f"column {j}" for j in range(rows.shape[1])])
 
@@ -420,12 +483,10 @@ def _from_array(path: str, array: np.ndarray, label_column: LabelColumn, name: s
     labels = None
     if label is not None:
         labels = np.asarray(rows[:, label])
-        if labels.dtype.kind == "f":
-            if not np.isfinite(labels).all():
-                i = int(np.argmin(np.isfinite(labels)))
-                raise ValueError(f"{name} {path!r}: the label {what}[{i}, {label}] is "
-                                 f"{labels[i]}, not a finite number")
-            if (labels == np.round(labels)).all():
-                labels = labels.astype(np.int64)
+        if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+            i = int(np.argmin(np.isfinite(labels)))
+            raise ValueError(f"{name} {path!r}: the label {what}[{i}, {label}] is "
+                             f"{labels[i]}, not a finite number")
+        labels = _array_labels(labels)
     return DataFile(path, X, labels, [f"column {j}" for j in features])
 

@@ -60,8 +60,8 @@ MAX_MEMBERS = 2 * MAX_LAYERS + 1
 #: most bytes the arrays of a model file may take once read: 1 GiB, or the
 #: machine's RAM if that is smaller
 MAX_MODEL_BYTES = min(2**30, _physical_memory() or 2**30)
-#: most characters of the JSON metadata
-MAX_METADATA_CHARS = 2**16
+#: most characters of the JSON metadata (room for the names of 100,000 features)
+MAX_METADATA_CHARS = 2**22
 
 # a member's directory entry and local header, with room for extra fields
 _MEMBER_OVERHEAD = 1024
@@ -157,6 +157,10 @@ class SavedModel:
         if truth.shape != predicted.shape:
             raise ValueError(f"Y must hold one label per example of X ({predicted.shape[1]}), "
                              f"got shape {np.shape(Y)}")
+        known = np.isin(truth, np.asarray(self.classes))
+        if not known.all():
+            raise ValueError(f"Y holds the label {truth[~known][0].item()!r}, which is not one of the "
+                             f"model's classes {_short(list(self.classes))}")
         return float(np.mean(predicted == truth))
 
 
@@ -317,8 +321,8 @@ def _model_bytes(model: Any, classes: Any = None, feature_names: Any = None,
         meta["label_name"] = label_name
     text = json.dumps(meta)
     if len(text) > MAX_METADATA_CHARS:
-        raise ValueError(f"model's metadata takes {len(text)} characters (is its init's "
-                         f"description that long?); a model file holds at most "
+        raise ValueError(f"model's metadata (initializer, feature names, classes) takes "
+                         f"{len(text)} characters; a model file holds at most "
                          f"{MAX_METADATA_CHARS}")
     buffer = io.BytesIO()
     # mypy fears a key of params could be savez's allow_pickle: they are W1, b1, ...

@@ -297,7 +297,7 @@ class SweepTable(Sequence):
             if len(values) == 1:
                 fixed.append(f"{column} {_value_text(values[0])}")
             else:
-                varied.append(f"{len(values)} {column} ({_values_text(values)})")
+                varied.append(f"{column} {_values_text(values)} ({len(values)})")
         n = len(self)
         head = f"{n} training{'s' if n != 1 else ''}"
         if varied:

@@ -460,6 +460,9 @@ def train(
 
     def on_record(done, cost):
         if print_cost:
+            clear = getattr(progress, "clear", None)  # a progress line on the terminal
+            if clear is not None:
+                clear()
             print(f"Cost after iteration {done}: {cost}")
 
     start = time.perf_counter()

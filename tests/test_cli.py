@@ -108,7 +108,7 @@ def test_train_then_predict_from_npy_and_csv(tmp_path):
         (["train", "--out", "/nonexistent-dir/m.npz", "--iterations", "1"],
          "--out '/nonexistent-dir/m.npz': the directory '/nonexistent-dir' does not exist"),
         (["predict", "missing.npz", "x.npy"], "No such file"),
-        (["train", "--layers", "0", "--out", "m.npz"], "layers_dims[1] must be a positive"),
+        (["train", "--layers", "0", "--out", "m.npz"], "argument --layers: expected hidden layer sizes (integers >= 1)"),
         (["train", "--threads", "0", "--out", "m.npz"],
          "--threads must be -1 (all CPUs) or from 1 to 1024, got 0"),
     ],

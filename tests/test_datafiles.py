@@ -55,8 +55,15 @@ def test_labels_keep_their_type(tmp_path):
     (tmp_path / "i.csv").write_text("a,y\n0.5,3\n0.7,10\n0.1,3\n")
     labels = read_data(tmp_path / "i.csv", label_column="y").labels
     assert labels.dtype == np.int64 and encode_labels(labels)[0].tolist() == [3, 10]
-    (tmp_path / "f.csv").write_text("a,y\n0.5,0.25\n0.7,1.5\n")
-    assert read_data(tmp_path / "f.csv", label_column="y").labels.dtype == np.float64
+    # anything but plain integers stays the file's text (predict answers in it)
+    (tmp_path / "f.csv").write_text("a,y\n0.5,0.25\n0.7,1.5\n0.2,01\n")
+    assert read_data(tmp_path / "f.csv", label_column="y").labels.tolist() == ["0.25", "1.5",
+                                                                              "01"]
+    rows = np.array([[0.1, 1.0], [0.2, 0.0]])
+    np.savez(tmp_path / "b.npz", X=rows, y=np.array([True, False]))
+    assert read_data(tmp_path / "b.npz").labels.tolist() == ["True", "False"]
+    np.savez(tmp_path / "w.npz", X=rows, y=np.array([1.0, 0.0]))
+    assert read_data(tmp_path / "w.npz").labels.dtype == np.int64  # as a .npy's column
 
 
 def test_npy_and_npz(tmp_path):
@@ -118,6 +125,8 @@ def test_model_files_keep_classes_and_feature_names(tmp_path):
     assert model.label_name == "ring"
     np.testing.assert_array_equal(model.predict(test_X), words[result.predict(test_X)])
     assert model.accuracy(test_X, words[test_Y]) == result.accuracy(test_X, test_Y)
+    with pytest.raises(ValueError, match="Y holds the label 1, which is not one of the model's"):
+        model.accuracy(test_X, test_Y)
     assert len(repr(model)) < 200 and "classes=['outer', 'inner']" in repr(model)
     with pytest.raises(ValueError, match="classes must list 2 labels for 1 output unit"):
         fastinit.save_model(tmp_path / "x.npz", result, classes=["a", "b", "c"])
@@ -173,7 +182,7 @@ def test_sweep_summary_says_what_ran():
     table = fastinit.sweep({"init": ["zeros", "he"], "seed": [0, 1, 2, 3],
                             "num_iterations": [100]}, progress=None)
     head = table.format_summary().splitlines()[:2]
-    assert head[0] == "8 trainings: 2 init (zeros, he) x 4 seed (0 .. 3)"
+    assert head[0] == "8 trainings: init zeros, he (2) x seed 0 .. 3 (4)"
     assert "dataset circles" in head[1] and "num_iterations 100" in head[1]
 
 
@@ -237,20 +246,36 @@ def test_train_on_npz_with_three_classes(tmp_path):
          "--test-data 't.csv', line 2: the label 'r' is not among the training labels ['p', 'q']"),
         ({"d.csv": "a,b,y\n1,2,p\n3,4,q\n", "t.csv": "a,y\n1,p\n"},
          ["--data", "d.csv", "--test-data", "t.csv"],
-         "--test-data 't.csv' has 1 feature columns; --data 'd.csv' has 2"),
+         "--test-data 't.csv' has no column 'b', which --data 'd.csv' was trained on; its "
+         "columns are 'a'"),
+        ({"d.csv": "1,2,p\n3,4,q\n", "t.csv": "1,p\n"},
+         ["--data", "d.csv", "--test-data", "t.csv"],
+         "--test-data 't.csv' has 1 feature columns (x1); --data 'd.csv' takes 2"),
+        ({"d.csv": "a,b,y\n" + "".join(f"{i},{i}.5,{i}.25\n" for i in range(30))},
+         ["--data", "d.csv"], "the label column 'y' holds numbers such as 0.25, not class "
+                              "labels; is it a feature?"),
+        ({"d.csv": "a,y\n" + "".join(f"0.{i},{i}\n" for i in range(30))},
+         ["--data", "d.csv"], "the label column 'y' has 30 different values among 30 samples"),
+        ({"d.csv": "a,b,y\n1,2,p\n3,4,q\n"}, ["--data", "d.csv", "--out", "d.csv"],
+         "--out 'd.csv' is the data file: it would be replaced"),
+        ({}, ["--no-header"], "--header/--no-header applies to --data FILE, which is not given"),
+        ({}, ["--label-column", "3"], "--label-column applies to --data FILE"),
         ({"d.csv": "a,b,y\n1,2,p\n"}, ["--data", "d.csv", "--label-column", "label"],
          "--data 'd.csv' has no column named 'label'"),
         ({}, ["--data", "missing.csv"], "missing.csv"),
-        ({}, ["--test-data", "t.csv"], "--test-data needs --data FILE"),
+        ({}, ["--test-data", "t.csv"], "--test-data applies to --data FILE, which is not given"),
         ({"d.csv": "1,2\n"}, ["--data", "d.csv", "--dataset", "moons"], "not allowed with"),
     ],
 )
 def test_train_data_errors_name_the_file(tmp_path, files, args, message):
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    proc = run("train", *args, "--iterations", "10", "--out", "m.npz", cwd=tmp_path)
+    if "--out" not in args:
+        args = [*args, "--out", "m.npz"]
+    proc = run("train", *args, "--iterations", "10", cwd=tmp_path)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "m.npz").exists()
+    assert [f.name for f in tmp_path.iterdir() if f.suffix == ".npz"] == []
 
 
 def test_version_and_examples_in_every_help():
@@ -279,3 +304,60 @@ def test_train_on_files_that_are_not_data(tmp_path, name, content, message):
     proc = run("train", "--data", name, "--out", "m.npz", cwd=tmp_path)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and "Errno" not in proc.stderr
+
+
+def test_what_spreadsheets_and_pandas_write(tmp_path):
+    # pandas' to_csv(): an unnamed row-index column; Excel: a trailing comma on
+    # every line and CRLF line ends; R: quoted names
+    (tmp_path / "pd.csv").write_text(",a,b,y\n0,0.1,0.2,p\n1,0.3,0.4,q\n2,0.5,0.6,p\n")
+    data = read_data(tmp_path / "pd.csv", label_column="y")
+    assert data.feature_names == ["a", "b"] and data.left_out[0].startswith("column 1")
+    (tmp_path / "xl.csv").write_bytes(b"a,b,y,\r\n0.1,0.2,p,\r\n0.3,0.4,q,\r\n")
+    data = read_data(tmp_path / "xl.csv", label_column="y")
+    assert data.feature_names == ["a", "b"] and data.labels.tolist() == ["p", "q"]
+    (tmp_path / "r.csv").write_text('"","a","y"\n"1",0.1,"p"\n"2",0.3,"q"\n')
+    assert read_data(tmp_path / "r.csv", label_column="y").feature_names == ["a"]
+    # a header of words above words it never repeats is still a header
+    (tmp_path / "w.csv").write_text("1,2,label\n" + "0.1,0.2,yes\n0.3,0.4,no\n" * 6)
+    assert read_data(tmp_path / "w.csv", label_column=-1).labels.tolist() == ["yes", "no"] * 6
+    (tmp_path / "few.csv").write_text("1,2,p\n3,4,q\n")  # too few lines to tell: no header
+    assert read_data(tmp_path / "few.csv", label_column=-1).labels.tolist() == ["p", "q"]
+
+
+def test_a_fifo_is_refused_without_waiting(tmp_path):
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="is not a regular file"):
+        read_data(fifo)
+
+
+def test_test_data_and_predict_pick_the_training_columns_by_name(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(400, 3))
+    y = np.where(X[:, 0] > 0, "pos", "neg")  # only alpha matters
+
+    def write(path, order):
+        names = ["alpha", "beta", "gamma"]
+        lines = [",".join([*(names[j] for j in order), "y"])]
+        lines += [",".join([*(f"{row[j]:.5f}" for j in order), label])
+                  for row, label in zip(X, y)]
+        path.write_text("\n".join(lines) + "\n")
+
+    write(tmp_path / "train.csv", [0, 1, 2])
+    write(tmp_path / "shuffled.csv", [1, 2, 0])
+    proc = run("train", "--data", "train.csv", "--test-data", "shuffled.csv", "--learning-rate",
+               "0.1", "--iterations", "3000", "--quiet", "--out", "m.npz", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    train_acc, test_acc = [float(w.rstrip(",")) for w in proc.stdout.split()
+                           if w.rstrip(",").replace(".", "").isdigit()][:2]
+    assert train_acc > 0.95 and test_acc == train_acc  # same rows, columns found by name
+    proc = run("predict", "m.npz", "shuffled.csv", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert np.mean(np.array(proc.stdout.split()[1:]) == y) == train_acc
+    # a header that lacks a training column is refused, not read in order
+    (tmp_path / "renamed.csv").write_text((tmp_path / "shuffled.csv").read_text()
+                                          .replace("alpha", "Alpha", 1))
+    proc = run("predict", "m.npz", "renamed.csv", cwd=tmp_path)
+    assert proc.returncode == 2 and "has no column 'alpha'" in proc.stderr

@@ -204,7 +204,8 @@ def test_cli_sweep_with_config_file_and_results(tmp_path):
     assert len(out.read_text().splitlines()) == 4
     for bad, message in [(["--n-seeds", "0"], "--n-seeds must be >= 1"),
                          (["--layers", "10,x"], "argument --layers: expected hidden layer sizes "
-                                                "separated by commas, such as 10,5; got '10,x'"),
+                                                "(integers >= 1) separated by commas, such as "
+                                                "10,5; got '10,x'"),
                          (["--config", os.devnull], "not a regular file")]:
         proc = subprocess.run([sys.executable, "-m", "fastinit", "sweep", *bad],
                               capture_output=True, text=True, cwd=tempfile.gettempdir())
