@@ -696,6 +696,13 @@ def _error_text(exc: BaseException) -> str:
     return str(exc)
 
 
+def _drop_unflushed_output() -> None:
+    """Point standard output at the null device, so that Python's final flush
+    of what the closed pipe did not take raises no second error."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fastinit`` command; returns the exit status."""
     args = _build_parser().parse_args(argv)
@@ -705,8 +712,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_options(args)
         return command(args)
     except BrokenPipeError:  # `fastinit ... | head`: the reader has what it wanted
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        _drop_unflushed_output()
         return 141
     except (ValueError, TypeError, OSError, ImportError, OverflowError) as exc:
         print(f"fastinit: error: {_error_text(exc)}", file=sys.stderr)

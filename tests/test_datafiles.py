@@ -361,3 +361,14 @@ def test_test_data_and_predict_pick_the_training_columns_by_name(tmp_path):
                                           .replace("alpha", "Alpha", 1))
     proc = run("predict", "m.npz", "renamed.csv", cwd=tmp_path)
     assert proc.returncode == 2 and "has no column 'alpha'" in proc.stderr
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    """`fastinit ... | head`: the reader is gone before the command writes (its
+    end is closed at once; the command first imports and trains)."""
+    proc = subprocess.Popen([sys.executable, "-m", "fastinit", "sweep", "--n-seeds", "2",
+                             "--inits", "he", "--iterations", "10"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tempfile.gettempdir())
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 141 and err == ""

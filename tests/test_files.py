@@ -108,6 +108,8 @@ def test_writes_go_through_atomic_write(module):
     """No module that writes user files opens one for writing or saves a
     figure or an array to a path itself."""
     for name, call, function in _calls(module):
+        if name == "open" and ast.unparse(call).startswith("os.open(os.devnull,"):
+            continue  # the null device (cli's quiet end of a broken pipe), no user file
         if name == "open":
             modes = [a.value for a in call.args[1:2] if isinstance(a, ast.Constant)]
             modes += [k.value.value for k in call.keywords
