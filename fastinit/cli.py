@@ -26,7 +26,7 @@ from .experiments import ComparisonRow, compare_initializations, format_table
 from ._validation import output_units
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
-from .datafiles import DataFile, encode_labels, read_data
+from .datafiles import DataFile, encode_labels, is_number, read_data
 from .model_io import MAX_LAYERS, load_model, save_model
 from .training import train
 
@@ -500,7 +500,7 @@ def _check_labels_are_classes(data: DataFile, classes: np.ndarray, option: str) 
     whole, or nearly one class per sample."""
     column = f"the label column {data.label_name!r}" if data.label_name else "the label column"
     if classes.dtype.kind == "U":
-        numbers = [c for c in classes[:1000] if _is_float(c)]
+        numbers = [c for c in classes[:1000] if is_number(c)]
         if len(numbers) == min(len(classes), 1000) and any("." in c or "e" in c.lower()
                                                             for c in numbers):
             raise ValueError(f"{option} {data.path!r}: {column} holds numbers such as "
@@ -510,14 +510,6 @@ def _check_labels_are_classes(data: DataFile, classes: np.ndarray, option: str) 
         raise ValueError(f"{option} {data.path!r}: {column} has {len(classes)} different "
                          f"values among {data.n_samples} samples: is it a feature? Name the "
                          f"label column with --label-column")
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _check_distinct_files(out: str, **inputs: str | None) -> None:

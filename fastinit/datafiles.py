@@ -204,7 +204,8 @@ def read_data(path: str | os.PathLike, *, label_column: LabelColumn = None,
 # CSV
 # ---------------------------------------------------------------------------
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether ``text`` reads as a number (what a CSV feature field must be)."""
     try:
         float(text)
     except ValueError:
@@ -264,7 +265,7 @@ def _read_csv(path: str, label_column: LabelColumn, header: bool | None, name: s
         try:
             X[i] = [float(fields[j]) for j in features]
         except ValueError:
-            j = next(j for j in features if not _is_number(fields[j]))
+            j = next(j for j in features if not is_number(fields[j]))
             raise ValueError(f"{name} {path!r}, line {line}, column {j + 1} ({names[j]!r}): "
                              f"{_quote(fields[j])} is not a number") from None
         if not np.isfinite(X[i]).all():
@@ -316,16 +317,16 @@ def _guess_header(rows: list[tuple[int, list[str]]]) -> bool:
     too."""
     first = rows[0][1]
     if len(rows) == 1:
-        return not any(_is_number(f) for f in first)
+        return not any(is_number(f) for f in first)
     second = rows[1][1]
-    if any(not _is_number(a) and _is_number(b) for a, b in zip(first, second)):
+    if any(not is_number(a) and is_number(b) for a, b in zip(first, second)):
         return True
     # a column of a few labels repeated over many lines, whose first line's
     # word is none of them ("label" above yes/no/yes/...)
     if len(rows) < 11:
         return False
     for j, word in enumerate(first):
-        if word and not _is_number(word):
+        if word and not is_number(word):
             values = {fields[j] for _, fields in rows[1:] if j < len(fields)}
             if word not in values and len(values) <= (len(rows) - 1) // 2:
                 return True
