@@ -21,6 +21,8 @@ def _quick_start() -> str:
 
 @pytest.mark.slow
 def test_quick_start_snippets_run_from_the_repository_root():
+    if not os.path.isfile(os.path.join(ROOT, "README.md")):
+        pytest.skip("the repository is not here (tests copied beside an installed wheel)")
     code = _quick_start()
     assert "initialize_parameters_he" in code and "FastInitClassifier" in code
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
