@@ -83,3 +83,10 @@ def test_the_kernel_stub_matches_every_compiled_module():
         for function, parameters in functions.items():
             assert list(inspect.signature(getattr(module, function)).parameters) == parameters, \
                 (name, function)
+
+
+def test_installed_metadata_version_is_the_package_version():
+    """The version pip and the wheel's name carry is ``fastinit.__version__``."""
+    from importlib.metadata import version
+
+    assert version("fastinit") == fastinit.__version__
