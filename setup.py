@@ -14,7 +14,9 @@ Cython extensions, because their compiler flags and directives need code:
   back; the micro-kernels of the AVX2 module ask for FMA explicitly, so each
   module has one fixed set of roundings (the two modules agree to rounding).
 * OpenMP (threads over chunks of examples, ``n_threads``) is used when the
-  compiler can build and link a small OpenMP program; ``FASTINIT_OPENMP=0``
+  compiler can build and link a small OpenMP program (``-fopenmp``; on macOS
+  also Apple clang's ``-Xpreprocessor -fopenmp`` with ``-lomp``; ``/openmp``
+  with MSVC); ``FASTINIT_OPENMP=0``
   builds without it (the kernels then run single-threaded) and
   ``FASTINIT_OPENMP=1`` makes a missing OpenMP an error.
   ``fastinit.show_config()`` tells which way a build went.
@@ -24,6 +26,7 @@ Cython extensions, because their compiler flags and directives need code:
 """
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import sysconfig
@@ -58,14 +61,17 @@ else:
 
 def _compiler_builds(program, compile_flags, link_flags=()):
     """Whether the C compiler builds and links ``program`` with these flags
-    (how OpenMP and the AVX-512 module are detected)."""
+    (how OpenMP and the AVX-512 module are detected).  The environment's
+    CPPFLAGS, CFLAGS and LDFLAGS take part, as they do in the real build (they
+    tell where libomp lives on macOS)."""
     cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    env_flags = [shlex.split(os.environ.get(name, "")) for name in ("CPPFLAGS", "CFLAGS", "LDFLAGS")]
     with tempfile.TemporaryDirectory() as tmp:
         source = os.path.join(tmp, "probe.c")
         with open(source, "w") as f:
             f.write(program)
-        command = (cc.split() + list(compile_flags) + [source, "-o", os.path.join(tmp, "probe")]
-                   + list(link_flags))
+        command = (shlex.split(cc) + env_flags[0] + env_flags[1] + list(compile_flags)
+                   + [source, "-o", os.path.join(tmp, "probe")] + env_flags[2] + list(link_flags))
         try:
             return subprocess.run(command, capture_output=True).returncode == 0
         except OSError:
@@ -84,13 +90,17 @@ def _openmp_flags():
     wanted = os.environ.get("FASTINIT_OPENMP", "auto").lower()
     if wanted in ("0", "no", "off", "false"):
         return [], []
-    flags = (["/openmp"], []) if MSVC else (["-fopenmp"], ["-fopenmp"])
     if MSVC:
-        return flags
+        return ["/openmp"], []
+    # GCC and LLVM's clang take -fopenmp; Apple's clang only passes it to the
+    # preprocessor and links libomp (Homebrew's; CPPFLAGS/CFLAGS/LDFLAGS say where)
+    candidates = [(["-fopenmp"], ["-fopenmp"])]
+    if sys.platform == "darwin":
+        candidates.append((["-Xpreprocessor", "-fopenmp"], ["-lomp"]))
     program = "#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n"
-    ok = _compiler_builds(program, flags[0], flags[1])
-    if ok:
-        return flags
+    for flags in candidates:
+        if _compiler_builds(program, flags[0], flags[1]):
+            return flags
     if wanted in ("1", "yes", "on", "true"):
         raise RuntimeError("FASTINIT_OPENMP=1 but the compiler cannot build an OpenMP program")
     print("fastinit: OpenMP not available, building single-threaded kernels", file=sys.stderr)
