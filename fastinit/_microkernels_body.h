@@ -6,8 +6,16 @@
 /* ---- vector helpers ---------------------------------------------------- */
 
 #if FI_VECTOR_EXTENSIONS && FI_VECTOR_PAIRS
-FI_INLINE FI_V FI_FN(load)(const FI_T* p) { FI_V v; memcpy(&v, p, sizeof v); return v; }
-FI_INLINE void FI_FN(store)(FI_T* p, FI_V v) { memcpy(p, &v, sizeof v); }
+FI_INLINE FI_V FI_FN(load)(const FI_T* p) {
+    FI_V v;
+    memcpy(&v.lo, p, sizeof v.lo);
+    memcpy(&v.hi, p + FI_W / 2, sizeof v.hi);
+    return v;
+}
+FI_INLINE void FI_FN(store)(FI_T* p, FI_V v) {
+    memcpy(p, &v.lo, sizeof v.lo);
+    memcpy(p + FI_W / 2, &v.hi, sizeof v.hi);
+}
 FI_INLINE FI_V FI_FN(splat)(FI_T s) { FI_V v = {FI_HSPLAT(s), FI_HSPLAT(s)}; return v; }
 FI_INLINE FI_V FI_FN(add)(FI_V a, FI_V b) { a.lo = a.lo + b.lo; a.hi = a.hi + b.hi; return a; }
 FI_INLINE FI_V FI_FN(mul)(FI_V a, FI_V b) { a.lo = a.lo * b.lo; a.hi = a.hi * b.hi; return a; }
