@@ -116,9 +116,10 @@ common_args = common_args + omp_compile
 
 
 
-def kernel_module(level, instruction_set_args):
+def kernel_module(level, instruction_set_args, optional=False):
     """The extension ``fastinit._kernels_<level>``: the kernel tiers compiled
-    with these instruction-set flags."""
+    with these instruction-set flags (an optional one that fails to compile is
+    left out, and the build goes on)."""
     return Extension(
         f"fastinit._kernels_{level}",
         sources=[f"fastinit/_kernels_{level}.pyx"],
@@ -128,13 +129,22 @@ def kernel_module(level, instruction_set_args):
         include_dirs=["fastinit", numpy.get_include()],
         # the network tier reads arrays through NumPy's C API (no deprecated names)
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        optional=optional,
     )
 
 
 extensions = [kernel_module("baseline", [])]
 if X86_64:
     extensions.append(kernel_module("avx2", avx2_args))
+    # optional: clang 14 accepts -mavx512f but crashes in its x86 backend on
+    # this module ("Cannot select ... X86ISD::PCMPEQ"); without it the AVX2
+    # module runs on AVX-512 CPUs too (fastinit._simd skips a missing module)
     if _compiler_accepts(avx512_args):
-        extensions.append(kernel_module("avx512", avx512_args))
+        extensions.append(kernel_module("avx512", avx512_args, optional=True))
 
-setup(ext_modules=cythonize(extensions, compiler_directives=directives))
+ext_modules = cythonize(extensions, compiler_directives=directives)
+# cythonize makes new Extension objects and drops ``optional``: put it back
+optional = {ext.name for ext in extensions if ext.optional}
+for ext in ext_modules:
+    ext.optional = ext.name in optional
+setup(ext_modules=ext_modules)
