@@ -15,6 +15,10 @@ import os
 import tempfile
 from typing import IO, Iterator
 
+#: the first bytes of a zip archive (a ``.npz``, a model file) and of a ``.npy``
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+NPY_MAGIC = b"\x93NUMPY"
+
 
 def _path(path: str | os.PathLike, name: str) -> str:
     try:

@@ -13,7 +13,6 @@ import math
 import os
 import stat
 import sys
-import zipfile
 from typing import Any, Sequence
 
 import numpy as np
@@ -26,7 +25,7 @@ from .experiments import ComparisonRow, compare_initializations, format_table
 from ._validation import output_units
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
-from .datafiles import DataFile, encode_labels, is_number, read_data
+from .datafiles import DEFAULT_LABELS, DataFile, encode_labels, is_number, read_data
 from .model_io import MAX_LAYERS, load_model, save_model
 from .training import train
 
@@ -467,32 +466,12 @@ def _plot_comparison(rows, data, path: str) -> None:
         pyplot().close(fig)
 
 
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-
-
-def _zip_members(path: str) -> list[str] | None:
-    """The member names of a zip archive (a .npz), or None for any other file
-    (or one that cannot be read: read_data then says why)."""
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return None
-        with open(path, "rb") as f:
-            if f.read(4) not in _ZIP_MAGIC:
-                return None
-        with zipfile.ZipFile(path) as archive:
-            return archive.namelist()
-    except (OSError, zipfile.BadZipFile, ValueError):
-        return None
-
-
 def _read_data_option(path: str, args, option: str, label: str | None = None) -> DataFile:
     """A training or test file with its labels: ``label`` or the --label-column,
     by default the last column (a .npz's labels are its array y)."""
     label = label if label is not None else args.label_column
-    if label is None:
-        members = _zip_members(path)
-        label = None if members is not None and "y.npy" in members else "-1"
-    return read_data(path, label_column=label, header=args.header, name=option)
+    return read_data(path, label_column=DEFAULT_LABELS if label is None else label,
+                     header=args.header, name=option)
 
 
 def _check_labels_are_classes(data: DataFile, classes: np.ndarray, option: str) -> None:

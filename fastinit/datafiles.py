@@ -41,15 +41,26 @@ from typing import Sequence, Union
 
 import numpy as np
 
+from ._files import NPY_MAGIC, ZIP_MAGIC
 from ._validation import check_memory
 
-__all__ = ["DataFile", "read_data", "encode_labels", "LabelColumn"]
+__all__ = ["DataFile", "read_data", "encode_labels", "LabelColumn", "DEFAULT_LABELS"]
+
+
+class _DefaultLabels:
+    """The type of :data:`DEFAULT_LABELS`."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT_LABELS"
+
+
+#: ``label_column=DEFAULT_LABELS``: a ``.npz``'s array ``y``, else the last column
+DEFAULT_LABELS = _DefaultLabels()
 
 #: a label column: its header name, or its number counting from 1 (-1: the last)
-LabelColumn = Union[str, int, None]
+LabelColumn = Union[str, int, _DefaultLabels, None]
+_Column = Union[str, int, None]  # what the readers below take
 
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-_NPY_MAGIC = b"\x93NUMPY"
 # a parsed CSV field costs about this many bytes of Python objects
 _BYTES_PER_CSV_BYTE = 40
 
@@ -135,7 +146,8 @@ def read_data(path: str | os.PathLike, *, label_column: LabelColumn = None,
         The column holding the labels: its header name, or its number counting
         from 1 (negative numbers count from the end: -1 is the last).  None:
         every column is a feature (an ``.npz`` with a ``y`` array still gives
-        its labels).
+        its labels).  :data:`DEFAULT_LABELS`: a ``.npz``'s ``y``, else the
+        last column (what ``fastinit train --data`` reads by default).
     header : bool or None, default None
         Whether a CSV file's first line names the columns; None guesses (a
         name above a number).  Ignored for NumPy files.
@@ -167,11 +179,12 @@ def read_data(path: str | os.PathLike, *, label_column: LabelColumn = None,
         raise TypeError(f"{name} must be a file path, got {path!r}") from exc
     if not isinstance(path, str):
         path = os.fsdecode(path)
-    if label_column is not None and (isinstance(label_column, bool)
-                                     or not isinstance(label_column, (str, int))):
+    default = isinstance(label_column, _DefaultLabels)
+    column: _Column = -1 if isinstance(label_column, _DefaultLabels) else label_column
+    if column is not None and (isinstance(column, bool) or not isinstance(column, (str, int))):
         raise TypeError(f"label_column must be a column name, a column number or None, "
                         f"got {label_column!r}")
-    if label_column == 0:
+    if column == 0:
         raise ValueError("label_column numbers count from 1 (-1 is the last column), got 0")
     if header is not None and not isinstance(header, bool):
         raise TypeError(f"header must be True, False or None, got {header!r}")
@@ -186,18 +199,18 @@ def read_data(path: str | os.PathLike, *, label_column: LabelColumn = None,
         raise type(exc)(f"{name} {path!r}: {exc.strerror or exc}") from None
     with f:
         size = os.fstat(f.fileno()).st_size
-        head = f.read(len(_NPY_MAGIC))
-    if missing_label_ok and isinstance(label_column, str):
-        if head[:4] in _ZIP_MAGIC or head.startswith(_NPY_MAGIC):
-            label_column = None  # NumPy files have no column names
-    if head[:4] in _ZIP_MAGIC:
-        return _read_npz(path, label_column, name, size)
-    if head.startswith(_NPY_MAGIC):
-        return _from_array(path, _load_npy(path, name), label_column, name)
+        head = f.read(len(NPY_MAGIC))
+    if missing_label_ok and isinstance(column, str):
+        if head[:4] in ZIP_MAGIC or head.startswith(NPY_MAGIC):
+            column = None  # NumPy files have no column names
+    if head[:4] in ZIP_MAGIC:
+        return _read_npz(path, column, name, size, default)
+    if head.startswith(NPY_MAGIC):
+        return _from_array(path, _load_npy(path, name), column, name)
     if path.lower().endswith((".npy", ".npz")):
         raise ValueError(f"{name} {path!r} is not a NumPy file: it does not start with the "
                          f".npy or zip signature")
-    return _read_csv(path, label_column, header, name, size, missing_label_ok)
+    return _read_csv(path, column, header, name, size, missing_label_ok)
 
 
 # ---------------------------------------------------------------------------
@@ -213,7 +226,7 @@ def is_number(text: str) -> bool:
     return True
 
 
-def _read_csv(path: str, label_column: LabelColumn, header: bool | None, name: str,
+def _read_csv(path: str, label_column: _Column, header: bool | None, name: str,
               size: int, missing_label_ok: bool = False) -> DataFile:
     check_memory(_BYTES_PER_CSV_BYTE * size, f"reading {name} {path!r} ({size} bytes)")
     with open(path, "rb") as f:
@@ -361,7 +374,7 @@ def _quote(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
-def _label_index(label_column: LabelColumn, names: Sequence[str] | None, n_columns: int,
+def _label_index(label_column: _Column, names: Sequence[str] | None, n_columns: int,
                  path: str, name: str) -> int | None:
     """The 0-based index of the label column, or None."""
     if label_column is None:
@@ -398,7 +411,8 @@ def _load_npy(path: str, name: str) -> np.ndarray:
                          f"({exc})") from exc
 
 
-def _read_npz(path: str, label_column: LabelColumn, name: str, size: int) -> DataFile:
+def _read_npz(path: str, label_column: _Column, name: str, size: int,
+              default: bool = False) -> DataFile:
     try:
         with zipfile.ZipFile(path) as archive:
             members = {info.filename: info.file_size for info in archive.infolist()}
@@ -424,7 +438,7 @@ def _read_npz(path: str, label_column: LabelColumn, name: str, size: int) -> Dat
         if str(exc).startswith(name):
             raise
         raise ValueError(f"{name} {path!r} cannot be read as a .npz of arrays ({exc})") from None
-    if label_column is not None:
+    if label_column is not None and not default:
         raise ValueError(f"{name} {path!r} holds its labels in the array y; label_column "
                          f"applies to CSV and .npy files")
     rows = _numeric_rows(path, X, name, "X")
@@ -469,7 +483,7 @@ def _finite(path: str, rows: np.ndarray, name: str, what: str,
     return X
 
 
-def _from_array(path: str, array: np.ndarray, label_column: LabelColumn, name: str,
+def _from_array(path: str, array: np.ndarray, label_column: _Column, name: str,
                 what: str = "array") -> DataFile:
     rows = _numeric_rows(path, array, name, what)
     n_columns = rows.shape[1]

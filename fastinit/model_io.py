@@ -35,7 +35,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 from numpy.typing import ArrayLike
 
-from ._files import atomic_write
+from ._files import NPY_MAGIC, ZIP_MAGIC, atomic_write
 from ._validation import check_activation, check_parameters
 from ._version import __version__
 from .network import accuracy_of, predict_labels, predict_proba
@@ -69,8 +69,6 @@ _MEMBER_OVERHEAD = 1024
 _NPY_PREFIX = 2**16 + 16
 _CHUNK = 2**24
 _MEMBER_NAME = re.compile(r"([Wb])([1-9][0-9]{0,3})\.npy\Z")
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-_NPY_MAGIC = b"\x93NUMPY"
 # what reading a malformed zip archive or .npy member can raise
 _READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
                 struct.error, NotImplementedError, RuntimeError, OverflowError, KeyError,
@@ -416,9 +414,9 @@ def _check_file_kind(f: IO[bytes], size: int) -> None:
     head = f.read(512)
     if not head:
         raise _Invalid("it is empty")
-    if head.startswith(_NPY_MAGIC):
+    if head.startswith(NPY_MAGIC):
         raise _Invalid("it is a .npy array file, not a fastinit model (.npz)")
-    if head[:4] in _ZIP_MAGIC:
+    if head[:4] in ZIP_MAGIC:
         return
     if b"\0" not in head:
         try:

@@ -295,7 +295,7 @@ class SweepTable(Sequence):
             if not values:
                 continue
             if len(values) == 1:
-                fixed.append(f"{column} {_value_text(values[0])}")
+                fixed.append(f"{column} {values[0]}")
             else:
                 varied.append(f"{column} {_values_text(values)} ({len(values)})")
         n = len(self)
@@ -332,10 +332,6 @@ class SweepTable(Sequence):
         return "\n".join(out)
 
 
-def _value_text(value: Any) -> str:
-    return str(value)
-
-
 def _values_text(values: list[Any]) -> str:
     """``0 .. 99`` for a run of consecutive integers, else the values (the
     first few of many)."""
@@ -343,7 +339,7 @@ def _values_text(values: list[Any]) -> str:
         ordered = sorted(values)
         if ordered == list(range(ordered[0], ordered[-1] + 1)):
             return f"{ordered[0]} .. {ordered[-1]}"
-    texts = [_value_text(v) for v in values]
+    texts = [str(v) for v in values]
     sep = "; " if any(isinstance(v, list) for v in values) else ", "
     return sep.join(texts) if len(texts) <= 8 else sep.join(texts[:6]) + sep + "..."
 

@@ -77,6 +77,13 @@ def test_npy_and_npz(tmp_path):
     assert data.labels.tolist() == ["b", "a", "c"] and data.X.shape == (3, 2)
     np.savez(tmp_path / "one.npz", rows)
     assert read_data(tmp_path / "one.npz").X.shape == (3, 3)
+    # the default labels (train --data): a .npz's y, else the last column
+    from fastinit.datafiles import DEFAULT_LABELS
+
+    assert read_data(tmp_path / "one.npz", label_column=DEFAULT_LABELS).labels.tolist() == [1, 0, 2]
+    assert read_data(tmp_path / "d.npz", label_column=DEFAULT_LABELS).labels.tolist() == [
+        "b", "a", "c"]
+    assert read_data(tmp_path / "d.npy", label_column=DEFAULT_LABELS).X.shape == (3, 2)
 
 
 @pytest.mark.parametrize(
