@@ -260,7 +260,10 @@ def workspace_nbytes(n_params: int, layout: np.ndarray, act_size: int,
 
 @dataclass
 class Problem:
-    """What every engine trains on: validated data and network settings."""
+    """What every engine trains on: validated data, network settings (the
+    layout table, the hidden activation, the loss's code of
+    ``LOSS_CODES``) and the update's hyper-parameter vector
+    (:meth:`fastinit.optimizers.Optimizer.hyper`)."""
 
     X: np.ndarray
     Y: np.ndarray
@@ -268,13 +271,18 @@ class Problem:
     act_size: int
     hidden_act: int
     slope: float
-    softmax: bool
+    loss: int
+    hyper: np.ndarray
 
     @property
     def network(self) -> dict[str, Any]:
         """The network's keyword arguments of the fused kernels."""
         return {"layout": self.layout, "hidden_act": self.hidden_act, "slope": self.slope,
-                "softmax": self.softmax}
+                "loss": self.loss}
+
+    @property
+    def l2(self) -> float:
+        return float(self.hyper[_kernels.HYPER_FIELDS["l2"]])
 
 
 class FusedEngine:
@@ -292,23 +300,27 @@ class FusedEngine:
     def gradient(self) -> np.ndarray:
         return self.work.gradient
 
-    def run(self, theta: np.ndarray, learning_rate: float, first: int, n_iter: int,
+    def run(self, theta: np.ndarray, state: np.ndarray, first: int, n_iter: int,
             record: bool) -> float:
-        """Iterations ``first .. first + n_iter - 1`` in place on ``theta``; the
-        cost before the first one when ``record``, else NaN."""
+        """Steps ``first + 1 .. first + n_iter`` in place on ``theta`` and the
+        optimizer's ``state`` rows; the cost before the first one when
+        ``record``, else NaN."""
         p = self.problem
         return _kernels.train_full_batch(
-            X=p.X, Y=p.Y, theta=theta, learning_rate=learning_rate, n_iter=n_iter,
-            record_first=record, n_threads=threads_used(p.X.shape[1], self.n_threads),
+            X=p.X, Y=p.Y, theta=theta, hyper=p.hyper, state=state, first_step=first,
+            n_iter=n_iter, record_first=record,
+            n_threads=threads_used(p.X.shape[1], self.n_threads),
             **p.network, **self.work.buffers)
 
-    def cost(self, theta: np.ndarray) -> float:
-        """Mean cross-entropy of ``theta`` on the training set (one forward
-        pass, the same bits as a recorded cost)."""
+    def cost(self, theta: np.ndarray, l2: float | None = None) -> float:
+        """Mean loss plus the L2 penalty (``l2``, default the problem's) of
+        ``theta`` on the training set (one forward pass, the same bits as a
+        recorded cost)."""
         p = self.problem
         return _kernels.dataset_cost(X=p.X, Y=p.Y, theta=theta,
                                      n_threads=threads_used(p.X.shape[1], self.n_threads),
-                                     acts=self.work.acts, losses=self.work.losses, **p.network)
+                                     acts=self.work.acts, losses=self.work.losses,
+                                     l2=p.l2 if l2 is None else l2, **p.network)
 
 
 class MiniBatchEngine(FusedEngine):
@@ -328,14 +340,14 @@ class MiniBatchEngine(FusedEngine):
         self.X_batch = np.empty(problem.X.shape[0] * batch_size, dtype)
         self.Y_batch = np.empty(problem.Y.shape[0] * batch_size, dtype)
 
-    def run(self, theta: np.ndarray, learning_rate: float, first: int, n_iter: int,
+    def run(self, theta: np.ndarray, state: np.ndarray, first: int, n_iter: int,
             record: bool) -> float:
-        """Steps ``first .. first + n_iter - 1``; the cost on the whole
+        """Steps ``first + 1 .. first + n_iter``; the cost on the whole
         training set before the first one when ``record``."""
         cost = self.cost(theta) if record else float("nan")
         p = self.problem
         self.order_epoch = _kernels.train_minibatch(
-            X=p.X, Y=p.Y, theta=theta, learning_rate=learning_rate,
+            X=p.X, Y=p.Y, theta=theta, hyper=p.hyper, state=state,
             batch_size=self.batch_size, first_step=first, n_steps=n_iter, seed=self.seed,
             order=self.order, order_epoch=self.order_epoch,
             n_threads=threads_used(self.batch_size, self.n_threads),
@@ -359,6 +371,7 @@ class BlasEngine:
                  seed: int | None = None):
         self.problem = problem
         self.gradient = np.zeros(n_params, dtype=problem.X.dtype)
+        self._update = np.zeros(n_params, dtype=problem.X.dtype)
         self._grads = _layer_views(self.gradient, problem.layout)
         # m -> (activations, deltas, pre-activations (empty unless f' needs Z))
         self._buffers: dict[int, tuple[list[np.ndarray], list[np.ndarray],
@@ -392,13 +405,17 @@ class BlasEngine:
         columns = self._order[k * self.batch_size:(k + 1) * self.batch_size]
         return np.ascontiguousarray(X[:, columns]), np.ascontiguousarray(Y[:, columns])
 
-    def run(self, theta: np.ndarray, learning_rate: float, first: int, n_iter: int,
+    def run(self, theta: np.ndarray, state: np.ndarray, first: int, n_iter: int,
             record: bool) -> float:
-        params = _layer_views(theta, self.problem.layout)
+        p = self.problem
+        params = _layer_views(theta, p.layout)
         cost = self.cost(theta) if record else float("nan")
         for step in range(first, first + n_iter):
-            self._gradient(*self._batch(step), params)
-            _kernels.gradient_step(theta, self.gradient, learning_rate)
+            X, Y = self._batch(step)
+            self._gradient(X, Y, params)
+            self._update[:] = self.gradient  # the update overwrites its gradient
+            _kernels.optimizer_update(theta=theta, grad=self._update, state=state,
+                                      hyper=p.hyper, t=step + 1, layout=p.layout, m=X.shape[1])
         return cost
 
     def _forward(self, X, params) -> list[np.ndarray]:
@@ -418,12 +435,15 @@ class BlasEngine:
             A = acts[l]
         return acts
 
-    def cost(self, theta: np.ndarray) -> float:
+    def cost(self, theta: np.ndarray, l2: float | None = None) -> float:
+        """Mean loss plus the L2 penalty (``l2``, default the problem's)."""
         p = self.problem
-        logits = self._forward(p.X, _layer_views(theta, p.layout))[-1]
-        loss = (_kernels.categorical_cross_entropy_from_logits if p.softmax
-                else _kernels.binary_cross_entropy_from_logits)
-        return float(loss(logits, p.Y))
+        params = _layer_views(theta, p.layout)
+        cost = float(_kernels.loss_from_logits(self._forward(p.X, params)[-1], p.Y, p.loss))
+        l2 = p.l2 if l2 is None else l2
+        if l2:
+            cost += 0.5 * l2 / p.X.shape[1] * sum(float(np.sum(W * W)) for W, _ in params)
+        return cost
 
     def _gradient(self, X, Y, params) -> None:
         """Forward and backward pass into :attr:`gradient`."""
@@ -432,7 +452,7 @@ class BlasEngine:
         acts = self._forward(X, params)
         _, deltas, zs = self._activations(X.shape[1], X.dtype)
         dZ = deltas[L - 1]
-        _kernels.output_gradient_from_logits(acts[L - 1], Y, p.softmax, dZ)
+        _kernels.output_gradient_from_logits(acts[L - 1], Y, p.loss, dZ)
         for l in range(L - 1, -1, -1):
             dW, db = self._grads[l]
             A_prev = X if l == 0 else acts[l - 1]

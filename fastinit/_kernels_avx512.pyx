@@ -3,6 +3,7 @@ that have AVX-512F; imported by ``fastinit._simd`` only after checking the CPU."
 
 include "_kernels_scalar.pxi"
 include "_kernels_blocks.pxi"
+include "_kernels_optim.pxi"
 include "_kernels_layers.pxi"
 include "_kernels_fused.pxi"
 include "_kernels_network.pxi"

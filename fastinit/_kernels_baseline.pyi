@@ -22,6 +22,11 @@ VECTOR_BYTES: int
 ACTIVATION_CODES: dict[str, int]
 NEEDS_Z: frozenset[int]
 LAYOUT_COLUMNS: dict[str, int]
+LOSS_CODES: dict[str, int]
+OPTIMIZER_CODES: dict[str, int]
+SCHEDULE_CODES: dict[str, int]
+VARIANT_CODES: dict[str, int]
+HYPER_FIELDS: dict[str, int]
 
 def activation_buffer_size(layout: npt.NDArray[np.intp]) -> int: ...
 def cpu_has_avx2() -> bool: ...
@@ -41,12 +46,14 @@ def train_full_batch(
     Y: _F,
     theta: _F,
     layout: npt.NDArray[np.intp],
-    learning_rate: float,
+    hyper: npt.NDArray[np.float64],
+    state: _F,
+    first_step: int,
     n_iter: int,
     record_first: bool,
     hidden_act: int,
     slope: float,
-    softmax: bool,
+    loss: int,
     n_threads: int,
     grad: _F,
     lanes: _F,
@@ -59,12 +66,14 @@ def train_models(
     Y: _F,
     thetas: _F,
     layout: npt.NDArray[np.intp],
-    learning_rates: _F,
+    hypers: npt.NDArray[np.float64],
+    states: _F,
+    first_step: int,
     n_iter: int,
     record_first: bool,
     hidden_act: int,
     slope: float,
-    softmax: bool,
+    loss: int,
     n_threads: int,
     costs: _F,
     grad: _F,
@@ -77,16 +86,21 @@ def activation_forward(Z: _F, A: _F, act: int, slope: float) -> None: ...
 def activation_backward(dA: _F, A: _F, dZ: _F, act: int, slope: float) -> None: ...
 def softmax_forward(Z: _F, P: _F) -> None: ...
 def bias_activation(Z: _F, b: _F, act: int, slope: float) -> None: ...
-def output_gradient_from_logits(Z: _F, Y: _F, softmax: bool, dZ: _F) -> None: ...
+def output_gradient_from_logits(Z: _F, Y: _F, loss: int, dZ: _F) -> None: ...
+def loss_from_logits(ZL: _F, Y: _F, loss: int) -> float: ...
+def optimizer_update(theta: _F, grad: _F, state: _F, hyper: npt.NDArray[np.float64], t: int,
+                     layout: npt.NDArray[np.intp], m: int) -> float: ...
+def optimizer_slots(hyper: npt.NDArray[np.float64]) -> int: ...
+def scheduled_lr(hyper: npt.NDArray[np.float64], t: int) -> float: ...
 def categorical_cross_entropy(AL: _F, Y: _F) -> float: ...
 def categorical_cross_entropy_from_logits(ZL: _F, Y: _F) -> float: ...
 def activation_statistics(
     X: _F, theta: _F, layout: npt.NDArray[np.intp], hidden_act: int, slope: float,
-    softmax: bool, sums: npt.NDArray[np.float64], alive: _F, acts: _F,
+    loss: int, sums: npt.NDArray[np.float64], alive: _F, acts: _F,
 ) -> None: ...
 def dataset_cost(
     X: _F, Y: _F, theta: _F, layout: npt.NDArray[np.intp], hidden_act: int, slope: float,
-    softmax: bool, n_threads: int, acts: _F, losses: _F,
+    loss: int, n_threads: int, acts: _F, losses: _F, l2: float = ...,
 ) -> float: ...
 def epoch_order(seed: int, epoch: int, order: npt.NDArray[np.intp]) -> None: ...
 def train_minibatch(
@@ -94,7 +108,8 @@ def train_minibatch(
     Y: _F,
     theta: _F,
     layout: npt.NDArray[np.intp],
-    learning_rate: float,
+    hyper: npt.NDArray[np.float64],
+    state: _F,
     batch_size: int,
     first_step: int,
     n_steps: int,
@@ -103,7 +118,7 @@ def train_minibatch(
     order_epoch: int,
     hidden_act: int,
     slope: float,
-    softmax: bool,
+    loss: int,
     n_threads: int,
     X_batch: _F,
     Y_batch: _F,

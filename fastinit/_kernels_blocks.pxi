@@ -235,25 +235,55 @@ cdef inline floating _cce_from_logits_block(
     return loss
 
 
+# Losses of the output layer (``fastinit.losses`` is their registry): each
+# fixes the output activation, the loss summed over the output units of an
+# example, and dZ = (1/m) (output - Y), the gradient of the mean loss with
+# respect to the logits (the same form for all three).
+cdef enum:
+    LOSS_BCE = 0       # sigmoid outputs, binary cross-entropy (0/1 labels)
+    LOSS_CCE = 1       # softmax output, categorical cross-entropy (one-hot labels)
+    LOSS_MSE = 2       # identity output, half the squared error (real targets)
+
+LOSS_CODES = {"binary_cross_entropy": LOSS_BCE, "categorical_cross_entropy": LOSS_CCE,
+              "mse": LOSS_MSE}
+
+
 cdef inline void _output_gradient_block(
         const floating* Z, Py_ssize_t ldz,      # IN  (n, nb) output logits
-        const floating* Y, Py_ssize_t ldy,      # IN  (n, nb) 0/1 labels, one-hot for softmax
-        floating inv_m, bint softmax,
+        const floating* Y, Py_ssize_t ldy,      # IN  (n, nb) targets (one-hot for LOSS_CCE)
+        floating inv_m, int loss,
         floating* dZ, Py_ssize_t lddz,          # OUT (n, nb)
         Py_ssize_t n, Py_ssize_t nb,
         floating* work) noexcept nogil:         # WORK (2 * BLOCK,)
-    """dZ = (1/m) (p - Y) with p = sigmoid(Z) (binary) or softmax(Z) (one-hot
-    Y): the gradient of the mean cross-entropy with respect to the logits."""
+    """dZ = (1/m) (p - Y) with p = sigmoid(Z), softmax(Z) or Z itself by the
+    loss: the gradient of the mean loss with respect to the logits."""
     cdef Py_ssize_t j, i
-    if softmax:
+    if loss == LOSS_CCE:
         _softmax_block(Z, ldz, dZ, lddz, n, nb, work)
         for j in range(n):
             for i in range(nb):
                 dZ[j * lddz + i] = inv_m * (dZ[j * lddz + i] - Y[j * ldy + i])
+    elif loss == LOSS_MSE:
+        for j in range(n):
+            for i in range(nb):
+                dZ[j * lddz + i] = inv_m * (Z[j * ldz + i] - Y[j * ldy + i])
     else:
         for j in range(n):
             for i in range(nb):
                 dZ[j * lddz + i] = inv_m * (_sigmoid(Z[j * ldz + i]) - Y[j * ldy + i])
+
+
+cdef inline floating _mse_block(
+        const floating* Z, Py_ssize_t ldz, const floating* Y, Py_ssize_t ldy,
+        Py_ssize_t n, Py_ssize_t nb) noexcept nogil:
+    """Sum over a block of half the squared error, in example order."""
+    cdef Py_ssize_t j, i
+    cdef floating d, total = 0
+    for j in range(n):
+        for i in range(nb):
+            d = Z[j * ldz + i] - Y[j * ldy + i]
+            total = total + <floating>0.5 * d * d
+    return total
 
 
 cdef inline floating _bce_from_logits_block(
@@ -316,3 +346,26 @@ def fma_peak_gflops(int dtype_size, double seconds=0.05):
     if total != total:  # uses every chain's result, so that none is optimised away
         raise FloatingPointError("fma_peak_gflops: the multiply-add chains gave NaN")
     return best
+
+
+# Columns of the (L, N_COLUMNS) layout table that describes a network's flat parameter
+# vector (built by ``fastinit._engines.pack``, which reads these names from
+# LAYOUT_COLUMNS): per layer its sizes, where its W and b start in the vector
+# (and in the gradient lanes), and where its activations start in a thread's
+# activation buffer.
+cdef enum:
+    N_IN = 0
+    N_OUT = 1
+    W_AT = 2
+    B_AT = 3
+    ACT_AT = 4
+    Z_AT = 5      # where the layer's Z is kept: ACT_AT unless its activation _needs_z
+    N_COLUMNS = 6
+
+LAYOUT_COLUMNS = {"n_in": N_IN, "n_out": N_OUT, "w_offset": W_AT, "b_offset": B_AT,
+                  "act_offset": ACT_AT, "z_offset": Z_AT}
+
+
+cdef inline const Py_ssize_t* _layer(const Py_ssize_t* layout, Py_ssize_t l) noexcept nogil:
+    """Row l of the layout table."""
+    return layout + N_COLUMNS * l

@@ -51,29 +51,6 @@ def chunking(Py_ssize_t m):
     return _per_chunk(m), _n_chunks(m)
 
 
-# Columns of the (L, 5) layout table that describes a network's flat parameter
-# vector (built by ``fastinit._engines.pack``, which reads these names from
-# LAYOUT_COLUMNS): per layer its sizes, where its W and b start in the vector
-# (and in the gradient lanes), and where its activations start in a thread's
-# activation buffer.
-cdef enum:
-    N_IN = 0
-    N_OUT = 1
-    W_AT = 2
-    B_AT = 3
-    ACT_AT = 4
-    Z_AT = 5      # where the layer's Z is kept: ACT_AT unless its activation _needs_z
-    N_COLUMNS = 6
-
-LAYOUT_COLUMNS = {"n_in": N_IN, "n_out": N_OUT, "w_offset": W_AT, "b_offset": B_AT,
-                  "act_offset": ACT_AT, "z_offset": Z_AT}
-
-
-cdef inline const Py_ssize_t* _layer(const Py_ssize_t* layout, Py_ssize_t l) noexcept nogil:
-    """Row l of the layout table."""
-    return layout + N_COLUMNS * l
-
-
 cdef inline Py_ssize_t _x_tail_offset(const Py_ssize_t* layout, Py_ssize_t L) noexcept nogil:
     """Where, in a thread's activation buffer, the zero-padded copy of a
     partial block of X lies: after the activations of every layer."""
@@ -141,17 +118,18 @@ cdef inline const floating* _block_forward(
 
 cdef inline floating _block_loss(const floating* Z, Py_ssize_t ld, const floating* Y,
                                  Py_ssize_t ldy, Py_ssize_t n_out, Py_ssize_t nb,
-                                 bint softmax, floating loss) noexcept nogil:
-    """``loss`` plus the cross-entropy of a block's logits ``Z``: one group sum
-    of LOSS_GROUP examples at a time, each added to ``loss`` in order."""
-    cdef Py_ssize_t s0 = 0
+                                 int kind, floating loss) noexcept nogil:
+    """``loss`` plus the loss (LOSS_CODES ``kind``) of a block's logits ``Z``:
+    one group sum of LOSS_GROUP examples at a time, each added in order."""
+    cdef Py_ssize_t s0 = 0, n
     while s0 < nb:
-        if softmax:
-            loss = loss + _cce_from_logits_block(Z + s0, ld, Y + s0, ldy, n_out,
-                                                 min(<Py_ssize_t>LOSS_GROUP, nb - s0))
+        n = min(<Py_ssize_t>LOSS_GROUP, nb - s0)
+        if kind == LOSS_CCE:
+            loss = loss + _cce_from_logits_block(Z + s0, ld, Y + s0, ldy, n_out, n)
+        elif kind == LOSS_MSE:
+            loss = loss + _mse_block(Z + s0, ld, Y + s0, ldy, n_out, n)
         else:
-            loss = loss + _bce_from_logits_block(Z + s0, ld, Y + s0, ldy, n_out,
-                                                 min(<Py_ssize_t>LOSS_GROUP, nb - s0))
+            loss = loss + _bce_from_logits_block(Z + s0, ld, Y + s0, ldy, n_out, n)
         s0 = s0 + LOSS_GROUP
     return loss
 
@@ -160,7 +138,7 @@ cdef inline floating _block_pass(
         const floating* theta, const Py_ssize_t* layout, Py_ssize_t L,
         const floating* X, const floating* Y, Py_ssize_t m, Py_ssize_t start, Py_ssize_t nb,
         floating* lanes, floating* acts, floating* deltas, Py_ssize_t half,
-        floating inv_m, int hidden_act, floating slope, bint softmax,
+        floating inv_m, int hidden_act, floating slope, int loss_kind,
         bint record, floating loss) noexcept nogil:
     """Forward and backward pass of the ``nb`` examples from ``start``: adds
     their gradient into ``lanes``; returns ``loss`` plus their losses when
@@ -180,8 +158,8 @@ cdef inline floating _block_pass(
     # output layer: loss (only when recorded) and dZ = (p - Y) / m
     n_out = _layer(layout, L - 1)[N_OUT]
     if record:
-        loss = _block_loss(Z, ld, Y + start, m, n_out, nb, softmax, loss)
-    _output_gradient_block(Z, ld, Y + start, m, inv_m, softmax, delta, ld, n_out, nb, work)
+        loss = _block_loss(Z, ld, Y + start, m, n_out, nb, loss_kind, loss)
+    _output_gradient_block(Z, ld, Y + start, m, inv_m, loss_kind, delta, ld, n_out, nb, work)
     _zero_padding(delta, ld, n_out, nb, nbp)
     # backward, from the output layer down to the first
     for l in range(L - 1, -1, -1):
@@ -210,7 +188,7 @@ cdef inline floating _chunk_pass(
         Py_ssize_t e0, Py_ssize_t e1,
         floating* lanes, floating* acts, floating* deltas, Py_ssize_t half,
         floating* grad,                         # OUT (n_params,) this chunk's gradient
-        floating inv_m, int hidden_act, floating slope, bint softmax,
+        floating inv_m, int hidden_act, floating slope, int loss_kind,
         bint record) noexcept nogil:
     """Gradient (and summed loss, when ``record``) of examples e0 .. e1-1,
     block after block."""
@@ -219,7 +197,7 @@ cdef inline floating _chunk_pass(
     memset(lanes, 0, n_params * _vector_lanes(theta) * sizeof(floating))
     while start < e1:
         loss = _block_pass(theta, layout, L, X, Y, m, start, min(nb, e1 - start),
-                           lanes, acts, deltas, half, inv_m, hidden_act, slope, softmax,
+                           lanes, acts, deltas, half, inv_m, hidden_act, slope, loss_kind,
                            record, loss)
         start = start + nb
     _reduce_lanes(lanes, n_params, grad)
@@ -228,18 +206,19 @@ cdef inline floating _chunk_pass(
 
 cdef inline floating _finish_iteration(
         floating* theta, floating* grad, const floating* losses,
-        Py_ssize_t n_chunks, Py_ssize_t n_params, floating learning_rate) noexcept nogil:
+        Py_ssize_t n_chunks, Py_ssize_t n_params, const Optim* o, floating* state,
+        Py_ssize_t t, const Py_ssize_t* layout, Py_ssize_t L, floating inv_m) noexcept nogil:
     """Add the chunk gradients (rows of ``grad``, row 0 receives the sum) and
-    the chunk losses in chunk order, then take the gradient step; returns the
-    summed loss (meaningful only when the chunks recorded it)."""
+    the chunk losses in chunk order, then take step t of the update
+    (``_update``); returns the summed loss plus m times the L2 penalty
+    (meaningful only when the chunks recorded it)."""
     cdef Py_ssize_t c, p
     cdef floating loss_sum = losses[0]
     for c in range(1, n_chunks):
         loss_sum = loss_sum + losses[c]
         for p in range(n_params):
             grad[p] = grad[p] + grad[c * n_params + p]
-    _gradient_step(theta, grad, learning_rate, n_params)
-    return loss_sum
+    return loss_sum + _update(theta, grad, state, n_params, o, t, layout, L, inv_m)
 
 
 cdef floating _iteration(
@@ -248,9 +227,9 @@ cdef floating _iteration(
         floating* lanes, floating* acts, floating* deltas,   # WORK per thread, rows of:
         Py_ssize_t lanes_row, Py_ssize_t acts_row, Py_ssize_t deltas_row,
         floating* grad, floating* losses,       # WORK (n_chunks, n_params), (n_chunks,)
-        int hidden_act, floating slope, bint softmax, bint record,
-        floating learning_rate, int nt) noexcept nogil:
-    """One iteration of gradient descent on the m examples of X: the chunks
+        int hidden_act, floating slope, int loss_kind, bint record,
+        const Optim* o, floating* state, Py_ssize_t t, int nt) noexcept nogil:
+    """Step t (1 for the first) of training on the m examples of X: the chunks
     (``chunking``) on up to ``nt`` threads or one after the other, the same
     operations either way (so the same bits); returns the summed loss of the
     parameters before the step when ``record``."""
@@ -262,7 +241,7 @@ cdef floating _iteration(
             losses[c] = _chunk_pass(theta, n_params, layout, L, X, Y, m,
                                     c * per_chunk, min((c + 1) * per_chunk, m),
                                     lanes, acts, deltas, half, grad + c * n_params,
-                                    inv_m, hidden_act, slope, softmax, record)
+                                    inv_m, hidden_act, slope, loss_kind, record)
     else:
         for c in prange(n_chunks, num_threads=nt, schedule="static"):
             tid = threadid()
@@ -270,8 +249,9 @@ cdef floating _iteration(
                                     c * per_chunk, min((c + 1) * per_chunk, m),
                                     lanes + tid * lanes_row, acts + tid * acts_row,
                                     deltas + tid * deltas_row, half, grad + c * n_params,
-                                    inv_m, hidden_act, slope, softmax, record)
-    return _finish_iteration(theta, grad, losses, n_chunks, n_params, learning_rate)
+                                    inv_m, hidden_act, slope, loss_kind, record)
+    return _finish_iteration(theta, grad, losses, n_chunks, n_params, o, state, t, layout, L,
+                             inv_m)
 
 
 cdef bint _buffers_fit(const Py_ssize_t[:, ::1] layout, Py_ssize_t n_params, Py_ssize_t m,
@@ -299,39 +279,60 @@ cdef int _threads_of(int n_threads, Py_ssize_t m) noexcept nogil:
     return <int>min(<Py_ssize_t>max(n_threads, 1), _n_chunks(m))
 
 
+cdef bint _state_fits(const double[::1] hyper, Py_ssize_t n_params, Py_ssize_t rows,
+                      Py_ssize_t cols, Py_ssize_t first_step):
+    """Whether an optimizer state of ``rows`` x ``cols`` holds the slots of
+    this hyper-parameter vector for n_params parameters (``cols`` is
+    n_params, or n_params * slots for the rows of train_models)."""
+    if hyper.shape[0] != N_HYPER or first_step < 0:
+        return False
+    cdef Optim o = _read_optim(&hyper[0])
+    cdef Py_ssize_t slots = _slots_of(&o)
+    if cols == n_params:
+        return rows >= max(slots, 1)
+    return rows >= 1 and cols >= max(slots, 1) * n_params
+
+
 def train_full_batch(
         const floating[:, ::1] X,              # IN  (n_x, m)
-        const floating[:, ::1] Y,              # IN  (n_L, m) 0/1 labels (one-hot for softmax)
+        const floating[:, ::1] Y,              # IN  (n_L, m) targets (one-hot for LOSS_CCE)
         floating[::1] theta,                   # IN/OUT all parameters, flat
         const Py_ssize_t[:, ::1] layout,       # IN  (L, N_COLUMNS) the layout table (LAYOUT_COLUMNS)
-        floating learning_rate,
+        const double[::1] hyper,               # IN  (N_HYPER,) the update (HYPER_FIELDS)
+        floating[:, ::1] state,                # IN/OUT (>= slots, P) optimizer state
+        Py_ssize_t first_step,                 # steps already taken (the schedule's counter)
         Py_ssize_t n_iter,
         bint record_first,
         int hidden_act,                        # activation code of the hidden layers
         floating slope,                        # negative slope of leaky_relu
-        bint softmax,                          # output softmax (else sigmoid)
+        int loss,                              # LOSS_CODES: the output layer and its loss
         int n_threads,                         # upper bound; at most one per chunk
         floating[:, ::1] grad,                 # WORK (1, n_chunks * P): starts with the gradient
         floating[:, ::1] lanes,                # WORK (threads, P * LANE_COUNT)
         floating[:, ::1] acts,                 # WORK (threads, activation_buffer_size(layout))
         floating[:, ::1] deltas,               # WORK (threads, 2 * max width * BLOCK)
         floating[:, ::1] losses):              # WORK (1, n_chunks)
-    """Run ``n_iter`` iterations of full-batch gradient descent in place.
+    """Run steps ``first_step + 1 .. first_step + n_iter`` of full-batch
+    training in place: gradient, then the update of ``hyper`` (``_update``).
 
-    Layers ``0 .. L-2`` are LINEAR->``hidden_act``, layer ``L-1`` is
-    LINEAR->SIGMOID (or SOFTMAX).  Examples are processed in blocks (``_block_of``):
+    Layers ``0 .. L-2`` are LINEAR->``hidden_act``, layer ``L-1`` is LINEAR
+    followed by the output of ``loss`` (sigmoid, softmax or identity).
+    Examples are processed in blocks (``_block_of``):
     each block goes forward through all layers and back while its activations
     are in L1.  Blocks are grouped in chunks (``chunking``) that up to
     ``n_threads`` threads process in parallel; the result does not depend on
-    the thread count.  Returns the mean cross-entropy (from the logits) of the
-    parameters as they were before the first iteration when ``record_first``
-    is true, else NaN.  The buffer sizes are checked here (cheaply, before
-    releasing the GIL); everything else is trusted.
+    the thread count.  Returns the mean loss (from the logits) plus the L2
+    penalty of the parameters as they were before the first iteration when
+    ``record_first`` is true, else NaN.  The buffer sizes
+    are checked here (cheaply, before releasing the GIL); everything else is
+    trusted.
     """
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = theta.shape[0]
     cdef int nt = _threads_of(n_threads, m)
-    if not _buffers_fit(layout, n_params, m, 1, nt, grad, lanes, acts, deltas, losses):
+    if (not _buffers_fit(layout, n_params, m, 1, nt, grad, lanes, acts, deltas, losses)
+            or not _state_fits(hyper, n_params, state.shape[0], state.shape[1], first_step)):
         raise ValueError("train_full_batch: work buffers do not match the problem")
+    cdef Optim o = _read_optim(&hyper[0])
     cdef Py_ssize_t it
     cdef floating inv_m = 1.0 / m
     cdef floating loss_sum, recorded = 0
@@ -342,7 +343,8 @@ def train_full_batch(
             loss_sum = _iteration(&theta[0], n_params, &layout[0, 0], L, &X[0, 0], &Y[0, 0], m,
                                   &lanes[0, 0], &acts[0, 0], &deltas[0, 0], lanes.shape[1],
                                   acts.shape[1], deltas.shape[1], &grad[0, 0], &losses[0, 0],
-                                  hidden_act, slope, softmax, record, learning_rate, nt)
+                                  hidden_act, slope, loss, record, &o, &state[0, 0],
+                                  first_step + it + 1, nt)
             if record:
                 recorded = loss_sum
     if record_first and n_iter > 0:
@@ -355,10 +357,12 @@ def train_models(
         const floating[:, ::1] Y,              # IN  (n_L, m)
         floating[:, ::1] thetas,               # IN/OUT (K, P): the parameters of K models
         const Py_ssize_t[:, ::1] layout,       # IN  the layout table, as for train_full_batch
-        const floating[::1] learning_rates,    # IN  (K,)
+        const double[:, ::1] hypers,           # IN  (K, N_HYPER): each model's update
+        floating[:, ::1] states,               # IN/OUT (K, slots * P): each model's state rows
+        Py_ssize_t first_step,
         Py_ssize_t n_iter,
         bint record_first,
-        int hidden_act, floating slope, bint softmax,
+        int hidden_act, floating slope, int loss,
         int n_threads,                         # models trained at once
         floating[::1] costs,                   # OUT (K,): as train_full_batch returns
         floating[:, ::1] grad,                 # WORK (threads, n_chunks * P)
@@ -376,12 +380,21 @@ def train_models(
     cdef Py_ssize_t K = thetas.shape[0]
     cdef int nt = <int>min(<Py_ssize_t>max(n_threads, 1), max(K, 1)) if FASTINIT_OPENMP else 1
     if (not _buffers_fit(layout, n_params, m, nt, nt, grad, lanes, acts, deltas, losses)
-            or learning_rates.shape[0] != K or costs.shape[0] != K):
+            or hypers.shape[0] != K or states.shape[0] != K or costs.shape[0] != K):
         raise ValueError("train_models: work buffers do not match the problem")
     cdef Py_ssize_t k, it, tid
+    cdef Optim* opts = <Optim*>malloc(max(K, 1) * sizeof(Optim))
+    if opts == NULL:
+        raise MemoryError()
+    for k in range(K):
+        if not _state_fits(hypers[k], n_params, 1, states.shape[1], first_step):
+            free(opts)
+            raise ValueError("train_models: work buffers do not match the problem")
+        opts[k] = _read_optim(&hypers[k, 0])
     cdef floating inv_m = 1.0 / m
     cdef floating loss_sum
     if K == 0:
+        free(opts)
         return
     with nogil:
         for k in prange(K, num_threads=nt, schedule="dynamic"):
@@ -391,10 +404,11 @@ def train_models(
                 loss_sum = _iteration(&thetas[k, 0], n_params, &layout[0, 0], L, &X[0, 0],
                                       &Y[0, 0], m, &lanes[tid, 0], &acts[tid, 0], &deltas[tid, 0],
                                       0, 0, deltas.shape[1], &grad[tid, 0], &losses[tid, 0],
-                                      hidden_act, slope, softmax, record_first and it == 0,
-                                      learning_rates[k], 1)
+                                      hidden_act, slope, loss, record_first and it == 0,
+                                      &opts[k], &states[k, 0], first_step + it + 1, 1)
                 if record_first and it == 0:
                     costs[k] = inv_m * loss_sum
+    free(opts)
 
 
 def dataset_cost(
@@ -402,20 +416,22 @@ def dataset_cost(
         const floating[:, ::1] Y,              # IN  (n_L, m) labels as for train_full_batch
         const floating[::1] theta,             # IN  all parameters, flat
         const Py_ssize_t[:, ::1] layout,       # IN  the layout table
-        int hidden_act, floating slope, bint softmax,
+        int hidden_act, floating slope, int loss,
         int n_threads,
         floating[:, ::1] acts,                 # WORK (threads, activation_buffer_size(layout))
-        floating[:, ::1] losses):              # WORK (1, n_chunks)
-    """Mean cross-entropy (from the logits) of the parameters ``theta`` on the
-    data: the forward half of ``train_full_batch``'s recording iteration, with
-    the same sums in the same order, so the same bits as the cost it records."""
+        floating[:, ::1] losses,               # WORK (1, n_chunks)
+        double l2=0):                          # the L2 penalty's coefficient (HYPER_FIELDS "l2")
+    """Mean loss (from the logits) of the parameters ``theta`` on the data,
+    plus the L2 penalty (l2 / 2m) * sum of squared weights: the forward half
+    of ``train_full_batch``'s recording iteration, with the same sums in the
+    same order, so the same bits as the cost it records."""
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = theta.shape[0]
     cdef int nt = _threads_of(n_threads, m)
     if (acts.shape[0] < nt or losses.shape[1] < _n_chunks(m) or m == 0
             or layout.shape[1] != N_COLUMNS or acts.shape[1] < activation_buffer_size(layout)):
         raise ValueError("dataset_cost: work buffers do not match the problem")
     cdef Py_ssize_t c, start, end, nb, ldx, per_chunk = _per_chunk(m), blk = _block_of(&theta[0])
-    cdef floating loss, total
+    cdef floating total, loss_c
     cdef const Py_ssize_t* lay = &layout[0, 0]
     cdef Py_ssize_t at = _layer(lay, L - 1)[ACT_AT], n_out = _layer(lay, L - 1)[N_OUT]
     cdef floating* A
@@ -424,17 +440,19 @@ def dataset_cost(
             A = &acts[threadid(), 0]
             start = c * per_chunk
             end = min(start + per_chunk, m)
-            loss = 0
+            loss_c = 0
             while start < end:
                 nb = min(blk, end - start)
                 _block_forward(&theta[0], lay, L, &X[0, 0], m, start, nb, A, hidden_act, slope,
                                &ldx)
-                loss = _block_loss(A + at, blk, &Y[0, start], m, n_out, nb, softmax, loss)
+                loss_c = _block_loss(A + at, blk, &Y[0, start], m, n_out, nb, loss, loss_c)
                 start = start + blk
-            losses[0, c] = loss
+            losses[0, c] = loss_c
         total = losses[0, 0]
         for c in range(1, _n_chunks(m)):
             total = total + losses[0, c]
+        if l2 != 0:
+            total = total + <floating>0.5 * <floating>l2 * _squared_weights(&theta[0], lay, L)
     return (1.0 / m) * total
 
 
@@ -485,14 +503,15 @@ def train_minibatch(
         const floating[:, ::1] Y,              # IN  (n_L, m)
         floating[::1] theta,                   # IN/OUT all parameters, flat
         const Py_ssize_t[:, ::1] layout,       # IN  the layout table
-        floating learning_rate,
+        const double[::1] hyper,               # IN  (N_HYPER,) the update, as for train_full_batch
+        floating[:, ::1] state,                # IN/OUT (>= slots, P) optimizer state
         Py_ssize_t batch_size,
         Py_ssize_t first_step,                 # global index of the first step of this call
         Py_ssize_t n_steps,
         unsigned long long seed,
         Py_ssize_t[::1] order,                 # IN/OUT (m,) the example order of epoch ``order_epoch``
         Py_ssize_t order_epoch,                # epoch whose order ``order`` holds (-1: none)
-        int hidden_act, floating slope, bint softmax, int n_threads,
+        int hidden_act, floating slope, int loss, int n_threads,
         floating[::1] X_batch,                 # WORK (n_x * batch_size,)
         floating[::1] Y_batch,                 # WORK (n_L * batch_size,)
         floating[:, ::1] grad,                 # WORK as for train_full_batch, sized for the batches
@@ -505,7 +524,8 @@ def train_minibatch(
     ``s // n_batches``: the examples of that epoch in the order
     ``epoch_order(seed, epoch)``, cut into batches of ``batch_size`` (the last
     one shorter when batch_size does not divide m), gathered into contiguous
-    buffers and stepped by the full-batch iteration on them.  Returns the
+    buffers and stepped by the full-batch iteration on them (update step s + 1
+    of ``hyper``: the L2 penalty's mean is over the batch).  Returns the
     epoch whose order ``order`` holds at the end (pass it back next call)."""
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = theta.shape[0]
     cdef Py_ssize_t n_x = X.shape[0], n_y = Y.shape[0]
@@ -517,8 +537,10 @@ def train_minibatch(
     if (X_batch.shape[0] < n_x * batch_size or Y_batch.shape[0] < n_y * batch_size
             or not _buffers_fit(layout, n_params, batch_size, 1, nt, grad, lanes, acts, deltas,
                                 losses)
-            or not _buffers_fit(layout, n_params, last, 1, nt, grad, lanes, acts, deltas, losses)):
+            or not _buffers_fit(layout, n_params, last, 1, nt, grad, lanes, acts, deltas, losses)
+            or not _state_fits(hyper, n_params, state.shape[0], state.shape[1], first_step)):
         raise ValueError("train_minibatch: work buffers do not match the problem")
+    cdef Optim o = _read_optim(&hyper[0])
     cdef Py_ssize_t s, epoch, k, nb
     with nogil:
         for s in range(first_step, first_step + n_steps):
@@ -532,8 +554,8 @@ def train_minibatch(
             _gather(&Y[0, 0], n_y, m, &order[k * batch_size], nb, &Y_batch[0])
             _iteration(&theta[0], n_params, &layout[0, 0], L, &X_batch[0], &Y_batch[0], nb,
                        &lanes[0, 0], &acts[0, 0], &deltas[0, 0], lanes.shape[1], acts.shape[1],
-                       deltas.shape[1], &grad[0, 0], &losses[0, 0], hidden_act, slope, softmax,
-                       False, learning_rate, _threads_of(n_threads, nb))
+                       deltas.shape[1], &grad[0, 0], &losses[0, 0], hidden_act, slope, loss,
+                       False, &o, &state[0, 0], s + 1, _threads_of(n_threads, nb))
     return order_epoch
 
 
@@ -541,7 +563,7 @@ def activation_statistics(
         const floating[:, ::1] X,              # IN  (n_x, m)
         const floating[::1] theta,             # IN  all parameters, flat
         const Py_ssize_t[:, ::1] layout,       # IN  the layout table, as for train_full_batch
-        int hidden_act, floating slope, bint softmax,
+        int hidden_act, floating slope, int loss,
         double[:, ::1] sums,                   # OUT (L, 3): sum a, sum a^2, saturated count
         floating[::1] alive,                   # OUT (sum of widths,): 1 where a unit was ever > 0
         floating[::1] acts):                   # WORK (activation_buffer_size(layout),)
@@ -575,12 +597,12 @@ def activation_statistics(
             unit0 = 0
             for l in range(L):
                 n_out = layout[l, N_OUT]
-                act = hidden_act if l < L - 1 else (LINEAR if softmax else SIGMOID)
+                act = hidden_act if l < L - 1 else (SIGMOID if loss == LOSS_BCE else LINEAR)
                 Z = &acts[layout[l, ACT_AT]]
                 _linear_forward_block(&theta[layout[l, W_AT]], &theta[layout[l, B_AT]],
                                       n_out, layout[l, N_IN], A_in, lda, Z, BLOCK, _padded(nb),
                                       act, slope)
-                if l == L - 1 and softmax:
+                if l == L - 1 and loss == LOSS_CCE:
                     _softmax_block(Z, BLOCK, Z, BLOCK, n_out, nb, work)
                     act = SIGMOID  # probabilities: saturated like a sigmoid's
                 s = 0

@@ -74,17 +74,17 @@ def bias_activation(floating[:, ::1] Z,         # IN/OUT (n, m): Z = f(Z + b)
 
 
 def output_gradient_from_logits(const floating[:, ::1] Z,  # IN  (n, m) output logits
-                                const floating[:, ::1] Y,  # IN  (n, m) labels (one-hot for softmax)
-                                bint softmax,
+                                const floating[:, ::1] Y,  # IN  (n, m) targets (one-hot for LOSS_CCE)
+                                int loss,                  # LOSS_CODES
                                 floating[:, ::1] dZ):      # OUT (n, m)
-    """dZ = (1/m) (p - Y), p = sigmoid(Z) or softmax(Z): as the fused loop."""
+    """dZ = (1/m) (p - Y), p = sigmoid(Z), softmax(Z) or Z by the loss: as the fused loop."""
     cdef Py_ssize_t blk, start, m = Z.shape[1]
     cdef floating inv_m = 1.0 / m
     cdef floating work[2 * BLOCK]
     with nogil:
         for blk in range((m + BLOCK - 1) // BLOCK):
             start = blk * BLOCK
-            _output_gradient_block(&Z[0, start], m, &Y[0, start], m, inv_m, softmax,
+            _output_gradient_block(&Z[0, start], m, &Y[0, start], m, inv_m, loss,
                                    &dZ[0, start], m, Z.shape[0],
                                    min(<Py_ssize_t>BLOCK, m - start), work)
 
@@ -211,6 +211,45 @@ def binary_cross_entropy_from_logits(const floating[:, ::1] ZL,  # IN (n, m) log
         total = _bce_from_logits_block(&ZL[0, 0], ZL.shape[1], &Y[0, 0], Y.shape[1],
                                        ZL.shape[0], ZL.shape[1])
     return (1.0 / ZL.shape[1]) * total
+
+
+def loss_from_logits(const floating[:, ::1] ZL,  # IN (n, m) output logits
+                     const floating[:, ::1] Y,   # IN (n, m) targets
+                     int loss):                  # LOSS_CODES
+    """Mean loss of the logits ZL (the fused loop's recorded cost, without the
+    L2 penalty): binary or categorical cross-entropy, or half the squared error."""
+    cdef floating total
+    cdef Py_ssize_t n = ZL.shape[0], m = ZL.shape[1]
+    with nogil:
+        if loss == LOSS_CCE:
+            total = _cce_from_logits_block(&ZL[0, 0], m, &Y[0, 0], m, n, m)
+        elif loss == LOSS_MSE:
+            total = _mse_block(&ZL[0, 0], m, &Y[0, 0], m, n, m)
+        else:
+            total = _bce_from_logits_block(&ZL[0, 0], m, &Y[0, 0], m, n, m)
+    return (1.0 / m) * total
+
+
+def optimizer_update(floating[::1] theta,              # IN/OUT (P,) parameters
+                     floating[::1] grad,               # IN (P,) data-loss gradient (overwritten)
+                     floating[:, ::1] state,           # IN/OUT (>= slots, P) optimizer state
+                     const double[::1] hyper,          # IN (N_HYPER,) HYPER_FIELDS
+                     Py_ssize_t t,                     # step, 1 for the first
+                     const Py_ssize_t[:, ::1] layout,  # IN the fused loops' layout table
+                     Py_ssize_t m):                    # examples of the gradient
+    """One update of the fused loops (L2, clipping, schedule, optimizer) on the
+    caller's gradient: the BLAS engine's step.  Returns the L2 penalty of the
+    parameters before the step (mean over the m examples)."""
+    cdef Optim o = _read_optim(&hyper[0])
+    cdef floating penalty
+    if (grad.shape[0] != theta.shape[0] or state.shape[1] != theta.shape[0]
+            or state.shape[0] < max(_slots_of(&o), 1) or t < 1 or m < 1
+            or layout.shape[1] != N_COLUMNS):
+        raise ValueError("optimizer_update: buffers do not match the problem")
+    with nogil:
+        penalty = _update(&theta[0], &grad[0], &state[0, 0], theta.shape[0], &o, t,
+                          &layout[0, 0], layout.shape[0], <floating>(1.0 / m))
+    return penalty / m
 
 
 def gradient_step(floating[::1] theta,           # IN/OUT (n,)

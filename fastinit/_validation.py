@@ -114,6 +114,30 @@ def check_labels(
     return one_hot
 
 
+def check_targets(Y: Any, m: int, dtype: np.dtype, n_outputs: int, loss: Any,
+                  name: str = "Y") -> np.ndarray:
+    """The targets of a loss (:mod:`fastinit.losses`) as the kernels take
+    them, shape (n_outputs, m): class labels for the cross-entropies (see
+    :func:`check_labels`; 0/1 per unit, shape (k, m), for a binary
+    cross-entropy of k >= 2 sigmoid units: multilabel), real values for
+    "mse" (a (m,) array is taken for one output)."""
+    if loss.targets == "classes" or (loss.targets == "binary" and n_outputs == 1):
+        return check_labels(Y, m, dtype, n_outputs=n_outputs, name=name)
+    arr = real_array(Y, name)
+    if arr.ndim == 1 and n_outputs == 1:
+        arr = arr.reshape(1, -1)
+    if arr.shape != (n_outputs, m):
+        raise ValueError(f"{name} must have shape ({n_outputs}, {m}) (one row per output unit, "
+                         f"one column per example of X) for loss={loss.name!r}, "
+                         f"got {np.shape(Y)}")
+    if loss.targets == "binary":
+        bad = np.unique(arr[(arr != 0) & (arr != 1)])[:5]
+        if bad.size:
+            raise ValueError(f"{name} must contain only 0 and 1 (one column of 0/1 per "
+                             f"example: multilabel), found {bad.tolist()}")
+    return check_array(arr, name, dtype, ndim=2)
+
+
 def check_activation(activation: Any, negative_slope: Any = 0.01) -> tuple[str, float]:
     """A hidden-layer activation name of the registry (:mod:`fastinit.activations`;
     an alias gives its canonical name) and leaky_relu's negative slope."""

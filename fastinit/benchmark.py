@@ -41,6 +41,7 @@ from ._progress import terminal_progress
 from .config import get_config
 from .datasets import load_dataset
 from .initializers import initialize_parameters
+from .optimizers import SGD
 from .training import train
 
 LAYERS = [2, 10, 5, 1]
@@ -332,9 +333,10 @@ def compare_modules(rounds: int = 3, iterations: int = 5000,
                 theta = theta0.copy()
                 work = workspace(theta.shape[0], layout, act_size, 300, 1, dtype)
                 t, _ = _timed(lambda: module.train_full_batch(
-                    X=Xd, Y=Yd, theta=theta, layout=layout, learning_rate=0.01,
+                    X=Xd, Y=Yd, theta=theta, layout=layout, hyper=SGD(lr=0.01).hyper(),
+                    state=np.zeros((1, theta.size), dtype), first_step=0,
                     n_iter=iterations, record_first=True, hidden_act=1, slope=0.0,
-                    softmax=False, n_threads=1, **work.buffers))
+                    loss=0, n_threads=1, **work.buffers))
                 best[name] = min(best[name], t / iterations * 1e6)
         for name, module in modules.items():
             peak = module.fma_peak_gflops(dtype.itemsize)

@@ -67,14 +67,14 @@ class Diagnostics:
         return "\n".join(lines)
 
 
-def layer_statistics(X, theta, layout, act_code, slope, softmax, act_size):
+def layer_statistics(X, theta, layout, act_code, slope, loss, act_size):
     """(L, 4) array: mean, std, dead fraction, saturated fraction per layer."""
     L = layout.shape[0]
     sums = np.empty((L, 3))
     alive = np.empty(int(layout[:, N_OUT].sum()), dtype=theta.dtype)
     acts = np.empty(act_size, dtype=theta.dtype)
     _kernels.activation_statistics(X=X, theta=theta, layout=layout, hidden_act=act_code,
-                                   slope=slope, softmax=softmax, sums=sums, alive=alive, acts=acts)
+                                   slope=slope, loss=loss, sums=sums, alive=alive, acts=acts)
     out = np.empty((L, 4))
     with np.errstate(all="ignore"):  # diverging runs: inf/nan statistics are the diagnosis
         _fill_statistics(out, sums, alive, layout, X.shape[1])
@@ -131,6 +131,7 @@ def diagnose(
     """
     from .network import backward_propagation, forward_propagation
     from ._engines import pack
+    from .losses import get_loss
 
     activation, negative_slope = check_activation(activation, negative_slope)
     dims, params = check_parameters(parameters)
@@ -138,7 +139,7 @@ def diagnose(
     check_features(X, dims[0])
     theta, layout, act_size = pack(params, dims)
     stats = layer_statistics(X, theta, layout, _kernels.ACTIVATION_CODES[activation],
-                        negative_slope, dims[-1] > 1, act_size)
+                             negative_slope, get_loss(None, dims[-1]).code, act_size)
     grads = backward_propagation(X, Y, forward_propagation(X, params, activation, negative_slope)[1],
                                  activation, negative_slope)
     norms = np.array([np.linalg.norm(grads[f"dW{l}"]) for l in range(1, len(dims))])

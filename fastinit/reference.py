@@ -114,8 +114,9 @@ def n_layers(parameters):
     return len(parameters) // 2
 
 
-def forward_propagation(X, parameters, activation="relu", slope=0.01):
-    """Returns ``(AL, cache)`` with ``cache = (Z1, A1, W1, b1, ..., ZL, AL, WL, bL)``."""
+def forward_propagation(X, parameters, activation="relu", slope=0.01, loss=None):
+    """Returns ``(AL, cache)`` with ``cache = (Z1, A1, W1, b1, ..., ZL, AL, WL, bL)``;
+    the output layer's activation is the loss's (:func:`output_activation`)."""
     cache = []
     A = X
     L = n_layers(parameters)
@@ -125,7 +126,7 @@ def forward_propagation(X, parameters, activation="relu", slope=0.01):
         if l < L:
             A = activation_forward(Z, activation, slope)
         else:
-            A = sigmoid(Z) if Z.shape[0] == 1 else softmax(Z)
+            A = output_activation(Z, loss)
         cache += [Z, A, W, b]
     return A, tuple(cache)
 
@@ -156,20 +157,177 @@ def update_parameters(parameters, grads, learning_rate):
 
 
 def train(X, Y, parameters, learning_rate, num_iterations, record_every=1000,
-          activation="relu", slope=0.01):
-    """Full-batch gradient descent; returns ``(parameters, costs)`` where
-    ``costs[k]`` is the cost before iteration ``k * record_every``.  ``Y``:
-    0/1 labels of shape (1, m), or one-hot (k, m) for a softmax output."""
+          activation="relu", slope=0.01, optimizer=None, schedule=None, l2=0.0,
+          clip_norm=None, loss=None, batch_size=None, orders=None, state=None, first_step=0):
+    """Training as the compiled loops do it, step by step in NumPy; returns
+    ``(parameters, costs)`` where ``costs[k]`` is the cost (mean loss plus
+    the L2 penalty) on the whole set before step ``k * record_every``.
+    ``Y``: 0/1 labels of shape (1, m), one-hot (k, m) for a softmax output,
+    real targets for ``loss="mse"``.
+
+    ``optimizer`` (a :mod:`fastinit.optimizers` object, None for plain
+    gradient descent) with ``lr`` or ``learning_rate``; ``schedule``,
+    ``l2``, ``clip_norm`` as :func:`update`.  With ``batch_size``, each step
+    is on a mini-batch: ``orders(epoch)`` gives the epoch's example order.
+    ``state`` (the optimizer's state rows, updated in place) and
+    ``first_step`` continue an earlier training."""
+    from .optimizers import get_optimizer
+
+    opt = get_optimizer(optimizer).with_lr(learning_rate)
     parameters = {k: np.array(v) for k, v in parameters.items()}
-    L = n_layers(parameters)
+    keys = [f"{p}{l}" for l in range(1, n_layers(parameters) + 1) for p in "Wb"]
+    theta = np.concatenate([parameters[k].ravel() for k in keys])
+    is_weight = np.concatenate([np.full(parameters[k].size, k[0] == "W") for k in keys])
+    if state is None:
+        state = opt.initial_state(theta.size, theta.dtype)
+
+    def unflatten(vector):
+        out, at = {}, 0
+        for k in keys:
+            out[k] = vector[at:at + parameters[k].size].reshape(parameters[k].shape)
+            at += parameters[k].size
+        return out
+
+    m = X.shape[1]
+    n_batches = -(-m // batch_size) if batch_size else 1
     costs = []
     for i in range(num_iterations):
-        AL, cache = forward_propagation(X, parameters, activation, slope)
+        params = unflatten(theta)
         if i % record_every == 0:
-            costs.append(cross_entropy_from_logits(cache[4 * L - 4], Y))
-        grads = backward_propagation(X, Y, cache, activation, slope)
-        parameters = update_parameters(parameters, grads, learning_rate)
-    return parameters, np.array(costs)
+            _, cache = forward_propagation(X, params, activation, slope, loss)
+            costs.append(loss_from_logits(cache[-4], Y, loss)
+                         + l2_penalty(theta, is_weight, l2, m))
+        Xb, Yb = X, Y
+        step = first_step + i
+        if batch_size:
+            epoch, k = divmod(step, n_batches)
+            columns = orders(epoch)[k * batch_size:(k + 1) * batch_size]
+            Xb, Yb = X[:, columns], Y[:, columns]
+        _, cache = forward_propagation(Xb, params, activation, slope, loss)
+        grads = backward_propagation(Xb, Yb, cache, activation, slope)
+        g = np.concatenate([grads["d" + k].ravel() for k in keys])
+        update(theta, g, state, opt, step + 1, is_weight, Xb.shape[1], schedule, l2, clip_norm)
+    return {k: v.copy() for k, v in unflatten(theta).items()}, np.array(costs)
+
+
+# ---------------------------------------------------------------------------
+# Losses, optimizers, schedules, L2 and clipping: the NumPy twins of
+# ``_kernels_optim.pxi`` and of the loss routines of ``_kernels_blocks.pxi``.
+# ---------------------------------------------------------------------------
+
+def output_activation(Z, loss=None):
+    """The output layer's activation of a loss (None: by the output width,
+    sigmoid for one unit, softmax for more)."""
+    loss = loss or ("binary_cross_entropy" if Z.shape[0] == 1 else "categorical_cross_entropy")
+    if loss == "mse":
+        return Z
+    return softmax(Z) if loss == "categorical_cross_entropy" else sigmoid(Z)
+
+
+def mse(ZL, Y):
+    """Half the squared error, summed over the outputs, mean over the examples."""
+    return 1.0 / ZL.shape[1] * np.sum(0.5 * (ZL - Y) ** 2)
+
+
+def loss_from_logits(ZL, Y, loss=None):
+    """The mean loss of the output logits ``ZL`` (None: cross-entropy by the
+    output width)."""
+    if loss == "mse":
+        return mse(ZL, Y)
+    if loss == "categorical_cross_entropy":
+        return categorical_cross_entropy_from_logits(ZL, Y)
+    if loss == "binary_cross_entropy":
+        return binary_cross_entropy_from_logits(ZL, Y)
+    return cross_entropy_from_logits(ZL, Y)
+
+
+def l2_penalty(theta, is_weight, l2, m):
+    """(l2 / 2m) * the sum of the squared weights (biases not penalised)."""
+    return 0.5 * l2 / m * np.sum(theta[is_weight] ** 2) if l2 else 0.0
+
+
+def clip_grad_norm(g, max_norm):
+    """torch.nn.utils.clip_grad_norm_: g * min(1, max_norm / (||g|| + 1e-6)), in place."""
+    coef = max_norm / (np.sqrt(np.sum(g * g)) + 1e-6)
+    if coef < 1:
+        g *= g.dtype.type(coef)
+    return g
+
+
+def scheduled_lr(lr, t, schedule=None):
+    """The learning rate of step t (1 for the first) under a schedule object."""
+    return lr if schedule is None else schedule.lr_at(lr, t)
+
+
+def update(theta, g, state, optimizer, t, is_weight, m, schedule=None, l2=0.0, clip_norm=None):
+    """Step t (1 for the first) of the compiled loops' update, in place on the
+    flat ``theta`` and the optimizer's ``state`` rows: the L2 penalty's
+    gradient (l2 / m) W, clipping, the schedule's learning rate, the step."""
+    dtype = theta.dtype.type
+    g = g.copy()
+    if l2:
+        g[is_weight] += dtype(l2) * dtype(1 / m) * theta[is_weight]
+    if clip_norm:
+        clip_grad_norm(g, clip_norm)
+    lr = dtype(scheduled_lr(optimizer.lr, t, schedule))
+    optimizer_step(theta, g, state, optimizer, t, lr)
+
+
+def optimizer_step(theta, g, state, opt, t, lr):
+    """One step of ``opt`` (a :mod:`fastinit.optimizers` object) at learning
+    rate ``lr``, in place; the formulas are torch.optim's documented ones
+    (and scikit-learn's where ``variant="sklearn"``)."""
+    f = theta.dtype.type
+    wd = f(opt.weight_decay)
+    if opt.name == "sgd":
+        mu = f(opt.momentum)
+        g = g + wd * theta
+        if mu == 0:
+            theta -= lr * g
+        elif opt.variant == "sklearn":
+            state[0] = mu * state[0] - lr * g
+            theta += mu * state[0] - lr * g if opt.nesterov else state[0]
+        else:
+            state[0] = g if t == 1 else mu * state[0] + (1 - f(opt.dampening)) * g
+            theta -= lr * (g + mu * state[0] if opt.nesterov else state[0])
+    elif opt.name == "rmsprop":
+        alpha, eps, mu = f(opt.alpha), f(opt.eps), f(opt.momentum)
+        g = g + wd * theta
+        state[0] = alpha * state[0] + (1 - alpha) * g * g
+        v = state[0]
+        if opt.centered:
+            state[2] = alpha * state[2] + (1 - alpha) * g
+            v = v - state[2] * state[2]
+        if mu > 0:
+            state[1] = mu * state[1] + g / (np.sqrt(v) + eps)
+            theta -= lr * state[1]
+        else:
+            theta -= lr * g / (np.sqrt(v) + eps)
+    elif opt.name in ("adam", "adamw"):
+        b1, b2, eps = f(opt.betas[0]), f(opt.betas[1]), f(opt.eps)
+        if wd != 0:
+            if opt.decoupled:
+                theta -= lr * wd * theta
+            else:
+                g = g + wd * theta
+        state[0] = b1 * state[0] + (1 - b1) * g
+        state[1] = b2 * state[1] + (1 - b2) * g * g
+        bc1, bc2 = f(1 - opt.betas[0] ** t), f(1 - opt.betas[1] ** t)
+        if opt.variant == "sklearn":
+            theta -= (lr * np.sqrt(bc2) / bc1) * state[0] / (np.sqrt(state[1]) + eps)
+            return
+        vhat = state[1] / bc2
+        if opt.amsgrad:
+            state[2] = np.maximum(state[2], vhat)
+            vhat = state[2]
+        theta -= lr * (state[0] / bc1) / (np.sqrt(vhat) + eps)
+    elif opt.name == "adagrad":
+        clr = lr / (1 + (t - 1) * f(opt.lr_decay))
+        g = g + wd * theta
+        state[0] += g * g
+        theta -= clr * g / (np.sqrt(state[0]) + f(opt.eps))
+    else:
+        raise ValueError(f"no NumPy twin for optimizer {opt.name!r}")
 
 
 # ---------------------------------------------------------------------------

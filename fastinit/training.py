@@ -41,12 +41,16 @@ from ._validation import (
     check_n_threads,
     check_parameters,
     check_seed,
+    check_targets,
     resolve_dtype,
 )
 from .diagnostics import Diagnostics, gradient_norms, stack_records, layer_statistics
 from .exceptions import DivergenceWarning, TrainingDivergedError
 from .initializers import DEFAULT_SEED, Initializer, initialize_parameters
-from .network import accuracy_of, predict_labels, predict_proba
+from .losses import Loss, get_loss
+from .network import accuracy_of, forward_propagation, predict_labels, predict_proba
+from .optimizers import (Optimizer, OptimizerState, Schedule, get_optimizer, get_schedule)
+from . import reference as _reference
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class TrainingResult:
     parameters : dict
         Trained ``"W1"``, ``"b1"``, ..., ``"WL"``, ``"bL"`` (``b`` of shape (n_l, 1)).
     costs : ndarray of shape (n_records,)
-        Mean cross-entropy before iteration ``cost_iterations[k]``.
+        Mean loss (plus the L2 penalty) before iteration ``cost_iterations[k]``.
     cost_iterations : ndarray of shape (n_records,)
         ``0, record_every, 2 * record_every, ...`` below ``num_iterations``.
     layers_dims : list of int
@@ -83,10 +87,27 @@ class TrainingResult:
         Per-layer activation statistics and gradient norms at each recorded
         iteration (``diagnostics=True``, the default).
     final_cost : float
-        Mean cross-entropy of ``parameters`` (the returned ones) on the
-        training set, from one forward pass after training.  ``costs[-1]`` is
-        the cost recorded before iteration ``cost_iterations[-1]``, up to
-        ``record_every - 1`` iterations earlier.
+        Mean loss (plus the L2 penalty) of ``parameters`` (the returned ones)
+        on the training set, from one forward pass after training.
+        ``costs[-1]`` is the cost recorded before iteration
+        ``cost_iterations[-1]``, up to ``record_every - 1`` iterations earlier.
+    loss : str
+        The loss's name in :data:`fastinit.losses.LOSSES`.
+    optimizer : Optimizer
+        The optimizer, its ``lr`` set (:mod:`fastinit.optimizers`).
+    schedule : Schedule
+    l2, clip_norm : float
+        The L2 penalty's coefficient and the gradient-norm bound (0: none).
+    optimizer_state : OptimizerState
+        The optimizer's step count and moments after ``iterations_run``
+        steps, matching ``parameters``: pass it back with
+        ``initial_parameters=parameters`` to resume exactly.
+    validation_costs : ndarray of shape (n_records,) or None
+        Mean loss on the validation set at each recording point (with
+        ``validation=``).
+    best_iteration : int or None
+        With early stopping, the iteration whose parameters were kept (the
+        lowest validation loss).
     """
 
     parameters: dict[str, np.ndarray]
@@ -106,6 +127,14 @@ class TrainingResult:
     negative_slope: float = 0.01
     diagnostics: Diagnostics | None = None
     final_cost: float = float("nan")
+    loss: str = "binary_cross_entropy"
+    optimizer: Optimizer | None = None
+    schedule: Schedule | None = None
+    l2: float = 0.0
+    clip_norm: float = 0.0
+    optimizer_state: OptimizerState | None = field(default=None, compare=False)
+    validation_costs: np.ndarray | None = field(default=None, compare=False)
+    best_iteration: int | None = None
 
     def __repr__(self) -> str:
         """A few lines: what was trained and how it ended (the arrays are
@@ -121,17 +150,43 @@ class TrainingResult:
         ]
         return "\n".join(lines)
 
+    def outputs(self, X: ArrayLike) -> np.ndarray:
+        """The network's outputs of shape (n_L, m) for ``X`` of shape (n_x,
+        m): probabilities for the cross-entropies, the values for "mse"."""
+        if self.loss == get_loss(None, self.layers_dims[-1]).name:
+            return predict_proba(X, self.parameters, self.activation, self.negative_slope)
+        logits = forward_propagation(X, self.parameters, self.activation,
+                                     self.negative_slope)[1][-4]
+        return _reference.output_activation(logits, self.loss)
+
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Output probabilities of shape (n_L, m) for ``X`` of shape (n_x, m)."""
-        return predict_proba(X, self.parameters, self.activation, self.negative_slope)
+        """Output probabilities of shape (n_L, m) for ``X`` of shape (n_x, m)
+        (a classifier's: not for ``loss="mse"``)."""
+        if self.loss == "mse":
+            raise ValueError("predict_proba: a network trained with loss='mse' outputs values, "
+                             "not probabilities; use outputs() or predict()")
+        return self.outputs(X)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predicted labels (``int64``) of shape (1, m) (see :func:`fastinit.predict_labels`)."""
-        return predict_labels(X, self.parameters, self.activation, self.negative_slope)
+        """Predicted labels (``int64``) of shape (1, m) (see
+        :func:`fastinit.predict_labels`); 0/1 per output unit, shape (n_L,
+        m), for a multilabel binary cross-entropy; the outputs for "mse"."""
+        if self.loss == get_loss(None, self.layers_dims[-1]).name:
+            return predict_labels(X, self.parameters, self.activation, self.negative_slope)
+        out = self.outputs(X)
+        return out if self.loss == "mse" else (out > 0.5).astype(np.int64)
 
     def accuracy(self, X: ArrayLike, Y: ArrayLike) -> float:
-        """Fraction of examples of ``X`` whose predicted label equals ``Y``'s."""
-        return accuracy_of(self.predict(X), Y, self.layers_dims[-1])
+        """Fraction of examples of ``X`` whose predicted label equals ``Y``'s
+        (every unit's, for a multilabel output)."""
+        if self.loss == "mse":
+            raise ValueError("accuracy: a network trained with loss='mse' is a regressor")
+        if self.loss == get_loss(None, self.layers_dims[-1]).name:
+            return accuracy_of(self.predict(X), Y, self.layers_dims[-1])
+        predicted = self.predict(X)
+        truth = check_targets(Y, predicted.shape[1], np.dtype(np.float64), self.layers_dims[-1],
+                              get_loss(self.loss, self.layers_dims[-1]))
+        return float(np.mean(np.all(predicted == truth, axis=0)))
 
 
 # Iterations per compiled call are capped so that one call does about this many
@@ -142,16 +197,17 @@ WORK_PER_CALL = 2e7
 
 def _check_problem(
     X: ArrayLike, Y: ArrayLike, layers_dims: Sequence[int], dtype: Any, activation: str,
-    negative_slope: float, num_iterations: int, record_every: int,
+    negative_slope: float, num_iterations: int, record_every: int, loss: str | None = None,
 ) -> tuple[np.dtype, list[int], str, float, np.ndarray, np.ndarray, int, int]:
     """The validated training problem shared by :func:`train` and :func:`train_models`:
-    ``(dtype, dims, activation, negative_slope, X, Y, num_iterations, record_every)``."""
+    ``(dtype, dims, activation, negative_slope, X, Y, num_iterations, record_every)``
+    (Y as the loss takes it, :func:`~fastinit._validation.check_targets`)."""
     dtype = resolve_dtype(dtype)
     dims = check_layers_dims(layers_dims)
     activation, negative_slope = check_activation(activation, negative_slope)
     X = check_array(X, "X", dtype)
     check_features(X, dims[0])
-    Y = check_labels(Y, X.shape[1], dtype, n_outputs=dims[-1])
+    Y = check_targets(Y, X.shape[1], dtype, dims[-1], get_loss(loss, dims[-1]))
     num_iterations = check_count(num_iterations, "num_iterations", minimum=0)
     record_every = check_count(record_every, "record_every", minimum=1)
     record_every = min(record_every, max(num_iterations, 1))  # same records, no overflow
@@ -184,8 +240,8 @@ def _diverged_text(message: str, kept: int) -> str:
 
 def _training_bytes(dims: list[int], m: int, dtype: np.dtype, engine: str,
                     threads: int, hidden_act: int) -> float:
-    """Memory a training allocates besides its data: the parameters a few
-    times over (packed, committed, result) and the engine's buffers (the
+    """Memory a training allocates besides its data: the parameters and the
+    optimizer's state a few times over and the engine's buffers (the
     fused loop's workspace, as :func:`~fastinit._engines.workspace` allocates
     it; whole-layer activations and deltas for BLAS)."""
     n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
@@ -195,7 +251,9 @@ def _training_bytes(dims: list[int], m: int, dtype: np.dtype, engine: str,
         layout, act_size = layout_of(dims, hidden_act)
         threads = min(threads, _kernels.chunking(m)[1])  # at most one per chunk runs
         work = workspace_nbytes(n_params, layout, act_size, m, threads, dtype)
-    return 4 * n_params * dtype.itemsize + work
+    # parameters: packed, committed, result; optimizer state: up to 3 rows, and
+    # its committed copy
+    return (4 + 2 * 3) * n_params * dtype.itemsize + work
 
 
 def _check_records(num_iterations: int, record_every: int, n_layers: int,
@@ -213,16 +271,23 @@ def _iterations_per_call(examples: int, n_params: int) -> int:
 
 
 class _Model:
-    """One model's state in :func:`_drive`: its parameters, advanced in place,
-    and what the driver commits after each call."""
+    """One model's state in :func:`_drive`: its parameters and optimizer
+    state rows, advanced in place, and what the driver commits after each
+    call.  ``first_step``: optimizer steps taken before this training (a
+    resumed one), the counter the schedule and the bias corrections go on
+    from."""
 
-    def __init__(self, theta: np.ndarray, learning_rate: float):
-        self.theta, self.learning_rate = theta, learning_rate
-        # (iterations done, parameters after them): replaced in one assignment,
-        # so an interrupt anywhere leaves a consistent pair
-        self.committed = (0, theta.copy())
+    def __init__(self, theta: np.ndarray, learning_rate: float, state: np.ndarray,
+                 first_step: int = 0):
+        self.theta, self.learning_rate, self.state = theta, learning_rate, state
+        self.first_step = first_step
+        # (iterations done, parameters and optimizer state after them): replaced
+        # in one assignment, so an interrupt anywhere leaves a consistent triple
+        self.committed = (0, theta.copy(), state.copy())
         self.costs: list[float] = []
         self.message = ""
+        # early stopping: the committed triple to keep, set by a step that stops it
+        self.stop_with: tuple[int, np.ndarray, np.ndarray] | None = None
 
 
 def _drive(models: list[_Model], step: Callable[[list[_Model], int, int, bool], Sequence[float]],
@@ -253,20 +318,22 @@ def _drive(models: list[_Model], step: Callable[[list[_Model], int, int, bool], 
                 if on_record is not None:
                     on_record(done, float(cost))
             model.message = _divergence(cost, record, model.theta, done, n_iter)
-            if not model.message:
-                model.committed = (done + n_iter, model.theta.copy())
-        active = [model for model in active if not model.message]
+            if model.stop_with is not None:
+                model.committed = model.stop_with
+            elif not model.message:
+                model.committed = (done + n_iter, model.theta.copy(), model.state.copy())
+        active = [model for model in active if not model.message and model.stop_with is None]
         done += n_iter
         if progress is not None:
             progress(done, num_iterations)
 
 
 def _result(model: _Model, layout: np.ndarray, final_cost: float, record_every: int,
-            elapsed: float, status: str = "completed", message: str = "",
+            elapsed: float, optimizer: Optimizer, status: str = "completed", message: str = "",
             **fields: Any) -> TrainingResult:
     """The TrainingResult of a driven model (``status`` and ``message`` unless
     it diverged)."""
-    done, theta = model.committed
+    done, theta, state = model.committed
     if not model.message and not np.isfinite(final_cost):  # finite parameters, cost overflows
         model.message = f"the cost of the parameters after iteration {done} is {final_cost}"
     if model.message:
@@ -275,7 +342,9 @@ def _result(model: _Model, layout: np.ndarray, final_cost: float, record_every: 
         parameters=unpack(theta, layout), costs=np.array(model.costs, dtype=np.float64),
         cost_iterations=np.arange(len(model.costs)) * record_every,
         learning_rate=model.learning_rate, elapsed=elapsed, status=status,
-        iterations_run=done, message=message, final_cost=final_cost, **fields)
+        iterations_run=done, message=message, final_cost=final_cost, optimizer=optimizer,
+        optimizer_state=OptimizerState(optimizer, model.first_step + done, state.copy()),
+        **fields)
 
 
 def epoch_order(m: int, epoch: int, seed: int) -> np.ndarray:
@@ -319,16 +388,30 @@ def train(
     n_threads: int = 1,
     engine: str = "auto",
     initial_parameters: Mapping[str, ArrayLike] | None = None,
+    *,
+    optimizer: str | Optimizer | None = None,
+    schedule: str | Schedule | None = None,
+    l2: float = 0.0,
+    clip_norm: float | None = None,
+    loss: str | None = None,
+    validation: float | tuple[ArrayLike, ArrayLike] | None = None,
+    patience: int | None = None,
+    tol: float = 1e-4,
+    optimizer_state: OptimizerState | None = None,
 ) -> TrainingResult:
     """Train a LINEAR->RELU x (L-1) -> LINEAR->SIGMOID classifier by
-    gradient descent on the mean cross-entropy (full batch by default).
+    gradient descent on the mean cross-entropy (full batch by default), or
+    any network of :mod:`fastinit.activations`, :mod:`fastinit.losses` and
+    :mod:`fastinit.optimizers`.
 
     Parameters
     ----------
     X : array_like of shape (n_x, m)
         Training data, one example per column; finite.
-    Y : array_like of shape (1, m) or (m,)
-        Labels: 0/1, or 0 .. k-1 for a softmax output of k units.
+    Y : array_like of shape (1, m) or (m,), or (n_L, m)
+        Labels: 0/1, or 0 .. k-1 for a softmax output of k units; (n_L, m)
+        0/1 for a multilabel ``loss="binary_cross_entropy"`` of n_L units,
+        real targets for ``loss="mse"``.
     layers_dims : sequence of int
         ``[n_x, n_1, ..., n_{L-1}, n_L]``: input size, hidden sizes, output
         size: 1 for a sigmoid output (labels 0/1), k >= 2 for a softmax output
@@ -394,6 +477,46 @@ def train(
         ``layers_dims`` gives, e.g. a previous result's ``parameters``)
         instead of initializing: a warm start.  ``init`` is then only
         reported, and ``seed`` still seeds the mini-batch shuffle.
+    optimizer : str or Optimizer, optional
+        The update: a name of :data:`fastinit.optimizers.OPTIMIZERS`
+        (``"sgd"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``, ``"adagrad"``,
+        with PyTorch's default hyper-parameters) or an object such as
+        ``Adam(betas=(0.9, 0.99))``.  Its learning rate is ``learning_rate``
+        unless the object sets ``lr``.  Default: plain gradient descent
+        (the seed's), ``theta -= learning_rate * gradient``.
+    schedule : str or Schedule, optional
+        Learning rate by step (:data:`fastinit.optimizers.SCHEDULES`:
+        "constant", "step", "exponential", "invscaling", "cosine").
+    l2 : float, default 0
+        L2 penalty ``l2 / (2 m) * sum of squared weights`` (biases are not
+        penalised; m is the batch size in mini-batch training), added to the
+        cost and its gradient: scikit-learn's ``alpha``, the notebook
+        course's ``lambd``.
+    clip_norm : float, optional
+        Scale the gradient (the L2 penalty's included) to this norm when its
+        norm is larger, as ``torch.nn.utils.clip_grad_norm_``.
+    loss : str, optional
+        A name of :data:`fastinit.losses.LOSSES`: "binary_cross_entropy"
+        (sigmoid units), "categorical_cross_entropy" (softmax), "mse"
+        (identity outputs, regression).  Default: the cross-entropy of the
+        output width, as the seed.
+    validation : float or (X_val, Y_val), optional
+        Held-out data whose mean loss is recorded at every recording point
+        (``validation_costs``): a pair of arrays laid out as X and Y, or a
+        fraction in (0, 1) of the training examples held out (picked by a
+        generator seeded with ``seed``; training uses the rest).
+    patience : int, optional
+        Early stopping (needs ``validation``): stop when the validation loss
+        has not fallen below its best minus ``tol`` for ``patience``
+        recording points in a row, and return the parameters (and optimizer
+        state) of the best one (``status="early_stopped"``,
+        ``best_iteration``).
+    tol : float, default 1e-4
+        The improvement that counts for ``patience``.
+    optimizer_state : OptimizerState, optional
+        Resume: the ``optimizer_state`` of an earlier result (with its
+        parameters as ``initial_parameters``); the optimizer, its moments
+        and its step count continue exactly.
 
     Returns
     -------
@@ -411,6 +534,10 @@ def train(
 
     Notes
     -----
+    With the default update (plain gradient descent, no penalty, no
+    clipping) the compiled loop takes exactly the seed's steps, bit for bit
+    as before optimizers existed.
+
     The recorded cost is computed from the output logits,
     ``mean(log(1 + exp(z)) - y z)``, which is finite whenever the logits are.
     The seed notebook computed ``-log(sigmoid(z))`` and printed ``inf`` for the
@@ -420,17 +547,22 @@ def train(
     The compiled loop releases the GIL: trainings in several Python threads
     run in parallel, each giving the same bits as when run alone.
     """
+    labels, loss_entry = Y, None
     dtype, dims, activation, negative_slope, X, Y, num_iterations, record_every = _check_problem(
-        X, Y, layers_dims, dtype, activation, negative_slope, num_iterations, record_every)
+        X, Y, layers_dims, dtype, activation, negative_slope, num_iterations, record_every, loss)
+    loss_entry = get_loss(loss, dims[-1])
     learning_rate = check_learning_rate(learning_rate, dtype)
+    opt, sched, hyper = _check_update(optimizer, learning_rate, schedule, l2, clip_norm, dtype)
     n_threads = check_n_threads(n_threads)
-    engine = choose_engine(dims, engine, X.shape[1])
     check_callable(progress, "progress", "progress(iterations_done, num_iterations)")
+    check_choice(on_divergence, "on_divergence", ("warn", "raise"))
+    X, Y, X_val, Y_val = _check_validation(validation, X, Y, dims, dtype, loss_entry, seed)
+    patience, tol = _check_early_stopping(patience, tol, X_val)
+    engine = choose_engine(dims, engine, X.shape[1])
     hidden_act = _kernels.ACTIVATION_CODES[activation]
     check_memory(_training_bytes(dims, X.shape[1], dtype, engine, n_threads, hidden_act),
                  f"training layers_dims {dims} on {X.shape[1]} examples")
     _check_records(num_iterations, record_every, len(dims) - 1, diagnostics)
-    check_choice(on_divergence, "on_divergence", ("warn", "raise"))
     if batch_size is not None:
         batch_size = check_count(batch_size, "batch_size", minimum=1)
         if batch_size >= X.shape[1]:
@@ -438,22 +570,32 @@ def train(
     if initial_parameters is not None:
         parameters = _initial_parameters(initial_parameters, dims, dtype)
     else:
+        if optimizer_state is not None:
+            raise ValueError("optimizer_state resumes a training: pass its parameters as "
+                             "initial_parameters too")
         parameters = initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,
                                            activation=activation, negative_slope=negative_slope)
 
     theta, layout, act_size = pack(parameters, dims, hidden_act)
-    problem = Problem(X, Y, layout, act_size, hidden_act, negative_slope, dims[-1] > 1)
+    state, first_step = _initial_state(optimizer_state, opt, theta.shape[0], dtype)
+    problem = Problem(X, Y, layout, act_size, hidden_act, negative_slope, loss_entry.code, hyper)
     runner = make_engine(problem, theta.shape[0], engine, n_threads, batch_size, seed)
     per_call = _iterations_per_call(batch_size or X.shape[1], theta.shape[0])
-    model = _Model(theta, learning_rate)
+    model = _Model(theta, learning_rate, state, first_step)
     records: list[np.ndarray] = []
+    stopper = (_EarlyStopping(FusedEngine(
+        Problem(X_val, Y_val, layout, act_size, hidden_act, negative_slope, loss_entry.code,
+                hyper), theta.shape[0], n_threads).cost, patience, tol)
+        if X_val is not None else None)
 
     def step(active, done, n_iter, record):
         stats = None
+        if record and stopper is not None and stopper.check(model, done):
+            return [runner.cost(theta)]  # stopped: no more steps
         if record and diagnostics:
             stats = layer_statistics(X, theta, layout, problem.hidden_act, negative_slope,
-                                problem.softmax, act_size)
-        cost = runner.run(theta, learning_rate, done, n_iter, record)
+                                     problem.loss, act_size)
+        cost = runner.run(theta, model.state, first_step + done, n_iter, record)
         if stats is not None:  # the gradient of this very iteration
             records.append(np.column_stack([stats, gradient_norms(runner.gradient, layout)]))
         return [cost]
@@ -469,17 +611,24 @@ def train(
 
     def result(status="completed", message="") -> TrainingResult:
         kept = len(model.costs)
+        if stopper is not None and model.stop_with is not None:
+            status, message = "early_stopped", stopper.message
         return _result(
             model, layout, runner.cost(model.committed[1]), record_every,
-            time.perf_counter() - start, status=status, message=message, layers_dims=dims,
+            time.perf_counter() - start, opt, status=status, message=message, layers_dims=dims,
             init=init, num_iterations=num_iterations, seed=seed, dtype=dtype,
-            activation=activation, negative_slope=negative_slope,
+            activation=activation, negative_slope=negative_slope, loss=loss_entry.name,
+            schedule=sched, l2=float(l2), clip_norm=float(clip_norm or 0.0),
+            validation_costs=None if stopper is None else np.array(stopper.costs),
+            best_iteration=None if stopper is None or patience is None else stopper.best[0],
             diagnostics=(stack_records(np.arange(len(records[:kept])) * record_every, records[:kept])
                          if records else None))
 
     try:
         _drive([model], step, num_iterations, record_every, per_call,
                single_step_records=diagnostics, on_record=on_record, progress=progress)
+        if stopper is not None and model.stop_with is None and not model.message:
+            stopper.finish(model, num_iterations)
     except KeyboardInterrupt as exc:
         # the documented attribute carrying the partial result (see Raises above)
         exc.result = result(  # type: ignore[attr-defined]
@@ -494,80 +643,242 @@ def train(
     return out
 
 
+def _check_update(optimizer: Any, learning_rate: float, schedule: Any, l2: Any,
+                  clip_norm: Any, dtype: np.dtype) -> tuple[Optimizer, Schedule, np.ndarray]:
+    """The validated optimizer (its lr set), schedule and the kernels'
+    hyper-parameter vector."""
+    from .optimizers import _real
+
+    opt = get_optimizer(optimizer).with_lr(learning_rate)
+    if opt.lr is not None:
+        check_learning_rate(opt.lr, dtype, name="optimizer's lr")
+    sched = get_schedule(schedule)
+    l2 = _real(l2, "l2", 0)
+    if clip_norm is not None:
+        clip_norm = _real(clip_norm, "clip_norm", 0, low_open=True)
+    return opt, sched, opt.hyper(sched, l2, clip_norm)
+
+
+def _initial_state(optimizer_state: Any, opt: Optimizer, n_params: int,
+                   dtype: np.dtype) -> tuple[np.ndarray, int]:
+    """The optimizer's state rows and step count to start from."""
+    if optimizer_state is None:
+        return opt.initial_state(n_params, dtype), 0
+    if not isinstance(optimizer_state, OptimizerState):
+        raise TypeError(f"optimizer_state must be the OptimizerState of an earlier result, "
+                        f"got {type(optimizer_state).__name__}")
+    if type(optimizer_state.optimizer) is not type(opt):
+        raise ValueError(f"optimizer_state belongs to {type(optimizer_state.optimizer).__name__}, "
+                         f"but this training uses {type(opt).__name__}")
+    expected = opt.initial_state(n_params, dtype).shape
+    slots = np.asarray(optimizer_state.slots)
+    if slots.shape != expected:
+        raise ValueError(f"optimizer_state.slots must have shape {expected} for these "
+                         f"parameters, got {slots.shape}")
+    step = check_count(optimizer_state.step, "optimizer_state.step", minimum=0)
+    return check_array(slots, "optimizer_state.slots", dtype).copy(), step
+
+
+def _check_validation(validation: Any, X: np.ndarray, Y: np.ndarray, dims: list[int],
+                      dtype: np.dtype, loss: Loss, seed: int | None):
+    """(X, Y, X_val, Y_val): the training data less a held-out fraction, or
+    the given validation pair (validated as X and Y), or no validation."""
+    if validation is None:
+        return X, Y, None, None
+    if isinstance(validation, (tuple, list)):
+        if len(validation) != 2:
+            raise TypeError("validation must be a fraction or a pair (X_val, Y_val)")
+        X_val = check_array(validation[0], "validation X", dtype)
+        check_features(X_val, dims[0])
+        Y_val = check_targets(validation[1], X_val.shape[1], dtype, dims[-1], loss,
+                              name="validation Y")
+        return X, Y, X_val, Y_val
+    from .optimizers import _real
+
+    fraction = _real(validation, "validation", 0, 1, low_open=True, high_open=True)
+    m = X.shape[1]
+    n_val = int(round(fraction * m))
+    if n_val < 1 or n_val >= m:
+        raise ValueError(f"validation={fraction:g} of {m} examples leaves no validation or no "
+                         f"training example")
+    order = np.random.default_rng(seed).permutation(m)
+    keep, held = np.sort(order[n_val:]), np.sort(order[:n_val])
+    return (np.ascontiguousarray(X[:, keep]), np.ascontiguousarray(Y[:, keep]),
+            np.ascontiguousarray(X[:, held]), np.ascontiguousarray(Y[:, held]))
+
+
+def _check_early_stopping(patience: Any, tol: Any, X_val: np.ndarray | None):
+    from .optimizers import _real
+
+    tol = _real(tol, "tol", 0)
+    if patience is not None:
+        patience = check_count(patience, "patience", minimum=1)
+        if X_val is None:
+            raise ValueError("patience (early stopping) needs validation data: "
+                             "validation=fraction or (X_val, Y_val)")
+    return patience, tol
+
+
+class _EarlyStopping:
+    """The validation loss at each recording point, and early stopping:
+    ``check`` before a recording call tells whether to stop there (the model
+    then keeps its best committed state)."""
+
+    def __init__(self, cost: Callable[[np.ndarray], float], patience: int | None, tol: float):
+        self.cost, self.patience, self.tol = cost, patience, tol
+        self.costs: list[float] = []
+        self.best: tuple[int, float] = (0, float("inf"))
+        self.best_state: tuple[int, np.ndarray, np.ndarray] | None = None
+        self.bad = 0
+        self.message = ""
+
+    def check(self, model: _Model, done: int) -> bool:
+        """Record the validation loss of the parameters after ``done``
+        iterations; True (and the model set to stop) when patience ran out.
+        As scikit-learn's MLP: no improvement means a loss above the best
+        minus tol; the best parameters are those of the lowest loss."""
+        cost = self.cost(model.theta, l2=0.0)
+        self.costs.append(cost)
+        if self.patience is None:
+            return False
+        improved = cost < self.best[1] - self.tol
+        if cost < self.best[1]:
+            self.best = (done, cost)
+            self.best_state = (done, model.theta.copy(), model.state.copy())
+        self.bad = 0 if improved else self.bad + 1
+        if self.bad < self.patience:
+            return False
+        self._stop(model, done)
+        return True
+
+    def _stop(self, model: _Model, done: int) -> None:
+        model.stop_with = self.best_state
+        self.message = (f"early stopping at iteration {done}: the validation loss did not "
+                        f"improve by more than tol={self.tol:g} for {self.patience} recording "
+                        f"points; kept the parameters of iteration {self.best[0]} "
+                        f"(validation loss {self.best[1]:.6g})")
+
+    def finish(self, model: _Model, done: int) -> None:
+        """At the end of training: the last parameters count too; restore
+        the best if they are worse."""
+        if self.patience is None:
+            return
+        cost = self.cost(model.committed[1], l2=0.0)
+        if cost >= self.best[1] and self.best_state is not None:
+            model.committed = self.best_state
+        else:
+            self.best = (done, cost)
+
+
 def train_models(
     X: ArrayLike,
     Y: ArrayLike,
     layers_dims: Sequence[int],
-    runs: Sequence[tuple[Any, int | None, float]],
+    runs: Sequence[tuple[Any, ...]],
     num_iterations: int = 15000,
     dtype: Any = np.float64,
     record_every: int = 1000,
     activation: str = "relu",
     negative_slope: float = 0.01,
     n_threads: int = 1,
+    *,
+    schedule: str | Schedule | None = None,
+    l2: float = 0.0,
+    clip_norm: float | None = None,
+    loss: str | None = None,
 ) -> list[TrainingResult]:
     """Train several networks of one shape on the same data at once.
 
-    ``runs[k] = (init, seed, learning_rate)``.  The models are trained by the
-    batched kernel ``_kernels.train_models``: one compiled call advances every
-    model, up to ``n_threads`` of them at a time, each running its iterations
-    back to back on one thread while the data stay in cache.  Result ``k`` is
-    bit for bit what ``train(X, Y, layers_dims, init, learning_rate=...,
-    seed=..., diagnostics=False, ...)`` returns (a diverged model stops where
-    :func:`train` stops, without the warning), except ``elapsed``: the whole
-    batch's time divided by the number of models.  Networks that
-    :func:`train` would run with the BLAS engine (wide layers) are trained one
-    after the other by :func:`train`.
+    ``runs[k] = (init, seed, learning_rate)`` or ``(init, seed,
+    learning_rate, optimizer)`` (a name or object of
+    :mod:`fastinit.optimizers`; default plain gradient descent), so one call
+    can compare optimizers; ``schedule``, ``l2``, ``clip_norm`` and ``loss``
+    are shared by every run.  The models are trained by the batched kernel
+    ``_kernels.train_models``: one compiled call advances every model, up to
+    ``n_threads`` of them at a time, each running its iterations back to back
+    on one thread while the data stay in cache.  Result ``k`` is bit for bit
+    what ``train(X, Y, layers_dims, init, learning_rate=..., seed=...,
+    optimizer=..., diagnostics=False, ...)`` returns (a diverged model stops
+    where :func:`train` stops, without the warning), except ``elapsed``: the
+    whole batch's time divided by the number of models.  Networks that
+    :func:`train` would run with the BLAS engine (wide layers) are trained
+    one after the other by :func:`train`.
     """
     labels = Y  # as given: the fallback to train() validates them again
     dtype, dims, activation, negative_slope, X, Y, num_iterations, record_every = _check_problem(
-        X, Y, layers_dims, dtype, activation, negative_slope, num_iterations, record_every)
+        X, Y, layers_dims, dtype, activation, negative_slope, num_iterations, record_every, loss)
+    loss_entry = get_loss(loss, dims[-1])
     n_threads = check_n_threads(n_threads)
     if isinstance(runs, (str, bytes, Mapping)) or not isinstance(runs, Iterable):
-        raise TypeError(f"runs must be a list of (init, seed, learning_rate), got {runs!r}")
+        raise TypeError(f"runs must be a list of (init, seed, learning_rate[, optimizer]), "
+                        f"got {runs!r}")
     runs = list(runs)
     for k, run in enumerate(runs):
-        if not isinstance(run, (tuple, list)) or len(run) != 3:
-            raise TypeError(f"runs[{k}] must be a tuple (init, seed, learning_rate), got {run!r}")
-    runs = [(init, check_seed(seed, "seed of a run"), check_learning_rate(lr, dtype))
-            for init, seed, lr in runs]
+        if not isinstance(run, (tuple, list)) or len(run) not in (3, 4):
+            raise TypeError(f"runs[{k}] must be a tuple (init, seed, learning_rate[, optimizer]), "
+                            f"got {run!r}")
+    checked = []
+    for run in runs:
+        init, seed, lr = run[0], check_seed(run[1], "seed of a run"), check_learning_rate(run[2], dtype)
+        opt, sched, hyper = _check_update(run[3] if len(run) == 4 else None, lr, schedule, l2,
+                                          clip_norm, dtype)
+        checked.append((init, seed, lr, opt, sched, hyper))
     _check_records(num_iterations, record_every, len(dims) - 1, False)
     options = dict(num_iterations=num_iterations, dtype=dtype, record_every=record_every,
-                   activation=activation, negative_slope=negative_slope, diagnostics=False)
+                   activation=activation, negative_slope=negative_slope, diagnostics=False,
+                   schedule=schedule, l2=l2, clip_norm=clip_norm, loss=loss)
     if choose_engine(dims, "auto", X.shape[1]) != "fused" or not runs:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DivergenceWarning)
-            return [train(X, labels, dims, init=init, seed=seed, learning_rate=lr, **options)
-                    for init, seed, lr in runs]
+            return [train(X, labels, dims, init=init, seed=seed, learning_rate=lr,
+                          optimizer=opt, **options)
+                    for init, seed, lr, opt, _, _ in checked]
     start = time.perf_counter()
     hidden_act = _kernels.ACTIVATION_CODES[activation]
     packed = [pack(initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,
                                          activation=activation, negative_slope=negative_slope),
-                   dims, hidden_act) for init, seed, _ in runs]
+                   dims, hidden_act) for init, seed, *_ in checked]
     layout, act_size = packed[0][1], packed[0][2]
     thetas = np.stack([p[0] for p in packed])
     K, n_params = thetas.shape
-    problem = Problem(X, Y, layout, act_size, hidden_act, negative_slope, dims[-1] > 1)
+    hypers = np.stack([c[5] for c in checked])
+    slots = max(c[3].initial_state(1, dtype).shape[0] for c in checked)
+    states = np.zeros((K, slots * n_params), dtype=dtype)
+    for k, c in enumerate(checked):
+        initial = c[3].initial_state(n_params, dtype)
+        states[k, :initial.size] = initial.ravel()
+    problem = Problem(X, Y, layout, act_size, hidden_act, negative_slope, loss_entry.code,
+                      hypers[0])
     threads = usable_threads(min(n_threads, K))
     work = workspace(n_params, layout, act_size, X.shape[1], threads, dtype, rows=threads)
-    models = [_Model(thetas[k], lr) for k, (_, _, lr) in enumerate(runs)]
+    models = [_Model(thetas[k], c[2], states[k]) for k, c in enumerate(checked)]
     rows = {id(model): k for k, model in enumerate(models)}
 
     def step(active, done, n_iter, record):
         index = [rows[id(model)] for model in active]
         batch = np.ascontiguousarray(thetas[index])
+        batch_states = np.ascontiguousarray(states[index])
         costs = np.empty(len(active), dtype)
-        rates = np.array([model.learning_rate for model in active], dtype=dtype)
-        _kernels.train_models(X=X, Y=Y, thetas=batch, learning_rates=rates, n_iter=n_iter,
+        _kernels.train_models(X=X, Y=Y, thetas=batch, hypers=np.ascontiguousarray(hypers[index]),
+                              states=batch_states, first_step=done, n_iter=n_iter,
                               record_first=record, n_threads=usable_threads(threads),
                               costs=costs, **problem.network, **work.buffers)
         thetas[index] = batch
+        states[index] = batch_states
         return costs
 
     _drive(models, step, num_iterations, record_every, _iterations_per_call(X.shape[1], n_params))
-    cost_of = FusedEngine(problem, n_params, n_threads).cost
     elapsed = (time.perf_counter() - start) / K
-    return [_result(model, layout, cost_of(model.committed[1]), record_every, elapsed,
-                    layers_dims=dims, init=init, num_iterations=num_iterations, seed=seed,
-                    dtype=dtype, activation=activation, negative_slope=negative_slope)
-            for model, (init, seed, _) in zip(models, runs)]
+    results = []
+    cost_of = FusedEngine(problem, n_params, n_threads).cost
+    for model, (init, seed, _, opt, sched, hyper) in zip(models, checked):
+        done, theta, state = model.committed
+        n_rows = opt.initial_state(1, dtype).shape[0]
+        model.committed = (done, theta, state[:n_rows * n_params].reshape(n_rows, n_params))
+        cost = cost_of(theta, l2=float(hyper[_kernels.HYPER_FIELDS["l2"]]))
+        results.append(_result(model, layout, cost, record_every, elapsed, opt,
+                               layers_dims=dims, init=init, num_iterations=num_iterations,
+                               seed=seed, dtype=dtype, activation=activation,
+                               negative_slope=negative_slope, loss=loss_entry.name,
+                               schedule=sched, l2=float(l2), clip_norm=float(clip_norm or 0.0)))
+    return results

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import fastinit
+from fastinit.optimizers import SGD
 from fastinit import _engines, reference
 from fastinit._simd import kernels
 from helpers import assert_close, random_data
@@ -291,7 +292,7 @@ def test_training_memory_check_counts_the_fused_workspace(dtype):
     theta, layout, act_size = _engines.pack(params, dims, hidden_act)
     X, Y = random_data(2, m, np.random.default_rng(5))
     problem = _engines.Problem(X.astype(dtype), Y.astype(dtype), layout, act_size, hidden_act,
-                               0.01, False)
+                               0.01, 0, SGD(lr=0.01).hyper())
     engine = _engines.FusedEngine(problem, theta.shape[0], threads)
     allocated = sum(_owner(a).nbytes for a in engine.work.buffers.values())
     assert _training_bytes(dims, m, dtype, "fused", threads, hidden_act) >= allocated

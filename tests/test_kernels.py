@@ -174,6 +174,7 @@ def test_simd_modules_agree_to_rounding(dtype, rtol):
     of float32 grown over the run), and each module repeats its own bits."""
     from fastinit._engines import pack, workspace
     from fastinit._simd import available
+    from fastinit.optimizers import SGD
 
     modules = available()
     if len(modules) < 2:
@@ -184,9 +185,10 @@ def test_simd_modules_agree_to_rounding(dtype, rtol):
     def run(module):
         theta, layout, act_size = pack(fastinit.initialize_parameters(dims, dtype=dtype), dims)
         work = workspace(theta.shape[0], layout, act_size, 300, 1, dtype)
-        cost = module.train_full_batch(X=X, Y=Y, theta=theta, layout=layout, learning_rate=0.01,
-                                       n_iter=500, record_first=True, hidden_act=1, slope=0.0,
-                                       softmax=False, n_threads=1, **work.buffers)
+        cost = module.train_full_batch(X=X, Y=Y, theta=theta, layout=layout,
+                                       hyper=SGD(lr=0.01).hyper(), state=np.zeros((1, theta.size), dtype),
+                                       first_step=0, n_iter=500, record_first=True, hidden_act=1,
+                                       slope=0.0, loss=0, n_threads=1, **work.buffers)
         z = np.empty((10, 300), dtype)
         module.linear_forward(theta[:20].reshape(10, 2).copy(), theta[20:30].copy(), X, z)
         return cost, theta, z
