@@ -85,24 +85,26 @@ N_IN, N_OUT, W_OFFSET, B_OFFSET, ACT_OFFSET, Z_OFFSET = (
     for name in ("n_in", "n_out", "w_offset", "b_offset", "act_offset", "z_offset"))
 
 
-def pack(parameters: dict[str, np.ndarray], dims: list[int],
-         hidden_act: int = RELU) -> tuple[np.ndarray, np.ndarray, int]:
+def pack(parameters: dict[str, np.ndarray], dims: list[int], hidden_act: int = RELU,
+         keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Flat parameter vector, the kernels' layout table and the size of one
     thread's activation buffer (see :func:`layout_of`)."""
     L = len(dims) - 1
-    layout, act_size = layout_of(dims, hidden_act)
+    layout, act_size = layout_of(dims, hidden_act, keep)
     theta = np.concatenate(
         [parameters[f"{p}{l}"].ravel() for l in range(1, L + 1) for p in "Wb"]
     )
     return theta, layout, act_size
 
 
-def layout_of(dims: Sequence[int], hidden_act: int = RELU) -> tuple[np.ndarray, int]:
+def layout_of(dims: Sequence[int], hidden_act: int = RELU,
+              keep: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """The kernels' layout table of a network of layer sizes ``dims`` (one row
     per layer, columns ``LAYOUT_COLUMNS``: n_in, n_out, W offset, b offset,
     activation offset, Z offset) and the size of one thread's activation
     buffer (``_kernels.activation_buffer_size``).  Hidden layers whose
-    activation ``hidden_act`` needs Z for its derivative keep Z beside A."""
+    activation ``hidden_act`` needs Z for its derivative keep Z beside A, and
+    so do layers with dropout (``keep[l] < 1``: their A before dropout)."""
     L = len(dims) - 1
     layout = np.empty((L, len(_kernels.LAYOUT_COLUMNS)), dtype=np.intp)
     offset = act_offset = 0
@@ -111,7 +113,7 @@ def layout_of(dims: Sequence[int], hidden_act: int = RELU) -> tuple[np.ndarray, 
         row[N_IN], row[N_OUT] = dims[l - 1], dims[l]
         row[W_OFFSET], row[B_OFFSET] = offset, offset + dims[l] * dims[l - 1]
         row[Z_OFFSET] = act_offset
-        if l < L and hidden_act in _kernels.NEEDS_Z:
+        if l < L and (hidden_act in _kernels.NEEDS_Z or (keep is not None and keep[l - 1] < 1)):
             act_offset += dims[l] * _kernels.BLOCK_SIZE
         row[ACT_OFFSET] = act_offset
         offset += dims[l] * (dims[l - 1] + 1)
@@ -273,6 +275,13 @@ class Problem:
     slope: float
     loss: int
     hyper: np.ndarray
+    keep: np.ndarray | None = None   # dropout: keep probability per layer (None: none)
+    dropout_seed: int = 0
+
+    @property
+    def dropout(self) -> dict[str, Any]:
+        """The dropout keyword arguments of the fused training kernels."""
+        return {"keep": self.keep, "dropout_seed": self.dropout_seed}
 
     @property
     def network(self) -> dict[str, Any]:
@@ -306,11 +315,14 @@ class FusedEngine:
         optimizer's ``state`` rows; the cost before the first one when
         ``record``, else NaN."""
         p = self.problem
-        return _kernels.train_full_batch(
+        # with dropout, the recorded cost is the network's without it (as cost())
+        cost = self.cost(theta) if record and p.keep is not None else float("nan")
+        got = _kernels.train_full_batch(
             X=p.X, Y=p.Y, theta=theta, hyper=p.hyper, state=state, first_step=first,
-            n_iter=n_iter, record_first=record,
+            n_iter=n_iter, record_first=record and p.keep is None,
             n_threads=threads_used(p.X.shape[1], self.n_threads),
-            **p.network, **self.work.buffers)
+            **p.network, **p.dropout, **self.work.buffers)
+        return cost if p.keep is not None else got
 
     def cost(self, theta: np.ndarray, l2: float | None = None) -> float:
         """Mean loss plus the L2 penalty (``l2``, default the problem's) of
@@ -351,7 +363,8 @@ class MiniBatchEngine(FusedEngine):
             batch_size=self.batch_size, first_step=first, n_steps=n_iter, seed=self.seed,
             order=self.order, order_epoch=self.order_epoch,
             n_threads=threads_used(self.batch_size, self.n_threads),
-            X_batch=self.X_batch, Y_batch=self.Y_batch, **p.network, **self.work.buffers)
+            X_batch=self.X_batch, Y_batch=self.Y_batch, **p.network, **p.dropout,
+            **self.work.buffers)
         return cost
 
 
@@ -379,6 +392,12 @@ class BlasEngine:
         self.batch_size = batch_size
         self.seed = shuffle_seed(seed)
         self._epoch, self._order = -1, np.empty(problem.X.shape[1], dtype=np.intp)
+        self._keeps_z = problem.hidden_act in _kernels.NEEDS_Z
+
+    def _dropped(self, l: int, step: int | None) -> bool:
+        """Whether hidden layer l drops units at this step (None: evaluation)."""
+        keep = self.problem.keep
+        return step is not None and keep is not None and keep[l] < 1
 
     def _activations(self, m: int, dtype: np.dtype
                      ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
@@ -389,7 +408,7 @@ class BlasEngine:
             self._buffers[m] = ([np.empty((n, m), dtype) for n in widths],
                                 [np.empty((n, m), dtype) for n in widths],
                                 [np.empty((n, m), dtype) for n in widths]
-                                if self.problem.hidden_act in _kernels.NEEDS_Z else [])
+                                if self._keeps_z or self.problem.keep is not None else [])
         return self._buffers[m]
 
     def _batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
@@ -412,26 +431,35 @@ class BlasEngine:
         cost = self.cost(theta) if record else float("nan")
         for step in range(first, first + n_iter):
             X, Y = self._batch(step)
-            self._gradient(X, Y, params)
+            self._gradient(X, Y, params, step + 1)
             self._update[:] = self.gradient  # the update overwrites its gradient
             _kernels.optimizer_update(theta=theta, grad=self._update, state=state,
                                       hyper=p.hyper, t=step + 1, layout=p.layout, m=X.shape[1])
         return cost
 
-    def _forward(self, X, params) -> list[np.ndarray]:
-        """Activations of every layer (the output layer's logits last)."""
+    def _forward(self, X, params, step: int | None = None) -> list[np.ndarray]:
+        """Activations of every layer (the output layer's logits last); with
+        dropout at training step ``step`` (None: none), a dropped layer's
+        activations before dropout are kept in the third list, as Z is for
+        the activations whose derivative needs it."""
         p = self.problem
         acts, _, zs = self._activations(X.shape[1], X.dtype)
         A = X
         for l, (W, b) in enumerate(params):
             np.matmul(W, A, out=acts[l])
             act = p.hidden_act if l < len(params) - 1 else LINEAR
-            if zs and act != LINEAR:  # keep Z: the derivative needs it
+            dropped = l < len(params) - 1 and self._dropped(l, step)
+            if self._keeps_z and act != LINEAR:  # keep Z: the derivative needs it
                 _kernels.bias_activation(Z=acts[l], b=b, act=LINEAR, slope=p.slope)
                 np.copyto(zs[l], acts[l])
                 _kernels.activation_forward(Z=zs[l], A=acts[l], act=act, slope=p.slope)
             else:
                 _kernels.bias_activation(Z=acts[l], b=b, act=act, slope=p.slope)
+                if dropped:
+                    np.copyto(zs[l], acts[l])
+            if dropped:
+                _kernels.dropout_apply(A=acts[l], keep=p.keep, layer=l, seed=p.dropout_seed,
+                                       step=step)
             A = acts[l]
         return acts
 
@@ -445,11 +473,12 @@ class BlasEngine:
             cost += 0.5 * l2 / p.X.shape[1] * sum(float(np.sum(W * W)) for W, _ in params)
         return cost
 
-    def _gradient(self, X, Y, params) -> None:
-        """Forward and backward pass into :attr:`gradient`."""
+    def _gradient(self, X, Y, params, step: int | None = None) -> None:
+        """Forward and backward pass into :attr:`gradient` (dropout as at
+        training step ``step``)."""
         p = self.problem
         L = len(params)
-        acts = self._forward(X, params)
+        acts = self._forward(X, params, step)
         _, deltas, zs = self._activations(X.shape[1], X.dtype)
         dZ = deltas[L - 1]
         _kernels.output_gradient_from_logits(acts[L - 1], Y, p.loss, dZ)
@@ -461,8 +490,12 @@ class BlasEngine:
             if l > 0:
                 dA = deltas[l - 1]
                 np.matmul(params[l][0].T, dZ, out=dA)
-                _kernels.activation_backward(dA=dA, A=zs[l - 1] if zs else acts[l - 1], dZ=dA,
-                                             act=p.hidden_act, slope=p.slope)
+                dropped = self._dropped(l - 1, step)
+                F = zs[l - 1] if self._keeps_z or dropped else acts[l - 1]
+                _kernels.activation_backward(dA=dA, A=F, dZ=dA, act=p.hidden_act, slope=p.slope)
+                if dropped:  # through the dropout of layer l - 1: the same mask
+                    _kernels.dropout_apply(A=dA, keep=p.keep, layer=l - 1, seed=p.dropout_seed,
+                                           step=step)
                 dZ = dA
 
 

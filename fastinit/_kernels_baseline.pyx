@@ -5,6 +5,7 @@
 include "_kernels_scalar.pxi"
 include "_kernels_blocks.pxi"
 include "_kernels_optim.pxi"
+include "_kernels_dropout.pxi"
 include "_kernels_layers.pxi"
 include "_kernels_fused.pxi"
 include "_kernels_network.pxi"

@@ -80,16 +80,21 @@ cdef bint _workspace_fits(const Py_ssize_t[:, ::1] layout, Py_ssize_t n_params,
 cdef inline const floating* _block_forward(
         const floating* theta, const Py_ssize_t* layout, Py_ssize_t L,
         const floating* X, Py_ssize_t m, Py_ssize_t start, Py_ssize_t nb,
-        floating* acts, int hidden_act, floating slope, Py_ssize_t* ldx) noexcept nogil:
+        floating* acts, int hidden_act, floating slope, Py_ssize_t* ldx,
+        const Dropout* dp) noexcept nogil:
     """Forward pass of the ``nb`` examples from ``start`` into ``acts`` (row
     stride one block): hidden layers LINEAR->activation, the output layer's
     logits last.  A partial block is zero-padded to ``_padded(nb)`` examples (X
-    copied into the tail of ``acts``, padded hidden activations zeroed).
-    Returns where the block of X was read (``*ldx``: its row stride)."""
+    copied into the tail of ``acts``, padded hidden activations zeroed).  With
+    dropout (``dp`` not NULL) a hidden layer of keep < 1 keeps its activations
+    before dropout at Z_AT (for f' in the backward pass) and the dropped,
+    rescaled ones at ACT_AT.  Returns where the block of X was read
+    (``*ldx``: its row stride)."""
     cdef Py_ssize_t l, j, lda = m, nbp = _padded(nb), ld = _block_of(theta)
     cdef const Py_ssize_t* row
     cdef const floating* A_in = X + start
     cdef floating* Z
+    cdef bint dropped
     if nbp > nb:
         A_in = acts + _x_tail_offset(layout, L)
         lda = ld
@@ -99,6 +104,7 @@ cdef inline const floating* _block_forward(
     for l in range(L):
         row = _layer(layout, l)
         Z = acts + row[ACT_AT]
+        dropped = l < L - 1 and dp != NULL and dp.keep[l] < 1
         if l < L - 1 and _needs_z(hidden_act):  # keep Z at Z_AT, A = f(Z) at ACT_AT
             _linear_forward_block(theta + row[W_AT], theta + row[B_AT], row[N_OUT], row[N_IN],
                                   A_in, lda, acts + row[Z_AT], ld, nbp, LINEAR, slope)
@@ -106,11 +112,19 @@ cdef inline const floating* _block_forward(
             for j in range(row[N_OUT]):
                 memcpy(Z + j * ld, acts + row[Z_AT] + j * ld, nbp * sizeof(floating))
                 _activate_row(Z + j * ld, 0, hidden_act, slope, nbp)
+        elif dropped:  # A before dropout at Z_AT, its copy at ACT_AT is dropped below
+            _linear_forward_block(theta + row[W_AT], theta + row[B_AT], row[N_OUT], row[N_IN],
+                                  A_in, lda, acts + row[Z_AT], ld, nbp, hidden_act, slope)
+            _zero_padding(acts + row[Z_AT], ld, row[N_OUT], nb, nbp)
+            for j in range(row[N_OUT]):
+                memcpy(Z + j * ld, acts + row[Z_AT] + j * ld, nbp * sizeof(floating))
         else:
             _linear_forward_block(theta + row[W_AT], theta + row[B_AT], row[N_OUT], row[N_IN],
                                   A_in, lda, Z, ld, nbp, hidden_act if l < L - 1 else LINEAR, slope)
         if l < L - 1:
             _zero_padding(Z, ld, row[N_OUT], nb, nbp)
+        if dropped:
+            _dropout_rows(Z, ld, row[N_OUT], nb, start, dp, l)
         A_in = Z
         lda = ld
     return X_block
@@ -139,7 +153,7 @@ cdef inline floating _block_pass(
         const floating* X, const floating* Y, Py_ssize_t m, Py_ssize_t start, Py_ssize_t nb,
         floating* lanes, floating* acts, floating* deltas, Py_ssize_t half,
         floating inv_m, int hidden_act, floating slope, int loss_kind,
-        bint record, floating loss) noexcept nogil:
+        bint record, floating loss, const Dropout* dp) noexcept nogil:
     """Forward and backward pass of the ``nb`` examples from ``start``: adds
     their gradient into ``lanes``; returns ``loss`` plus their losses when
     ``record``, else ``loss``.  ``layout`` is the layout table of
@@ -153,7 +167,7 @@ cdef inline floating _block_pass(
     cdef floating* swap
     cdef floating work[2 * BLOCK]  # (_softmax_block)
     cdef const floating* X_block = _block_forward(theta, layout, L, X, m, start, nb, acts,
-                                                  hidden_act, slope, &ldx)
+                                                  hidden_act, slope, &ldx, dp)
     cdef floating* Z = acts + _layer(layout, L - 1)[ACT_AT]
     # output layer: loss (only when recorded) and dZ = (p - Y) / m
     n_out = _layer(layout, L - 1)[N_OUT]
@@ -176,6 +190,8 @@ cdef inline floating _block_pass(
                                    acts + _layer(layout, l - 1)[Z_AT], ld,
                                    lanes + row[W_AT] * V, lanes + row[B_AT] * V,
                                    delta_prev, ld, hidden_act, slope, nbp)
+            if dp != NULL and dp.keep[l - 1] < 1:  # through the dropout of the layer below
+                _dropout_rows(delta_prev, ld, n_in, nb, start, dp, l - 1)
             swap = delta
             delta = delta_prev
             delta_prev = swap
@@ -189,7 +205,7 @@ cdef inline floating _chunk_pass(
         floating* lanes, floating* acts, floating* deltas, Py_ssize_t half,
         floating* grad,                         # OUT (n_params,) this chunk's gradient
         floating inv_m, int hidden_act, floating slope, int loss_kind,
-        bint record) noexcept nogil:
+        bint record, const Dropout* dp) noexcept nogil:
     """Gradient (and summed loss, when ``record``) of examples e0 .. e1-1,
     block after block."""
     cdef Py_ssize_t start = e0, nb = _block_of(theta)
@@ -198,7 +214,7 @@ cdef inline floating _chunk_pass(
     while start < e1:
         loss = _block_pass(theta, layout, L, X, Y, m, start, min(nb, e1 - start),
                            lanes, acts, deltas, half, inv_m, hidden_act, slope, loss_kind,
-                           record, loss)
+                           record, loss, dp)
         start = start + nb
     _reduce_lanes(lanes, n_params, grad)
     return loss
@@ -228,7 +244,8 @@ cdef floating _iteration(
         Py_ssize_t lanes_row, Py_ssize_t acts_row, Py_ssize_t deltas_row,
         floating* grad, floating* losses,       # WORK (n_chunks, n_params), (n_chunks,)
         int hidden_act, floating slope, int loss_kind, bint record,
-        const Optim* o, floating* state, Py_ssize_t t, int nt) noexcept nogil:
+        const Optim* o, floating* state, Py_ssize_t t, int nt,
+        const Dropout* dropout) noexcept nogil:
     """Step t (1 for the first) of training on the m examples of X: the chunks
     (``chunking``) on up to ``nt`` threads or one after the other, the same
     operations either way (so the same bits); returns the summed loss of the
@@ -236,12 +253,18 @@ cdef floating _iteration(
     cdef Py_ssize_t c, tid, per_chunk = _per_chunk(m), n_chunks = _n_chunks(m)
     cdef Py_ssize_t half = deltas_row // 2
     cdef floating inv_m = 1.0 / m
+    cdef Dropout d
+    cdef const Dropout* dp = NULL
+    if dropout != NULL:  # this step's masks
+        d = dropout[0]
+        d.step = t
+        dp = &d
     if nt <= 1 or n_chunks == 1:
         for c in range(n_chunks):
             losses[c] = _chunk_pass(theta, n_params, layout, L, X, Y, m,
                                     c * per_chunk, min((c + 1) * per_chunk, m),
                                     lanes, acts, deltas, half, grad + c * n_params,
-                                    inv_m, hidden_act, slope, loss_kind, record)
+                                    inv_m, hidden_act, slope, loss_kind, record, dp)
     else:
         for c in prange(n_chunks, num_threads=nt, schedule="static"):
             tid = threadid()
@@ -249,7 +272,7 @@ cdef floating _iteration(
                                     c * per_chunk, min((c + 1) * per_chunk, m),
                                     lanes + tid * lanes_row, acts + tid * acts_row,
                                     deltas + tid * deltas_row, half, grad + c * n_params,
-                                    inv_m, hidden_act, slope, loss_kind, record)
+                                    inv_m, hidden_act, slope, loss_kind, record, dp)
     return _finish_iteration(theta, grad, losses, n_chunks, n_params, o, state, t, layout, L,
                              inv_m)
 
@@ -293,6 +316,35 @@ cdef bint _state_fits(const double[::1] hyper, Py_ssize_t n_params, Py_ssize_t r
     return rows >= 1 and cols >= max(slots, 1) * n_params
 
 
+cdef bint _dropout_fits(const Py_ssize_t[:, ::1] layout, const double[::1] keep):
+    """Whether per-layer keep probabilities fit the layout table: one per
+    layer, in (0, 1], 1 for the output layer, and a hidden layer of keep < 1
+    has room for its activations before dropout at Z_AT (``layout_of``)."""
+    cdef Py_ssize_t l, L = layout.shape[0]
+    if keep.shape[0] != L or not keep[L - 1] == 1 or layout.shape[1] != N_COLUMNS:
+        return False
+    for l in range(L):
+        if not (0 < keep[l] <= 1):
+            return False
+        if keep[l] < 1 and layout[l, ACT_AT] - layout[l, Z_AT] < layout[l, N_OUT] * BLOCK:
+            return False
+    return True
+
+
+cdef const Dropout* _dropout_of(Dropout* d, const double[::1] keep, unsigned long long seed):
+    """The loop's dropout (``d`` filled), or NULL where no layer drops."""
+    cdef Py_ssize_t l
+    if keep is None:
+        return NULL
+    for l in range(keep.shape[0]):
+        if keep[l] < 1:
+            d.keep = &keep[0]
+            d.seed = seed
+            d.step = 0
+            return d
+    return NULL
+
+
 def train_full_batch(
         const floating[:, ::1] X,              # IN  (n_x, m)
         const floating[:, ::1] Y,              # IN  (n_L, m) targets (one-hot for LOSS_CCE)
@@ -311,7 +363,9 @@ def train_full_batch(
         floating[:, ::1] lanes,                # WORK (threads, P * LANE_COUNT)
         floating[:, ::1] acts,                 # WORK (threads, activation_buffer_size(layout))
         floating[:, ::1] deltas,               # WORK (threads, 2 * max width * BLOCK)
-        floating[:, ::1] losses):              # WORK (1, n_chunks)
+        floating[:, ::1] losses,               # WORK (1, n_chunks)
+        const double[::1] keep=None,           # IN  (L,) dropout keep probabilities, or None
+        unsigned long long dropout_seed=0):
     """Run steps ``first_step + 1 .. first_step + n_iter`` of full-batch
     training in place: gradient, then the update of ``hyper`` (``_update``).
 
@@ -323,16 +377,21 @@ def train_full_batch(
     ``n_threads`` threads process in parallel; the result does not depend on
     the thread count.  Returns the mean loss (from the logits) plus the L2
     penalty of the parameters as they were before the first iteration when
-    ``record_first`` is true, else NaN.  The buffer sizes
-    are checked here (cheaply, before releasing the GIL); everything else is
-    trusted.
+    ``record_first`` is true, else NaN (with dropout: the loss of the
+    dropped network).  Dropout (``keep``, see ``_kernels_dropout.pxi``) needs
+    a layout table from ``layout_of`` with the same keep probabilities.  The
+    buffer sizes are checked here (cheaply, before releasing the GIL);
+    everything else is trusted.
     """
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = theta.shape[0]
     cdef int nt = _threads_of(n_threads, m)
     if (not _buffers_fit(layout, n_params, m, 1, nt, grad, lanes, acts, deltas, losses)
-            or not _state_fits(hyper, n_params, state.shape[0], state.shape[1], first_step)):
+            or not _state_fits(hyper, n_params, state.shape[0], state.shape[1], first_step)
+            or (keep is not None and not _dropout_fits(layout, keep))):
         raise ValueError("train_full_batch: work buffers do not match the problem")
     cdef Optim o = _read_optim(&hyper[0])
+    cdef Dropout d
+    cdef const Dropout* dp = _dropout_of(&d, keep, dropout_seed)
     cdef Py_ssize_t it
     cdef floating inv_m = 1.0 / m
     cdef floating loss_sum, recorded = 0
@@ -344,7 +403,7 @@ def train_full_batch(
                                   &lanes[0, 0], &acts[0, 0], &deltas[0, 0], lanes.shape[1],
                                   acts.shape[1], deltas.shape[1], &grad[0, 0], &losses[0, 0],
                                   hidden_act, slope, loss, record, &o, &state[0, 0],
-                                  first_step + it + 1, nt)
+                                  first_step + it + 1, nt, dp)
             if record:
                 recorded = loss_sum
     if record_first and n_iter > 0:
@@ -369,7 +428,9 @@ def train_models(
         floating[:, ::1] lanes,                # WORK (threads, P * LANE_COUNT)
         floating[:, ::1] acts,                 # WORK (threads, activation_buffer_size(layout))
         floating[:, ::1] deltas,               # WORK (threads, 2 * max width * BLOCK)
-        floating[:, ::1] losses):              # WORK (threads, n_chunks)
+        floating[:, ::1] losses,               # WORK (threads, n_chunks)
+        const double[::1] keep=None,           # IN  (L,) dropout, as for train_full_batch
+        unsigned long long dropout_seed=0):
     """``n_iter`` iterations of full-batch gradient descent for each of K
     models of one shape on the same data, in one call: up to ``n_threads``
     models at a time, each on one thread running its iterations back to back
@@ -380,8 +441,11 @@ def train_models(
     cdef Py_ssize_t K = thetas.shape[0]
     cdef int nt = <int>min(<Py_ssize_t>max(n_threads, 1), max(K, 1)) if FASTINIT_OPENMP else 1
     if (not _buffers_fit(layout, n_params, m, nt, nt, grad, lanes, acts, deltas, losses)
-            or hypers.shape[0] != K or states.shape[0] != K or costs.shape[0] != K):
+            or hypers.shape[0] != K or states.shape[0] != K or costs.shape[0] != K
+            or (keep is not None and not _dropout_fits(layout, keep))):
         raise ValueError("train_models: work buffers do not match the problem")
+    cdef Dropout d
+    cdef const Dropout* dp = _dropout_of(&d, keep, dropout_seed)
     cdef Py_ssize_t k, it, tid
     cdef Optim* opts = <Optim*>malloc(max(K, 1) * sizeof(Optim))
     if opts == NULL:
@@ -405,7 +469,7 @@ def train_models(
                                       &Y[0, 0], m, &lanes[tid, 0], &acts[tid, 0], &deltas[tid, 0],
                                       0, 0, deltas.shape[1], &grad[tid, 0], &losses[tid, 0],
                                       hidden_act, slope, loss, record_first and it == 0,
-                                      &opts[k], &states[k, 0], first_step + it + 1, 1)
+                                      &opts[k], &states[k, 0], first_step + it + 1, 1, dp)
                 if record_first and it == 0:
                     costs[k] = inv_m * loss_sum
     free(opts)
@@ -444,7 +508,7 @@ def dataset_cost(
             while start < end:
                 nb = min(blk, end - start)
                 _block_forward(&theta[0], lay, L, &X[0, 0], m, start, nb, A, hidden_act, slope,
-                               &ldx)
+                               &ldx, NULL)
                 loss_c = _block_loss(A + at, blk, &Y[0, start], m, n_out, nb, loss, loss_c)
                 start = start + blk
             losses[0, c] = loss_c
@@ -454,15 +518,6 @@ def dataset_cost(
         if l2 != 0:
             total = total + <floating>0.5 * <floating>l2 * _squared_weights(&theta[0], lay, L)
     return (1.0 / m) * total
-
-
-cdef inline uint64_t _splitmix64(uint64_t* state) noexcept nogil:
-    """The next value of the SplitMix64 generator (Steele, Lea and Flood 2014)."""
-    state[0] = state[0] + <uint64_t>0x9E3779B97F4A7C15
-    cdef uint64_t z = state[0]
-    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
-    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
-    return z ^ (z >> 31)
 
 
 cdef void _shuffle(Py_ssize_t* order, Py_ssize_t m, uint64_t seed, Py_ssize_t epoch) noexcept nogil:
@@ -518,7 +573,9 @@ def train_minibatch(
         floating[:, ::1] lanes,
         floating[:, ::1] acts,
         floating[:, ::1] deltas,
-        floating[:, ::1] losses):
+        floating[:, ::1] losses,
+        const double[::1] keep=None,           # IN  (L,) dropout, as for train_full_batch
+        unsigned long long dropout_seed=0):
     """Run mini-batch gradient descent steps ``first_step .. first_step +
     n_steps - 1`` in place.  Step s takes batch ``s % n_batches`` of epoch
     ``s // n_batches``: the examples of that epoch in the order
@@ -538,9 +595,12 @@ def train_minibatch(
             or not _buffers_fit(layout, n_params, batch_size, 1, nt, grad, lanes, acts, deltas,
                                 losses)
             or not _buffers_fit(layout, n_params, last, 1, nt, grad, lanes, acts, deltas, losses)
-            or not _state_fits(hyper, n_params, state.shape[0], state.shape[1], first_step)):
+            or not _state_fits(hyper, n_params, state.shape[0], state.shape[1], first_step)
+            or (keep is not None and not _dropout_fits(layout, keep))):
         raise ValueError("train_minibatch: work buffers do not match the problem")
     cdef Optim o = _read_optim(&hyper[0])
+    cdef Dropout d
+    cdef const Dropout* dp = _dropout_of(&d, keep, dropout_seed)
     cdef Py_ssize_t s, epoch, k, nb
     with nogil:
         for s in range(first_step, first_step + n_steps):
@@ -555,7 +615,7 @@ def train_minibatch(
             _iteration(&theta[0], n_params, &layout[0, 0], L, &X_batch[0], &Y_batch[0], nb,
                        &lanes[0, 0], &acts[0, 0], &deltas[0, 0], lanes.shape[1], acts.shape[1],
                        deltas.shape[1], &grad[0, 0], &losses[0, 0], hidden_act, slope, loss,
-                       False, &o, &state[0, 0], s + 1, _threads_of(n_threads, nb))
+                       False, &o, &state[0, 0], s + 1, _threads_of(n_threads, nb), dp)
     return order_epoch
 
 

@@ -114,9 +114,11 @@ def n_layers(parameters):
     return len(parameters) // 2
 
 
-def forward_propagation(X, parameters, activation="relu", slope=0.01, loss=None):
+def forward_propagation(X, parameters, activation="relu", slope=0.01, loss=None, masks=None):
     """Returns ``(AL, cache)`` with ``cache = (Z1, A1, W1, b1, ..., ZL, AL, WL, bL)``;
-    the output layer's activation is the loss's (:func:`output_activation`)."""
+    the output layer's activation is the loss's (:func:`output_activation`).
+    ``masks[l]`` (1-based hidden layer): inverted dropout, A_l times the mask
+    scaled by 1 / keep (:func:`dropout_scale`)."""
     cache = []
     A = X
     L = n_layers(parameters)
@@ -125,13 +127,15 @@ def forward_propagation(X, parameters, activation="relu", slope=0.01, loss=None)
         Z = linear_forward(A, W, b)
         if l < L:
             A = activation_forward(Z, activation, slope)
+            if masks and l in masks:
+                A = A * masks[l]
         else:
             A = output_activation(Z, loss)
         cache += [Z, A, W, b]
     return A, tuple(cache)
 
 
-def backward_propagation(X, Y, cache, activation="relu", slope=0.01):
+def backward_propagation(X, Y, cache, activation="relu", slope=0.01, masks=None):
     """Gradients of the mean cross-entropy, keyed as in the seed notebook:
     ``dzL, dWL, dbL, daL-1, dzL-1, ..., dW1, db1``.  ``Y`` is one-hot (k, m)
     for a softmax output."""
@@ -144,8 +148,11 @@ def backward_propagation(X, Y, cache, activation="relu", slope=0.01):
         grads[f"dz{l}"], grads[f"dW{l}"], grads[f"db{l}"] = dZ, dW, db
         if l > 1:
             grads[f"da{l - 1}"] = dA_prev
-            dZ = activation_backward(dA_prev, A_prev, activation, slope,
-                                     Z=cache[4 * (l - 1) - 4])
+            Z_prev = cache[4 * (l - 1) - 4]
+            if masks and (l - 1) in masks:  # through the dropout: A before it for f'
+                dA_prev = dA_prev * masks[l - 1]
+                A_prev = activation_forward(Z_prev, activation, slope)
+            dZ = activation_backward(dA_prev, A_prev, activation, slope, Z=Z_prev)
     return grads
 
 
@@ -158,7 +165,8 @@ def update_parameters(parameters, grads, learning_rate):
 
 def train(X, Y, parameters, learning_rate, num_iterations, record_every=1000,
           activation="relu", slope=0.01, optimizer=None, schedule=None, l2=0.0,
-          clip_norm=None, loss=None, batch_size=None, orders=None, state=None, first_step=0):
+          clip_norm=None, loss=None, batch_size=None, orders=None, state=None, first_step=0,
+          keep=None, dropout_seed=0):
     """Training as the compiled loops do it, step by step in NumPy; returns
     ``(parameters, costs)`` where ``costs[k]`` is the cost (mean loss plus
     the L2 penalty) on the whole set before step ``k * record_every``.
@@ -170,7 +178,9 @@ def train(X, Y, parameters, learning_rate, num_iterations, record_every=1000,
     ``l2``, ``clip_norm`` as :func:`update`.  With ``batch_size``, each step
     is on a mini-batch: ``orders(epoch)`` gives the epoch's example order.
     ``state`` (the optimizer's state rows, updated in place) and
-    ``first_step`` continue an earlier training."""
+    ``first_step`` continue an earlier training.  ``keep``: dropout keep
+    probability per layer (the output's 1), masks from :func:`dropout_mask`
+    with ``dropout_seed``."""
     from .optimizers import get_optimizer
 
     opt = get_optimizer(optimizer).with_lr(learning_rate)
@@ -203,8 +213,13 @@ def train(X, Y, parameters, learning_rate, num_iterations, record_every=1000,
             epoch, k = divmod(step, n_batches)
             columns = orders(epoch)[k * batch_size:(k + 1) * batch_size]
             Xb, Yb = X[:, columns], Y[:, columns]
-        _, cache = forward_propagation(Xb, params, activation, slope, loss)
-        grads = backward_propagation(Xb, Yb, cache, activation, slope)
+        masks = None
+        if keep is not None:
+            masks = {l + 1: dropout_scale(parameters[f"W{l + 1}"].shape[0], Xb.shape[1], keep[l],
+                                          dropout_seed, step + 1, l, theta.dtype)
+                     for l in range(len(keep) - 1) if keep[l] < 1}
+        _, cache = forward_propagation(Xb, params, activation, slope, loss, masks)
+        grads = backward_propagation(Xb, Yb, cache, activation, slope, masks)
         g = np.concatenate([grads["d" + k].ravel() for k in keys])
         update(theta, g, state, opt, step + 1, is_weight, Xb.shape[1], schedule, l2, clip_norm)
     return {k: v.copy() for k, v in unflatten(theta).items()}, np.array(costs)
@@ -214,6 +229,49 @@ def train(X, Y, parameters, learning_rate, num_iterations, record_every=1000,
 # Losses, optimizers, schedules, L2 and clipping: the NumPy twins of
 # ``_kernels_optim.pxi`` and of the loss routines of ``_kernels_blocks.pxi``.
 # ---------------------------------------------------------------------------
+
+_M32, _M64 = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
+
+
+def _splitmix64(state):
+    """(new state, value) of SplitMix64, in Python integers."""
+    state = (state + 0x9E3779B97F4A7C15) & _M64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return state, z ^ (z >> 31)
+
+
+def _fmix32(h):
+    """MurmurHash3's 32-bit finalizer on a uint64 array of 32-bit values."""
+    h = h ^ (h >> np.uint64(16))
+    h = (h * np.uint64(0x85EBCA6B)) & np.uint64(_M32)
+    h = h ^ (h >> np.uint64(13))
+    h = (h * np.uint64(0xC2B2AE35)) & np.uint64(_M32)
+    return h ^ (h >> np.uint64(16))
+
+
+def dropout_mask(n_units, m, keep, seed, step, layer):
+    """Boolean (n_units, m) mask of the units kept by the dropout of hidden
+    layer ``layer`` (0-based) at step ``step`` (1 for the first), for the
+    examples 0 .. m-1 of the data stepped on: the counter-based hash of
+    ``_kernels_dropout.pxi``."""
+    _, inner = _splitmix64(((step << 32) + layer) & _M64)
+    _, key = _splitmix64((seed ^ inner) & _M64)
+    key &= _M32
+    units = np.arange(n_units, dtype=np.uint64)
+    rows = _fmix32((np.uint64(key) + units * np.uint64(0x9E3779B9)) & np.uint64(_M32))
+    examples = (np.arange(m, dtype=np.uint64) * np.uint64(0x85EBCA77)) & np.uint64(_M32)
+    u = _fmix32(rows[:, None] ^ examples[None, :])
+    return (u >> np.uint64(8)) < np.uint64(int(keep * 16777216.0 + 0.5))
+
+
+def dropout_scale(n_units, m, keep, seed, step, layer, dtype=np.float64):
+    """The dropout mask as the factors the activations are multiplied by:
+    1 / keep where kept, 0 where dropped."""
+    return np.where(dropout_mask(n_units, m, keep, seed, step, layer),
+                    np.asarray(1.0 / keep, dtype=dtype), np.asarray(0, dtype=dtype))
+
 
 def output_activation(Z, loss=None):
     """The output layer's activation of a loss (None: by the output width,

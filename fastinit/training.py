@@ -98,6 +98,8 @@ class TrainingResult:
     schedule : Schedule
     l2, clip_norm : float
         The L2 penalty's coefficient and the gradient-norm bound (0: none).
+    keep_prob : tuple of float or None
+        Dropout's keep probability per hidden layer (None: no dropout).
     optimizer_state : OptimizerState
         The optimizer's step count and moments after ``iterations_run``
         steps, matching ``parameters``: pass it back with
@@ -135,6 +137,7 @@ class TrainingResult:
     optimizer_state: OptimizerState | None = field(default=None, compare=False)
     validation_costs: np.ndarray | None = field(default=None, compare=False)
     best_iteration: int | None = None
+    keep_prob: tuple[float, ...] | None = None
 
     def __repr__(self) -> str:
         """A few lines: what was trained and how it ended (the arrays are
@@ -239,7 +242,7 @@ def _diverged_text(message: str, kept: int) -> str:
 
 
 def _training_bytes(dims: list[int], m: int, dtype: np.dtype, engine: str,
-                    threads: int, hidden_act: int) -> float:
+                    threads: int, hidden_act: int, keep: np.ndarray | None = None) -> float:
     """Memory a training allocates besides its data: the parameters and the
     optimizer's state a few times over and the engine's buffers (the
     fused loop's workspace, as :func:`~fastinit._engines.workspace` allocates
@@ -248,7 +251,7 @@ def _training_bytes(dims: list[int], m: int, dtype: np.dtype, engine: str,
     if engine == "blas":
         work = (2 * sum(dims[1:]) * m + n_params) * dtype.itemsize
     else:
-        layout, act_size = layout_of(dims, hidden_act)
+        layout, act_size = layout_of(dims, hidden_act, keep)
         threads = min(threads, _kernels.chunking(m)[1])  # at most one per chunk runs
         work = workspace_nbytes(n_params, layout, act_size, m, threads, dtype)
     # parameters: packed, committed, result; optimizer state: up to 3 rows, and
@@ -393,6 +396,7 @@ def train(
     schedule: str | Schedule | None = None,
     l2: float = 0.0,
     clip_norm: float | None = None,
+    keep_prob: float | Sequence[float] | None = None,
     loss: str | None = None,
     validation: float | tuple[ArrayLike, ArrayLike] | None = None,
     patience: int | None = None,
@@ -495,6 +499,14 @@ def train(
     clip_norm : float, optional
         Scale the gradient (the L2 penalty's included) to this norm when its
         norm is larger, as ``torch.nn.utils.clip_grad_norm_``.
+    keep_prob : float or sequence of float, optional
+        Inverted dropout on the hidden layers: each unit of each example is
+        kept with this probability (one for every hidden layer, or one per
+        hidden layer; 1 means no dropout there) and scaled by 1 / keep_prob,
+        during training only.  The masks are a hash of (seed, step, layer,
+        example, unit) (``fastinit.reference.dropout_mask``), so a training
+        gives the same bits for every thread count.  Recorded costs and
+        ``final_cost`` are the network's without dropout.
     loss : str, optional
         A name of :data:`fastinit.losses.LOSSES`: "binary_cross_entropy"
         (sigmoid units), "categorical_cross_entropy" (softmax), "mse"
@@ -558,9 +570,10 @@ def train(
     check_choice(on_divergence, "on_divergence", ("warn", "raise"))
     X, Y, X_val, Y_val = _check_validation(validation, X, Y, dims, dtype, loss_entry, seed)
     patience, tol = _check_early_stopping(patience, tol, X_val)
+    keep = _check_keep_prob(keep_prob, dims)
     engine = choose_engine(dims, engine, X.shape[1])
     hidden_act = _kernels.ACTIVATION_CODES[activation]
-    check_memory(_training_bytes(dims, X.shape[1], dtype, engine, n_threads, hidden_act),
+    check_memory(_training_bytes(dims, X.shape[1], dtype, engine, n_threads, hidden_act, keep),
                  f"training layers_dims {dims} on {X.shape[1]} examples")
     _check_records(num_iterations, record_every, len(dims) - 1, diagnostics)
     if batch_size is not None:
@@ -576,9 +589,10 @@ def train(
         parameters = initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,
                                            activation=activation, negative_slope=negative_slope)
 
-    theta, layout, act_size = pack(parameters, dims, hidden_act)
+    theta, layout, act_size = pack(parameters, dims, hidden_act, keep)
     state, first_step = _initial_state(optimizer_state, opt, theta.shape[0], dtype)
-    problem = Problem(X, Y, layout, act_size, hidden_act, negative_slope, loss_entry.code, hyper)
+    problem = Problem(X, Y, layout, act_size, hidden_act, negative_slope, loss_entry.code, hyper,
+                      keep, shuffle_seed(seed) if keep is not None else 0)
     runner = make_engine(problem, theta.shape[0], engine, n_threads, batch_size, seed)
     per_call = _iterations_per_call(batch_size or X.shape[1], theta.shape[0])
     model = _Model(theta, learning_rate, state, first_step)
@@ -619,6 +633,7 @@ def train(
             init=init, num_iterations=num_iterations, seed=seed, dtype=dtype,
             activation=activation, negative_slope=negative_slope, loss=loss_entry.name,
             schedule=sched, l2=float(l2), clip_norm=float(clip_norm or 0.0),
+            keep_prob=None if keep is None else tuple(float(k) for k in keep[:-1]),
             validation_costs=None if stopper is None else np.array(stopper.costs),
             best_iteration=None if stopper is None or patience is None else stopper.best[0],
             diagnostics=(stack_records(np.arange(len(records[:kept])) * record_every, records[:kept])
@@ -641,6 +656,26 @@ def train(
             raise TrainingDivergedError(out.message, out)
         warnings.warn(out.message, DivergenceWarning, stacklevel=2)
     return out
+
+
+def _check_keep_prob(keep_prob: Any, dims: list[int]) -> np.ndarray | None:
+    """The kernels' keep probabilities, one per layer (the output's 1), or
+    None without dropout."""
+    if keep_prob is None:
+        return None
+    from .optimizers import _real
+
+    hidden = len(dims) - 2
+    if isinstance(keep_prob, (list, tuple, np.ndarray)):
+        if len(keep_prob) != hidden:
+            raise ValueError(f"keep_prob must be one number or one per hidden layer "
+                             f"({hidden}), got {len(keep_prob)} values")
+        values = [_real(k, f"keep_prob[{i}]", 0, 1, low_open=True) for i, k in enumerate(keep_prob)]
+    else:
+        values = [_real(keep_prob, "keep_prob", 0, 1, low_open=True)] * hidden
+    if all(v == 1 for v in values):
+        return None
+    return np.array(values + [1.0], dtype=np.float64)
 
 
 def _check_update(optimizer: Any, learning_rate: float, schedule: Any, l2: Any,
@@ -785,6 +820,7 @@ def train_models(
     schedule: str | Schedule | None = None,
     l2: float = 0.0,
     clip_norm: float | None = None,
+    keep_prob: float | Sequence[float] | None = None,
     loss: str | None = None,
 ) -> list[TrainingResult]:
     """Train several networks of one shape on the same data at once.
@@ -792,8 +828,9 @@ def train_models(
     ``runs[k] = (init, seed, learning_rate)`` or ``(init, seed,
     learning_rate, optimizer)`` (a name or object of
     :mod:`fastinit.optimizers`; default plain gradient descent), so one call
-    can compare optimizers; ``schedule``, ``l2``, ``clip_norm`` and ``loss``
-    are shared by every run.  The models are trained by the batched kernel
+    can compare optimizers; ``schedule``, ``l2``, ``clip_norm``,
+    ``keep_prob`` and ``loss`` are shared by every run (dropout masks are
+    seeded by each run's seed).  The models are trained by the batched kernel
     ``_kernels.train_models``: one compiled call advances every model, up to
     ``n_threads`` of them at a time, each running its iterations back to back
     on one thread while the data stay in cache.  Result ``k`` is bit for bit
@@ -826,8 +863,10 @@ def train_models(
     _check_records(num_iterations, record_every, len(dims) - 1, False)
     options = dict(num_iterations=num_iterations, dtype=dtype, record_every=record_every,
                    activation=activation, negative_slope=negative_slope, diagnostics=False,
-                   schedule=schedule, l2=l2, clip_norm=clip_norm, loss=loss)
-    if choose_engine(dims, "auto", X.shape[1]) != "fused" or not runs:
+                   schedule=schedule, l2=l2, clip_norm=clip_norm, keep_prob=keep_prob, loss=loss)
+    keep = _check_keep_prob(keep_prob, dims)
+    if (choose_engine(dims, "auto", X.shape[1]) != "fused" or not runs
+            or (keep is not None and len({seed for _, seed, *_ in checked}) > 1)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DivergenceWarning)
             return [train(X, labels, dims, init=init, seed=seed, learning_rate=lr,
@@ -837,7 +876,7 @@ def train_models(
     hidden_act = _kernels.ACTIVATION_CODES[activation]
     packed = [pack(initialize_parameters(dims, init, seed=seed, dtype=dtype, X=X,
                                          activation=activation, negative_slope=negative_slope),
-                   dims, hidden_act) for init, seed, *_ in checked]
+                   dims, hidden_act, keep) for init, seed, *_ in checked]
     layout, act_size = packed[0][1], packed[0][2]
     thetas = np.stack([p[0] for p in packed])
     K, n_params = thetas.shape
@@ -848,7 +887,7 @@ def train_models(
         initial = c[3].initial_state(n_params, dtype)
         states[k, :initial.size] = initial.ravel()
     problem = Problem(X, Y, layout, act_size, hidden_act, negative_slope, loss_entry.code,
-                      hypers[0])
+                      hypers[0], keep, shuffle_seed(checked[0][1]) if keep is not None else 0)
     threads = usable_threads(min(n_threads, K))
     work = workspace(n_params, layout, act_size, X.shape[1], threads, dtype, rows=threads)
     models = [_Model(thetas[k], c[2], states[k]) for k, c in enumerate(checked)]
@@ -861,16 +900,20 @@ def train_models(
         costs = np.empty(len(active), dtype)
         _kernels.train_models(X=X, Y=Y, thetas=batch, hypers=np.ascontiguousarray(hypers[index]),
                               states=batch_states, first_step=done, n_iter=n_iter,
-                              record_first=record, n_threads=usable_threads(threads),
-                              costs=costs, **problem.network, **work.buffers)
+                              record_first=record and keep is None,
+                              n_threads=usable_threads(threads), costs=costs, **problem.network,
+                              **problem.dropout, **work.buffers)
+        if record and keep is not None:  # the cost without dropout, as train() records it
+            costs = [cost_of(thetas[k], l2=float(hypers[k, _kernels.HYPER_FIELDS["l2"]]))
+                     for k in index]
         thetas[index] = batch
         states[index] = batch_states
         return costs
 
+    cost_of = FusedEngine(problem, n_params, n_threads).cost
     _drive(models, step, num_iterations, record_every, _iterations_per_call(X.shape[1], n_params))
     elapsed = (time.perf_counter() - start) / K
     results = []
-    cost_of = FusedEngine(problem, n_params, n_threads).cost
     for model, (init, seed, _, opt, sched, hyper) in zip(models, checked):
         done, theta, state = model.committed
         n_rows = opt.initial_state(1, dtype).shape[0]
@@ -880,5 +923,6 @@ def train_models(
                                layers_dims=dims, init=init, num_iterations=num_iterations,
                                seed=seed, dtype=dtype, activation=activation,
                                negative_slope=negative_slope, loss=loss_entry.name,
-                               schedule=sched, l2=float(l2), clip_norm=float(clip_norm or 0.0)))
+                               schedule=sched, l2=float(l2), clip_norm=float(clip_norm or 0.0),
+                               keep_prob=None if keep is None else tuple(float(k) for k in keep[:-1])))
     return results
