@@ -54,19 +54,41 @@ cdef inline uint32_t _dropout_threshold(double keep) noexcept nogil:
 cdef void _dropout_rows(floating* A, Py_ssize_t ld, Py_ssize_t n, Py_ssize_t nb,
                         Py_ssize_t first, const Dropout* dp, Py_ssize_t l) noexcept nogil:
     """A[j, i] *= 1/keep where unit j of example first + i is kept at this
-    step, else 0 (rows of stride ``ld``, nb examples)."""
-    cdef Py_ssize_t j, i
+    step, else *= 0 (rows of stride ``ld``, nb examples)."""
+    cdef Py_ssize_t j, i, i0, n_i
     cdef uint32_t key = _dropout_key(dp, l), row, threshold = _dropout_threshold(dp.keep[l])
+    cdef uint32_t stride = <uint32_t>0x85EBCA77, x, h
     cdef floating scale = <floating>(1.0 / dp.keep[l])
     cdef floating* a
+    cdef uint32_t kept[BLOCK]
     for j in range(n):
         row = _fmix32(key + <uint32_t>(<uint64_t>j * <uint64_t>0x9E3779B9))
         a = A + j * ld
+        i0 = 0
+        while i0 < nb:  # in pieces of BLOCK: the 32-bit hashes, then the scaling
+            n_i = min(<Py_ssize_t>BLOCK, nb - i0)
+            # (first + i) * stride mod 2^32, stepped: integer lanes only (vectorised)
+            x = <uint32_t>(<uint64_t>(first + i0) * <uint64_t>stride)
+            for i in range(n_i):
+                h = row ^ x
+                x = x + stride
+                h = h ^ (h >> 16)
+                h = h * <uint32_t>0x85EBCA6B
+                h = h ^ (h >> 13)
+                h = h * <uint32_t>0xC2B2AE35
+                h = h ^ (h >> 16)
+                kept[i] = (h >> 8) < threshold
+            for i in range(n_i):
+                a[i0 + i] = a[i0 + i] * (<floating>kept[i] * scale)
+            i0 = i0 + BLOCK
+
+
+cdef inline void _scale_rows(floating* A, Py_ssize_t ld, Py_ssize_t n, Py_ssize_t nb,
+                             floating scale) noexcept nogil:
+    cdef Py_ssize_t j, i
+    for j in range(n):
         for i in range(nb):
-            if (_fmix32(row ^ <uint32_t>(<uint64_t>(first + i) * <uint64_t>0x85EBCA77)) >> 8) < threshold:
-                a[i] = a[i] * scale
-            else:
-                a[i] = 0
+            A[j * ld + i] = A[j * ld + i] * scale
 
 
 def dropout_apply(floating[:, ::1] A, const double[::1] keep, Py_ssize_t layer,

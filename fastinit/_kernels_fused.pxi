@@ -88,7 +88,8 @@ cdef inline const floating* _block_forward(
     copied into the tail of ``acts``, padded hidden activations zeroed).  With
     dropout (``dp`` not NULL) a hidden layer of keep < 1 keeps its activations
     before dropout at Z_AT (for f' in the backward pass) and the dropped,
-    rescaled ones at ACT_AT.  Returns where the block of X was read
+    rescaled ones at ACT_AT (ReLU's only the dropped ones: f' > 0 exactly
+    where a kept unit's A > 0).  Returns where the block of X was read
     (``*ldx``: its row stride)."""
     cdef Py_ssize_t l, j, lda = m, nbp = _padded(nb), ld = _block_of(theta)
     cdef const Py_ssize_t* row
@@ -112,7 +113,7 @@ cdef inline const floating* _block_forward(
             for j in range(row[N_OUT]):
                 memcpy(Z + j * ld, acts + row[Z_AT] + j * ld, nbp * sizeof(floating))
                 _activate_row(Z + j * ld, 0, hidden_act, slope, nbp)
-        elif dropped:  # A before dropout at Z_AT, its copy at ACT_AT is dropped below
+        elif dropped and hidden_act != RELU:  # A before dropout at Z_AT, dropped at ACT_AT
             _linear_forward_block(theta + row[W_AT], theta + row[B_AT], row[N_OUT], row[N_IN],
                                   A_in, lda, acts + row[Z_AT], ld, nbp, hidden_act, slope)
             _zero_padding(acts + row[Z_AT], ld, row[N_OUT], nb, nbp)
@@ -165,6 +166,8 @@ cdef inline floating _block_pass(
     cdef floating* delta = deltas
     cdef floating* delta_prev = deltas + half
     cdef floating* swap
+    cdef const floating* F
+    cdef bint dropped
     cdef floating work[2 * BLOCK]  # (_softmax_block)
     cdef const floating* X_block = _block_forward(theta, layout, L, X, m, start, nb, acts,
                                                   hidden_act, slope, &ldx, dp)
@@ -185,12 +188,17 @@ cdef inline floating _block_pass(
                                    X_block, ldx, lanes + row[W_AT] * V, lanes + row[B_AT] * V,
                                    NULL, 0, LINEAR, 0, nbp)
         else:  # f' of the layer below from its A, or its Z (kept at Z_AT) where needed
+            dropped = dp != NULL and dp.keep[l - 1] < 1
+            F = acts + _layer(layout, l - 1)[Z_AT]
+            if dropped and hidden_act == RELU:  # relu' of the dropped A: 0 where dropped
+                F = acts + _layer(layout, l - 1)[ACT_AT]
             _linear_backward_block(theta + row[W_AT], n_out, n_in, delta, ld,
-                                   acts + _layer(layout, l - 1)[ACT_AT], ld,
-                                   acts + _layer(layout, l - 1)[Z_AT], ld,
+                                   acts + _layer(layout, l - 1)[ACT_AT], ld, F, ld,
                                    lanes + row[W_AT] * V, lanes + row[B_AT] * V,
                                    delta_prev, ld, hidden_act, slope, nbp)
-            if dp != NULL and dp.keep[l - 1] < 1:  # through the dropout of the layer below
+            if dropped and hidden_act == RELU:  # through the dropout: 1 / keep where kept
+                _scale_rows(delta_prev, ld, n_in, nb, <floating>(1.0 / dp.keep[l - 1]))
+            elif dropped:  # the same mask, recomputed
                 _dropout_rows(delta_prev, ld, n_in, nb, start, dp, l - 1)
             swap = delta
             delta = delta_prev

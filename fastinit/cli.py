@@ -27,6 +27,8 @@ from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
 from .datafiles import DEFAULT_LABELS, DataFile, encode_labels, is_number, read_data
 from .model_io import MAX_LAYERS, load_model, save_model
+from .optimizers import OPTIMIZERS, SCHEDULES, CosineAnnealing, Schedule
+from .sweeps import WITH_MOMENTUM  # the optimizers that have a momentum (--momentum)
 from .training import train
 
 
@@ -49,12 +51,16 @@ OUTCOME_COLUMNS = ("status", "diverged")
 # every count of the command line, with its bounds: (dest, minimum, maximum)
 _COUNTS = {
     "compare": [("iterations", 0, MAX_ITERATIONS)],
-    "train": [("iterations", 0, MAX_ITERATIONS)],
+    "train": [("iterations", 0, MAX_ITERATIONS), ("patience", 1, MAX_ITERATIONS)],
     "bench": [("iterations", 0, MAX_ITERATIONS), ("rounds", 1, MAX_ROUNDS),
               ("seeds", 1, MAX_BENCH_SEEDS)],
     "sweep": [("iterations", 0, MAX_ITERATIONS), ("n_seeds", 1, MAX_SWEEP_CONFIGS)],
 }
-_POSITIVE = ("learning_rate", "learning_rates", "threshold")
+_POSITIVE = ("learning_rate", "learning_rates", "threshold", "clip_norm")
+# every real number that may be 0 and has no upper bound
+_NON_NEGATIVE = ("l2", "weight_decay")
+#: the losses of ``train``: its labels are classes (mse needs real targets)
+TRAIN_LOSSES = ("binary_cross_entropy", "categorical_cross_entropy")
 
 
 def _option(dest: str) -> str:
@@ -104,6 +110,26 @@ def _check_options(args) -> None:
         for v in value if isinstance(value, list) else [value]:
             if v is not None and not (math.isfinite(v) and v > 0):
                 raise ValueError(f"{_option(dest)} must be a finite number > 0, got {v}")
+    for dest in _NON_NEGATIVE:
+        value = getattr(args, dest, None)
+        for v in value if isinstance(value, list) else [value]:
+            if v is not None and not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"{_option(dest)} must be a finite number >= 0, got {v}")
+    momentum = getattr(args, "momentum", None)
+    for v in momentum if isinstance(momentum, list) else [momentum]:
+        if v is not None and not (math.isfinite(v) and 0 <= v < 1):
+            raise ValueError(f"--momentum must be a finite number in [0, 1), got {v}")
+    if args.command == "train":
+        if args.momentum is not None and args.optimizer not in WITH_MOMENTUM:
+            raise ValueError(f"--momentum applies to --optimizer {' or '.join(WITH_MOMENTUM)}; "
+                             f"{args.optimizer} has none")
+        if args.val_fraction is not None and not (math.isfinite(args.val_fraction)
+                                                  and 0 < args.val_fraction < 1):
+            raise ValueError(f"--val-fraction must be a number between 0 and 1 (exclusive), "
+                             f"got {args.val_fraction}")
+        if args.patience is not None and args.val_fraction is None:
+            raise ValueError("--patience (early stopping) needs --val-fraction: it watches the "
+                             "loss on held-out samples")
 
 
 def _data_options(p: argparse.ArgumentParser) -> None:
@@ -114,6 +140,26 @@ def _data_options(p: argparse.ArgumentParser) -> None:
                              "a name above a number)")
     header.add_argument("--no-header", dest="header", action="store_const", const=False,
                         help="the CSV file's first line is a sample")
+
+
+def _update_options(p: argparse.ArgumentParser, sweep: bool = False) -> None:
+    """The schedule, L2 penalty and gradient clipping of ``train`` and ``sweep``."""
+    what = " of every training" if sweep else ""
+    p.add_argument("--schedule", choices=list(SCHEDULES), default="constant",
+                   help=f"learning rate by step{what} (default: constant): step (x0.1 every "
+                        "1000 steps), exponential (x0.999 a step), invscaling (lr / sqrt(t)), "
+                        "cosine (annealed to 0 over --iterations"
+                        + (", the largest of them)" if sweep else ")"))
+    p.add_argument("--l2", type=float, default=0.0, metavar="LAMBDA",
+                   help=f"L2 penalty lambda / (2 m) * sum of squared weights{what} (default: 0)")
+    p.add_argument("--clip-norm", type=float, default=None, metavar="NORM",
+                   help=f"scale the gradient down to this norm when larger{what} (default: no "
+                        "clipping)")
+
+
+def _schedule(name: str, iterations: int) -> str | Schedule:
+    """The schedule of ``--schedule``: cosine anneals over the iterations."""
+    return CosineAnnealing(t_max=max(iterations, 1)) if name == "cosine" else name
 
 
 def _common(p: argparse.ArgumentParser, default_iterations: int = 15000) -> None:
@@ -192,11 +238,37 @@ def _build_parser() -> argparse.ArgumentParser:
                         epilog=_examples(
                             "fastinit train --dataset moons --layers 16,8 --out moons.npz",
                             "fastinit train --data iris.csv --label-column species "
-                            "--learning-rate 0.05 --out iris.npz"))
+                            "--learning-rate 0.05 --out iris.npz",
+                            "fastinit train --optimizer adam --iterations 5000 --val-fraction "
+                            "0.2 --patience 2 --out circles.npz"))
     _common(tr)
     tr.add_argument("--init", choices=sorted(INITIALIZERS), default="he", metavar="INIT",
                     help="default: he; any of " + ", ".join(sorted(INITIALIZERS)))
-    tr.add_argument("--seed", type=int, default=3, help="initializer seed (default: 3)")
+    tr.add_argument("--seed", type=int, default=3,
+                    help="initializer seed, and of --val-fraction's pick (default: 3)")
+    tr.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd",
+                    help="the update, with PyTorch's default hyper-parameters and "
+                         "--learning-rate as its lr (default: sgd, plain gradient descent "
+                         "unless --momentum)")
+    tr.add_argument("--momentum", type=float, default=None, metavar="MU",
+                    help="momentum of sgd or rmsprop, in [0, 1) (default: 0)")
+    tr.add_argument("--weight-decay", type=float, default=None, metavar="WD",
+                    help="the optimizer's weight decay (default: the optimizer's: 0, "
+                         "0.01 for adamw)")
+    _update_options(tr)
+    tr.add_argument("--loss", choices=TRAIN_LOSSES, default=None,
+                    help="binary_cross_entropy (one sigmoid unit, two classes) or "
+                         "categorical_cross_entropy (a softmax unit per class) (default: binary "
+                         "for two classes, categorical for more; no mse: train's labels are "
+                         "classes)")
+    tr.add_argument("--val-fraction", type=float, default=None, metavar="F",
+                    help="hold out this fraction of the training samples (picked with --seed), "
+                         "train on the rest and record the held-out loss (default: none)")
+    tr.add_argument("--patience", type=int, default=None, metavar="K",
+                    help="early stopping (needs --val-fraction): stop when the held-out loss "
+                         "has not improved for K recording points in a row (one every 1000 "
+                         "iterations) and keep the best parameters (default: no early "
+                         "stopping)")
     tr.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the model")
 
     pr = sub.add_parser("predict", help="predict labels with a saved model",
@@ -254,17 +326,29 @@ def _build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=_examples("fastinit sweep --inits zeros random he xavier --n-seeds 100 "
                          "--threads 2",
+                         "fastinit sweep --inits he xavier --optimizers sgd adam --n-seeds 20 "
+                         "--by optimizer init",
                          "fastinit sweep --inits he xavier --layers 10,5 20,10 --n-seeds 20 "
                          "--by init layers --results runs.jsonl --plot runs.png"))
     sw.add_argument("--config", metavar="FILE",
                     help="a .json or .toml file mapping parameter names (init, seed, "
-                         "learning_rate, layers, activation, dataset, num_iterations, dtype) to "
-                         "lists of values; options given on the command line override it")
+                         "learning_rate, optimizer, momentum, weight_decay, layers, "
+                         "activation, dataset, num_iterations, dtype) to lists of values; "
+                         "options given on the command line override it")
     sw.add_argument("--inits", nargs="+", choices=sorted(INITIALIZERS), metavar="INIT")
     sw.add_argument("--seeds", nargs="+", type=int, metavar="SEED")
     sw.add_argument("--n-seeds", type=int, metavar="K",
                     help=f"seeds 0 .. K-1 (K at most {MAX_SWEEP_CONFIGS})")
     sw.add_argument("--learning-rates", nargs="+", type=float, metavar="LR")
+    sw.add_argument("--optimizers", nargs="+", choices=list(OPTIMIZERS), metavar="OPT",
+                    help="optimizers to compare, trained together with the initializers and "
+                         "seeds (default: sgd, plain gradient descent; any of "
+                         + ", ".join(OPTIMIZERS) + ")")
+    sw.add_argument("--momentum", nargs="+", type=float, metavar="MU",
+                    help="momentum values of sgd and rmsprop, in [0, 1) (default: 0; the "
+                         "other optimizers have none and run once)")
+    sw.add_argument("--weight-decay", nargs="+", type=float, metavar="WD",
+                    help="weight decay values (default: each optimizer's: 0, 0.01 for adamw)")
     sw.add_argument("--layers", nargs="+", type=layer_sizes, metavar="N,N,...",
                     help="hidden layer sizes, comma-separated, one network per value "
                          "(e.g. 10,5 20,10 is two networks)")
@@ -274,6 +358,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--iterations", nargs="+", type=int, metavar="N",
                     help=f"at most {MAX_ITERATIONS}")
     sw.add_argument("--dtypes", nargs="+", choices=["float64", "float32"], metavar="DTYPE")
+    _update_options(sw, sweep=True)
     sw.add_argument("--threshold", type=float, default=0.2,
                     help="a run converges when its cost falls below this (default: 0.2)")
     sw.add_argument("--by", nargs="+", default=["init"], metavar="COLUMN",
@@ -316,13 +401,31 @@ def _sweep_grid(args) -> dict:
     seeds = args.seeds if args.seeds is not None else (
         list(range(args.n_seeds)) if args.n_seeds is not None else None)
     for name, values in [("init", args.inits), ("seed", seeds),
-                         ("learning_rate", args.learning_rates), ("layers", args.layers),
+                         ("learning_rate", args.learning_rates), ("optimizer", args.optimizers),
+                         ("momentum", args.momentum), ("weight_decay", args.weight_decay),
+                         ("layers", args.layers),
                          ("activation", args.activations), ("dataset", args.datasets),
                          ("num_iterations", args.iterations), ("dtype", args.dtypes)]:
         if values is not None:
             grid[name] = values
+    if args.momentum is not None and any(m != 0 for m in args.momentum):
+        optimizers = grid.get("optimizer", ["sgd"])
+        if isinstance(optimizers, list) and not any(o in WITH_MOMENTUM for o in optimizers):
+            raise ValueError(f"--momentum applies to the optimizers {' and '.join(WITH_MOMENTUM)}"
+                             f"; the sweep's ({_short(', '.join(map(str, optimizers)))}) have "
+                             f"none")
     _check_grid_size(grid)
     return grid
+
+
+def _sweep_iterations(grid: dict) -> int:
+    """The largest iteration count of a grid (cosine's horizon)."""
+    from .sweeps import DEFAULTS
+
+    values = grid.get("num_iterations", [DEFAULTS["num_iterations"]])
+    counts = [v for v in values if isinstance(v, int) and not isinstance(v, bool)] \
+        if isinstance(values, list) else []
+    return max(counts, default=DEFAULTS["num_iterations"])
 
 
 def _check_grid_size(grid: dict) -> None:
@@ -414,7 +517,9 @@ def _sweep(args) -> int:
     try:
         table = sweep(grid, cost_threshold=args.threshold, n_threads=args.threads,
                       results=args.results, client=client,
-                      progress=ProgressLine(not args.quiet, "training"))
+                      progress=ProgressLine(not args.quiet, "training"),
+                      schedule=_schedule(args.schedule, _sweep_iterations(grid)), l2=args.l2,
+                      clip_norm=args.clip_norm)
     finally:
         if client is not None:
             client.close()
@@ -559,17 +664,32 @@ def _train(args) -> int:
     check_writable(args.out, "--out")  # before the training, not after
     _check_distinct_files(args.out, data=args.data, test_data=args.test_data)
     train_X, train_Y, test_X, test_Y, classes, data = _training_data(args)
-    dims = [train_X.shape[0], *args.layers, output_units(train_Y)]
+    dims = [train_X.shape[0], *args.layers, _output_units(train_Y, args.loss)]
     _check_network(args.layers, dims[0], dims[-1], "--layers")
+    validation = _validation_fraction(args.val_fraction, train_X.shape[1])
+    options: dict[str, Any] = {}
+    if args.momentum is not None:
+        options["momentum"] = args.momentum
+    if args.weight_decay is not None:
+        options["weight_decay"] = args.weight_decay
     progress = ProgressLine(not args.quiet)
     result = train(train_X, train_Y, dims, init=args.init, learning_rate=args.learning_rate,
                    num_iterations=args.iterations, seed=args.seed, dtype=args.dtype,
                    print_cost=not args.quiet, activation=args.activation,
-                   n_threads=args.threads, progress=progress)
+                   n_threads=args.threads, progress=progress,
+                   optimizer=OPTIMIZERS[args.optimizer](**options),
+                   schedule=_schedule(args.schedule, args.iterations), l2=args.l2,
+                   clip_norm=args.clip_norm, loss=args.loss, validation=validation,
+                   patience=args.patience)
     report = f"train accuracy {result.accuracy(train_X, train_Y):.4f}"
     if test_X is not None:
         report += f", test accuracy {result.accuracy(test_X, test_Y):.4f}"
     print(f"{report}, {result.elapsed * 1000:.0f} ms, status {result.status}")
+    if result.status == "early_stopped":
+        print(result.message)
+    elif result.validation_costs is not None and len(result.validation_costs):
+        print(f"validation loss {result.validation_costs[-1]:.6g} at iteration "
+              f"{result.cost_iterations[-1]} (--val-fraction {args.val_fraction:g})")
     if data is None:
         save_model(args.out, result)
     else:
@@ -579,6 +699,26 @@ def _train(args) -> int:
     print(f"saved {args.out}" + (f" ({len(classes)} classes: {_short(classes.tolist())})"
                                  if classes is not None else ""))
     return 0
+
+
+def _output_units(Y: np.ndarray, loss: str | None) -> int:
+    """The output layer of ``--loss`` for class labels 0 .. k-1: one sigmoid
+    unit for two classes, or a softmax unit per class (at least 2)."""
+    units = output_units(Y)
+    if loss == "categorical_cross_entropy":
+        return max(units, 2)
+    if loss == "binary_cross_entropy" and units > 1:
+        raise ValueError(f"--loss binary_cross_entropy takes two classes; the labels have "
+                         f"{units}: use categorical_cross_entropy")
+    return units
+
+
+def _validation_fraction(fraction: float | None, m: int) -> float | None:
+    """``--val-fraction``, checked to leave samples on both sides of ``m``."""
+    if fraction is not None and not 1 <= round(fraction * m) < m:
+        raise ValueError(f"--val-fraction {fraction:g} of {m} training samples leaves no "
+                         f"held-out sample or no training sample")
+    return fraction
 
 
 def _select_features(names: Sequence[str] | None, n_in: int, data: DataFile, where: str,

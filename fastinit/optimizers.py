@@ -67,6 +67,15 @@ def _real(value: Any, name: str, low: float, high: float = math.inf, *,
     return value
 
 
+def _count(value: Any, name: str) -> int:
+    """An int in [1, 2^53] (the kernels read it from a float64 vector)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int >= 1, got {value!r}")
+    if not 1 <= value <= 2 ** 53:
+        raise ValueError(f"{name} must be an int in [1, 2**53], got {value!r}")
+    return int(value)
+
+
 def _flag(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
@@ -112,10 +121,7 @@ class StepLR(Schedule):
     name: ClassVar[str] = "step"
 
     def __post_init__(self) -> None:
-        if isinstance(self.step_size, bool) or not isinstance(self.step_size, (int, np.integer)):
-            raise TypeError(f"step_size must be an int >= 1, got {self.step_size!r}")
-        if self.step_size < 1:
-            raise ValueError(f"step_size must be an int >= 1, got {self.step_size!r}")
+        _count(self.step_size, "step_size")
         _real(self.gamma, "gamma", 0, 1, low_open=True)
 
     def fill(self, hyper: np.ndarray) -> None:
@@ -172,10 +178,7 @@ class CosineAnnealing(Schedule):
     name: ClassVar[str] = "cosine"
 
     def __post_init__(self) -> None:
-        if isinstance(self.t_max, bool) or not isinstance(self.t_max, (int, np.integer)):
-            raise TypeError(f"t_max must be an int >= 1, got {self.t_max!r}")
-        if self.t_max < 1:
-            raise ValueError(f"t_max must be an int >= 1, got {self.t_max!r}")
+        _count(self.t_max, "t_max")
         _real(self.eta_min, "eta_min", 0)
 
     def fill(self, hyper: np.ndarray) -> None:

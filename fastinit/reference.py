@@ -460,13 +460,21 @@ def notebook_loop(helpers, X, Y, parameters, learning_rate, num_iterations):
     return parameters, cost
 
 
-def minibatch_train(X, Y, parameters, learning_rate, num_steps, batch_size, orders):
-    """Mini-batch gradient descent as a NumPy user writes it: ``orders(epoch)``
+def minibatch_train(X, Y, parameters, learning_rate, num_steps, batch_size, orders,
+                    optimizer=None):
+    """Mini-batch training as a NumPy user writes it: ``orders(epoch)``
     gives each epoch's example order, each batch is gathered by fancy
-    indexing and stepped by the functions above.  ``Y``: 0/1 labels (1, m)."""
+    indexing and stepped by the functions above; ``optimizer`` (a
+    :mod:`fastinit.optimizers` object, None for gradient descent) keeps its
+    state per parameter array.  ``Y``: 0/1 labels (1, m)."""
+    from .optimizers import get_optimizer
+
     m = X.shape[1]
     n_batches = -(-m // batch_size)
     parameters = {k: np.array(v) for k, v in parameters.items()}
+    opt = None if optimizer is None else get_optimizer(optimizer).with_lr(learning_rate)
+    states = {k: opt.initial_state(v.size, v.dtype).reshape(-1, *v.shape)
+              for k, v in parameters.items()} if opt is not None else {}
     for step in range(num_steps):
         epoch, k = divmod(step, n_batches)
         if k == 0:
@@ -474,6 +482,11 @@ def minibatch_train(X, Y, parameters, learning_rate, num_steps, batch_size, orde
             Xs, Ys = X[:, order], Y[:, order]
         Xb, Yb = Xs[:, k * batch_size:(k + 1) * batch_size], Ys[:, k * batch_size:(k + 1) * batch_size]
         _, cache = forward_propagation(Xb, parameters)
-        parameters = update_parameters(parameters, backward_propagation(Xb, Yb, cache),
-                                       learning_rate)
+        grads = backward_propagation(Xb, Yb, cache)
+        if opt is None:
+            parameters = update_parameters(parameters, grads, learning_rate)
+            continue
+        lr = parameters["W1"].dtype.type(opt.lr)
+        for key, value in parameters.items():
+            optimizer_step(value, grads["d" + key], states[key], opt, step + 1, lr)
     return parameters

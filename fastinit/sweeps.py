@@ -1,8 +1,9 @@
 """Sweeps: many trainings over a grid of configurations, with statistics.
 
 One training is an anecdote; :func:`sweep` runs a grid (or a list) of
-configurations over initializer, seed, learning rate, hidden layer sizes,
-activation, dataset, iterations and dtype, and returns a :class:`SweepTable`:
+configurations over initializer, seed, learning rate, optimizer (with its
+momentum and weight decay), hidden layer sizes, activation, dataset,
+iterations and dtype, and returns a :class:`SweepTable`:
 one record per configuration (final cost, train and test accuracy, the
 iteration at which the cost first fell below a threshold, divergence, wall
 time and the recorded cost curve), with :meth:`SweepTable.summary` grouping by
@@ -11,7 +12,8 @@ any columns.
 Where the trainings run:
 
 * locally: configurations that train the same network on the same data for
-  as long are trained together by the batched kernel
+  as long (whatever their initializer, seed, learning rate and optimizer)
+  are trained together by the batched kernel
   (:func:`fastinit.training.train_models`), ``n_threads`` models at a time,
   each on its own thread with the GIL released;
 * on a ``dask.distributed`` cluster when a ``client`` is given: the
@@ -22,11 +24,16 @@ Where the trainings run:
 With ``results="file.jsonl"`` every finished record is appended to a JSON-lines
 file at once (flushed and synced); a sweep started again with the same file
 skips the configurations already there, so an interrupted sweep loses nothing
-that had finished and duplicates nothing.
+that had finished and duplicates nothing.  A configuration's key holds its
+optimizer columns unless they are plain gradient descent's (sgd without
+momentum or weight decay): files written before optimizers were a column
+resume, their records read as optimizer "sgd".
 """
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import functools
 import itertools
 import json
@@ -49,12 +56,14 @@ from ._validation import (
     check_count,
     check_n_threads,
     check_positive_float,
+    check_real,
     check_seed,
     output_units,
     resolve_dtype,
 )
 from ._progress import terminal_progress
 from .datasets import NAMED_DATASETS, load_named
+from .optimizers import OPTIMIZERS, SCHEDULES, Optimizer, Schedule, get_optimizer
 from .training import train_models
 
 # The columns a configuration has, with the seed notebook's experiment as the
@@ -63,6 +72,9 @@ DEFAULTS: dict[str, Any] = {
     "init": "he",
     "seed": 3,
     "learning_rate": 0.01,
+    "optimizer": "sgd",     # a name of fastinit.optimizers.OPTIMIZERS; sgd: plain gradient descent
+    "momentum": None,       # None: the optimizer's default (0); sgd and rmsprop only
+    "weight_decay": None,   # None: the optimizer's default (0; 0.01 for adamw)
     "layers": [10, 5],
     "activation": "relu",
     "dataset": "circles",
@@ -72,10 +84,63 @@ DEFAULTS: dict[str, Any] = {
 METRICS = ("final_cost", "train_accuracy", "test_accuracy", "converged_at", "wall_time")
 
 
-def _normalise(config: Mapping[str, Any]) -> dict[str, Any]:
+#: the optimizer columns, and their values in a configuration of plain
+#: gradient descent (the only update before optimizers existed): a key leaves
+#: them out for such a configuration, so results files written before keep
+#: their keys (and their records, which have no such columns, mean these)
+OPTIMIZER_COLUMNS = ("optimizer", "momentum", "weight_decay")
+PLAIN_GD = {"optimizer": "sgd", "momentum": 0.0, "weight_decay": 0.0}
+#: the optimizers that have a momentum (sweeps' ``momentum`` column)
+WITH_MOMENTUM = tuple(name for name, cls in OPTIMIZERS.items()
+                      if "momentum" in {f.name for f in dataclasses.fields(cls)})
+
+
+def _normalise_optimizer(out: dict[str, Any], lenient: bool = False) -> None:
+    """Check and normalise the optimizer columns of ``out`` in place:
+    ``momentum`` a float for the optimizers that have one (None: their
+    default) and None for the others, ``weight_decay`` a float (None: the
+    optimizer's default).  A momentum other than 0 for an optimizer without
+    one is an error, unless ``lenient`` (a grid crossing momentum values with
+    several optimizers): it is then dropped, and the combinations collapse."""
+    name = out["optimizer"]
+    if isinstance(name, Optimizer):
+        raise TypeError(f"sweeps take optimizer by name (records are JSON), got {name!r}; "
+                        f"sweep its momentum and weight_decay as columns")
+    if not isinstance(name, str):
+        raise TypeError(f"sweeps take optimizer by name (records are JSON), got {name!r}")
+    check_choice(name, "optimizer", list(OPTIMIZERS))
+    defaults = OPTIMIZERS[name]()
+    momentum = out["momentum"]
+    if momentum is not None:
+        momentum = check_real(momentum, "momentum", minimum=0.0)
+        if momentum >= 1:
+            raise ValueError(f"momentum must be a finite number in [0, 1), got {momentum}")
+    if name in WITH_MOMENTUM:
+        out["momentum"] = float(getattr(defaults, "momentum")) if momentum is None else momentum
+    elif momentum in (None, 0.0) or lenient:
+        out["momentum"] = None  # not applicable
+    else:
+        raise ValueError(f"optimizer {name!r} has no momentum (momentum applies to "
+                         f"{', '.join(WITH_MOMENTUM)}), got momentum={momentum}")
+    decay = out["weight_decay"]
+    out["weight_decay"] = (float(defaults.weight_decay) if decay is None
+                           else check_real(decay, "weight_decay", minimum=0.0))
+
+
+def optimizer_of(config: Mapping[str, Any]) -> Optimizer:
+    """The optimizer object of a normalised configuration (its ``lr`` unset:
+    the configuration's ``learning_rate``)."""
+    options: dict[str, Any] = {"weight_decay": config["weight_decay"]}
+    if config["momentum"] is not None:
+        options["momentum"] = config["momentum"]
+    return get_optimizer(config["optimizer"], options)
+
+
+def _normalise(config: Mapping[str, Any], lenient: bool = False) -> dict[str, Any]:
     """A complete configuration: defaults filled in, every value checked and
     converted to a plain JSON type (so that, e.g., seed ``np.int64(3)`` and
-    ``3``, or learning rate ``1`` and ``1.0``, are the same configuration)."""
+    ``3``, or learning rate ``1`` and ``1.0``, are the same configuration).
+    ``lenient``: see :func:`_normalise_optimizer`."""
     if not isinstance(config, Mapping):
         raise TypeError(f"a configuration must be a mapping of parameter names to values, "
                         f"got {type(config).__name__}")
@@ -98,6 +163,7 @@ def _normalise(config: Mapping[str, Any]) -> dict[str, Any]:
     out["learning_rate"] = check_positive_float(out["learning_rate"], "learning_rate")
     out["num_iterations"] = check_count(out["num_iterations"], "num_iterations")
     out["dtype"] = resolve_dtype(out["dtype"]).name
+    _normalise_optimizer(out, lenient)
     return out
 
 
@@ -110,7 +176,12 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     to a list of values), in a fixed order: the last parameter of
     :data:`DEFAULTS` varies fastest.  Parameters not in ``grid`` take their
     default.  At most :data:`MAX_CONFIGS` combinations: larger grids (and
-    endless iterables) are refused before anything is built."""
+    endless iterables) are refused before anything is built.
+
+    ``momentum`` applies to the optimizers of :data:`WITH_MOMENTUM` (sgd,
+    rmsprop): crossed with other optimizers too, their combinations get
+    momentum None and collapse into one configuration each (which a sweep
+    runs once)."""
     if not isinstance(grid, Mapping):
         raise TypeError(f"grid must be a mapping of parameter names to lists of values, "
                         f"got {type(grid).__name__}")
@@ -128,13 +199,69 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     if count > MAX_CONFIGS:
         raise ValueError(f"grid has {count} combinations, more than the {MAX_CONFIGS} a sweep "
                          "accepts: split it into several sweeps")
-    return [_normalise(dict(zip(names, combo)))
+    optimizers = lists.get("optimizer", [DEFAULTS["optimizer"]])
+    lenient = "momentum" in lists and any(isinstance(o, str) and o in WITH_MOMENTUM
+                                          for o in optimizers)
+    return [_normalise(dict(zip(names, combo)), lenient)
             for combo in itertools.product(*(lists[n] for n in names))]
 
 
 def config_key(config: Mapping[str, Any]) -> str:
-    """The identity of a configuration in a results file: canonical JSON."""
-    return json.dumps({k: config[k] for k in DEFAULTS}, sort_keys=True)
+    """The identity of a configuration in a results file: canonical JSON of
+    its columns, less the optimizer columns when they are those of plain
+    gradient descent (:data:`PLAIN_GD`): such keys are what they were before
+    optimizers were a column, so older results files resume."""
+    plain = all(config[k] == v for k, v in PLAIN_GD.items())
+    return json.dumps({k: config[k] for k in DEFAULTS
+                       if not (plain and k in OPTIMIZER_COLUMNS)}, sort_keys=True)
+
+
+def schedule_spec(schedule: Any) -> dict[str, Any]:
+    """A learning-rate schedule as JSON (what records hold):
+    ``{"name": ..., **hyper-parameters}``, from None (constant), a name of
+    :data:`fastinit.optimizers.SCHEDULES` (its default hyper-parameters), a
+    :class:`~fastinit.optimizers.Schedule` object or such a mapping."""
+    if schedule is None:
+        schedule = "constant"
+    if isinstance(schedule, Mapping):
+        options = dict(schedule)
+        name = options.pop("name", None)
+        if not isinstance(name, str) or name not in SCHEDULES:
+            raise ValueError(f"schedule must name one of {list(SCHEDULES)} (a mapping's "
+                             f"\"name\"), got {name!r}")
+        try:
+            schedule = SCHEDULES[name](**options)
+        except TypeError as exc:
+            raise TypeError(f"schedule {name!r}: {exc}") from None
+    elif isinstance(schedule, str):
+        check_choice(schedule, "schedule", list(SCHEDULES))
+        schedule = SCHEDULES[schedule]()
+    elif not isinstance(schedule, Schedule) or SCHEDULES.get(schedule.name) is not type(schedule):
+        raise TypeError(f"schedule must be a name of {list(SCHEDULES)}, a Schedule object of "
+                        f"theirs or a mapping with its \"name\", got {schedule!r}")
+    spec: dict[str, Any] = {"name": schedule.name}
+    for f in dataclasses.fields(schedule):
+        value = getattr(schedule, f.name)
+        spec[f.name] = int(value) if f.type in ("int", int) else float(value)
+    return spec
+
+
+def _schedule_of(spec: Mapping[str, Any]) -> Schedule:
+    options = dict(spec)
+    return SCHEDULES[options.pop("name")](**options)
+
+
+def _shared(schedule: Any, l2: Any, clip_norm: Any) -> dict[str, Any]:
+    """The settings every training of a sweep shares, checked, as JSON:
+    ``schedule`` (see :func:`schedule_spec`), ``l2`` and ``clip_norm``."""
+    l2 = check_real(l2, "l2", minimum=0.0)
+    if clip_norm is not None:
+        clip_norm = check_positive_float(clip_norm, "clip_norm")
+    return {"schedule": schedule_spec(schedule), "l2": l2, "clip_norm": clip_norm}
+
+
+#: the shared settings of sweeps that had none (plain gradient descent)
+SHARED_DEFAULTS: dict[str, Any] = {"schedule": {"name": "constant"}, "l2": 0.0, "clip_norm": None}
 
 
 @functools.lru_cache(maxsize=16)
@@ -150,27 +277,35 @@ def _group(config: Mapping[str, Any]) -> tuple:
 
 
 def run_batch(configs: Sequence[Mapping[str, Any]], cost_threshold: float = 0.2,
-              record_every: int = 1000, n_threads: int = 1) -> list[dict[str, Any]]:
+              record_every: int = 1000, n_threads: int = 1, *, schedule: Any = None,
+              l2: float = 0.0, clip_norm: float | None = None) -> list[dict[str, Any]]:
     """Records of configurations of one group (same dataset, layers,
-    activation, dtype and iterations), trained together by
-    :func:`fastinit.training.train_models` on up to ``n_threads`` threads; the
-    unit of work of local sweeps and of Dask workers."""
+    activation, dtype and iterations; any initializers, seeds, learning rates
+    and optimizers), trained together by one call of
+    :func:`fastinit.training.train_models` on up to ``n_threads`` threads,
+    with the shared ``schedule``, ``l2`` and ``clip_norm``; the unit of work
+    of local sweeps and of Dask workers."""
     configs = [_normalise(c) for c in configs]
     if len({_group(c) for c in configs}) > 1:
         raise ValueError("run_batch takes configurations of one group only")
+    shared = _shared(schedule, l2, clip_norm)
     first = configs[0]
     train_X, train_Y, test_X, test_Y = _data(first["dataset"])
     dims = [train_X.shape[0], *first["layers"], output_units(train_Y)]
     results = train_models(train_X, train_Y, dims,
-                           [(c["init"], c["seed"], c["learning_rate"]) for c in configs],
+                           [(c["init"], c["seed"], c["learning_rate"], optimizer_of(c))
+                            for c in configs],
                            num_iterations=first["num_iterations"], dtype=first["dtype"],
                            record_every=record_every, activation=first["activation"],
-                           n_threads=n_threads)
+                           n_threads=n_threads, schedule=_schedule_of(shared["schedule"]),
+                           l2=shared["l2"], clip_norm=shared["clip_norm"])
     records = []
     for config, result in zip(configs, results):
         records.append({
             "key": config_key(config),
             **config,
+            **shared,
+            "schedule": dict(shared["schedule"]),  # a record's own
             "final_cost": float(result.final_cost),
             "train_accuracy": _accuracy(result, train_X, train_Y),
             "test_accuracy": _accuracy(result, test_X, test_Y),
@@ -218,8 +353,11 @@ def converged_at(result: Any, cost_threshold: float) -> int | None:
 class SweepTable(Sequence):
     """The records of a sweep, in the order of its configurations.
 
-    A sequence of dicts (one per configuration: the configuration's columns,
-    then ``final_cost`` (the cost of the trained parameters on the training
+    A sequence of dicts (one per configuration: the configuration's columns
+    (:data:`DEFAULTS`: ``optimizer``, ``momentum`` (None for an optimizer
+    without one) and ``weight_decay`` among them), the sweep's shared
+    ``schedule`` (as :func:`schedule_spec`), ``l2`` and ``clip_norm``, then
+    ``final_cost`` (the cost of the trained parameters on the training
     set, after the last iteration), ``train_accuracy``, ``test_accuracy``,
     ``converged_at`` (first recorded iteration whose cost is below the
     threshold, else the last iteration when the final cost is below it, else
@@ -265,8 +403,8 @@ class SweepTable(Sequence):
                     raise ValueError(f"no column {column!r} in the sweep records")
         groups: dict[tuple, list[dict[str, Any]]] = {}
         for record in self.records:
-            value = tuple(json.dumps(record[c]) if isinstance(record[c], list) else record[c]
-                          for c in by)
+            value = tuple(json.dumps(record[c], sort_keys=True)
+                          if isinstance(record[c], (list, dict)) else record[c] for c in by)
             groups.setdefault(value, []).append(record)
         rows = []
         for value, members in groups.items():
@@ -289,15 +427,21 @@ class SweepTable(Sequence):
         """What ran, in a line or two: the number of trainings, the values of
         each parameter that varied and the one value of each that did not."""
         varied, fixed = [], []
-        for column in DEFAULTS:
-            values = list({json.dumps(r[column]): r[column] for r in self.records
-                           if column in r}.values())
+        for column in [*DEFAULTS, *SHARED_DEFAULTS]:
+            values = list({json.dumps(r[column], sort_keys=True): r[column]
+                           for r in self.records if column in r}.values())
+            if column == "momentum":  # None: an optimizer without momentum
+                values = [v for v in values if v is not None]
             if not values:
                 continue
             if len(values) == 1:
-                fixed.append(f"{column} {values[0]}")
+                value = values[0]
+                if column in _LATER_FIELDS and value in (None, _LATER_FIELDS[column]):
+                    continue  # plain gradient descent's value (or not applicable): left unsaid
+                fixed.append(f"{column} {schedule_text(value) if column == 'schedule' else value}")
             else:
-                varied.append(f"{column} {_values_text(values)} ({len(values)})")
+                texts = [schedule_text(v) for v in values] if column == "schedule" else values
+                varied.append(f"{column} {_values_text(texts)} ({len(values)})")
         n = len(self)
         head = f"{n} training{'s' if n != 1 else ''}"
         if varied:
@@ -342,6 +486,19 @@ def _values_text(values: list[Any]) -> str:
     texts = [str(v) for v in values]
     sep = "; " if any(isinstance(v, list) for v in values) else ", "
     return sep.join(texts) if len(texts) <= 8 else sep.join(texts[:6]) + sep + "..."
+
+
+def schedule_text(spec: Mapping[str, Any]) -> str:
+    """``cosine(t_max=1500, eta_min=0)``; ``constant``."""
+    options = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v!r}"
+                        for k, v in spec.items() if k != "name")
+    return f"{spec.get('name')}({options})" if options else str(spec.get("name"))
+
+
+def _settings_text(shared: Mapping[str, Any]) -> str:
+    schedule = shared["schedule"]
+    return (f"schedule={schedule_text(schedule) if isinstance(schedule, Mapping) else schedule}"
+            f", l2={shared['l2']}, clip_norm={shared['clip_norm']}")
 
 
 def _isnan(value: Any) -> bool:
@@ -428,12 +585,17 @@ MAX_RESULTS_BYTES = 2**31
 #: the fields of a record and the types their values must have
 _RECORD_TYPES: dict[str, type | tuple[type, ...]] = {
     "key": str, "init": str, "seed": (int, type(None)), "learning_rate": (int, float),
+    "optimizer": str, "momentum": (int, float, type(None)), "weight_decay": (int, float),
     "layers": list, "activation": str, "dataset": str, "num_iterations": int, "dtype": str,
     "final_cost": (int, float), "train_accuracy": (int, float), "test_accuracy": (int, float),
     "converged_at": (int, type(None)), "diverged": bool, "status": str,
     "iterations_run": int, "wall_time": (int, float), "cost_iterations": list, "costs": list,
     "cost_threshold": (int, float), "record_every": int, "format": int,
+    "schedule": dict, "l2": (int, float), "clip_norm": (int, float, type(None)),
 }
+#: the fields records written before optimizers did not have, with the values
+#: they meant (plain gradient descent)
+_LATER_FIELDS: dict[str, Any] = {**PLAIN_GD, **SHARED_DEFAULTS}
 
 
 def _parse_record(line: bytes, path: str, number: int) -> dict[str, Any]:
@@ -448,6 +610,8 @@ def _parse_record(line: bytes, path: str, number: int) -> dict[str, Any]:
     for field, types in _RECORD_TYPES.items():
         if field == "format" and field not in record:  # written before formats: refused later
             continue
+        if field in _LATER_FIELDS and field not in record:  # written before optimizers
+            record[field] = copy.deepcopy(_LATER_FIELDS[field])
         if field not in record:
             raise ValueError(f"{where}: not a sweep record (no {field!r})")
         value = record[field]
@@ -498,6 +662,9 @@ def sweep(
     client: Any = None,
     chunk_size: int = 4,
     progress: Callable[[int, int], None] | str | None = "auto",
+    schedule: str | Schedule | Mapping[str, Any] | None = None,
+    l2: float = 0.0,
+    clip_norm: float | None = None,
 ) -> SweepTable:
     """Train every configuration of a grid (or a list) and tabulate the results.
 
@@ -506,10 +673,14 @@ def sweep(
     grid : mapping of str to list, optional
         Values to combine, e.g. ``{"init": ["zeros", "he"], "seed": range(10)}``;
         the parameters are the keys of :data:`DEFAULTS` (``init``, ``seed``,
-        ``learning_rate``, ``layers`` (hidden sizes), ``activation``,
-        ``dataset`` (a name of :data:`fastinit.datasets.NAMED_DATASETS`),
-        ``num_iterations``, ``dtype``); the others keep the seed notebook's
-        values.
+        ``learning_rate``, ``optimizer`` (a name of
+        :data:`fastinit.optimizers.OPTIMIZERS`, with PyTorch's defaults;
+        default "sgd": plain gradient descent), ``momentum`` (sgd and
+        rmsprop; None: 0), ``weight_decay`` (None: the optimizer's default),
+        ``layers`` (hidden sizes), ``activation``, ``dataset`` (a name of
+        :data:`fastinit.datasets.NAMED_DATASETS`), ``num_iterations``,
+        ``dtype``); the others keep the seed notebook's values.  Each
+        optimizer's learning rate is the configuration's ``learning_rate``.
     configs : list of mappings, optional
         Explicit configurations instead of (or after) the grid's.
     cost_threshold : float, default 0.2
@@ -531,6 +702,20 @@ def sweep(
         a line with the count, elapsed time, rate and time left on standard
         error when it is a terminal (nothing in a notebook, a log or a pipe);
         None: nothing.
+    schedule : str, Schedule or mapping, optional
+        The learning-rate schedule of every training: a name of
+        :data:`fastinit.optimizers.SCHEDULES` (default hyper-parameters), a
+        :class:`~fastinit.optimizers.Schedule` object, or a mapping such as
+        ``{"name": "cosine", "t_max": 1500}``.  Default: constant.
+    l2 : float, default 0
+        L2 penalty of every training (see :func:`fastinit.train`).
+    clip_norm : float, optional
+        Gradient-norm bound of every training (see :func:`fastinit.train`).
+
+    ``schedule``, ``l2`` and ``clip_norm`` are shared by the whole sweep
+    (the batched kernel trains a batch with one of each); every record
+    holds them, and a results file of records made with other values is
+    refused.
 
     Returns
     -------
@@ -557,6 +742,7 @@ def sweep(
     record_every = check_count(record_every, "record_every", minimum=1)
     n_threads = check_n_threads(n_threads)
     chunk_size = check_count(chunk_size, "chunk_size", minimum=1)
+    shared = _shared(schedule, l2, clip_norm)
     keys = [config_key(c) for c in todo]
     store = _ResultsFile(results) if results is not None else None
     found: dict[str, dict[str, Any]] = dict(store.done) if store else {}
@@ -572,6 +758,11 @@ def sweep(
                 f"{results_path} holds records made with cost_threshold="
                 f"{record.get('cost_threshold')}, record_every={record.get('record_every')}; "
                 f"this sweep uses {cost_threshold}, {record_every}: use another results file")
+        theirs = {k: record.get(k) for k in shared}
+        if theirs != shared:
+            raise ValueError(
+                f"{results_path} holds records made with {_settings_text(theirs)}; this sweep "
+                f"uses {_settings_text(shared)}: use another results file")
     pending = [c for c, k in zip(todo, keys) if k not in found]
     pending = list({config_key(c): c for c in pending}.values())  # a grid may repeat one
     total, done = len(set(keys)), len(set(keys)) - len(pending)
@@ -598,12 +789,12 @@ def sweep(
                for i in range(0, len(members), size)]
     if client is not None:
         futures = client.map(run_batch, batches, cost_threshold=cost_threshold,
-                             record_every=record_every, n_threads=1, pure=False)
+                             record_every=record_every, n_threads=1, pure=False, **shared)
         from dask.distributed import as_completed as dask_completed
 
         for future in dask_completed(futures):
             finished(future.result())
     else:
         for batch in batches:
-            finished(run_batch(batch, cost_threshold, record_every, n_threads))
+            finished(run_batch(batch, cost_threshold, record_every, n_threads, **shared))
     return SweepTable([found[k] for k in dict.fromkeys(keys)], cost_threshold)

@@ -498,7 +498,8 @@ def train(
         course's ``lambd``.
     clip_norm : float, optional
         Scale the gradient (the L2 penalty's included) to this norm when its
-        norm is larger, as ``torch.nn.utils.clip_grad_norm_``.
+        norm is larger, as ``torch.nn.utils.clip_grad_norm_`` (None or 0: no
+        clipping).
     keep_prob : float or sequence of float, optional
         Inverted dropout on the hidden layers: each unit of each example is
         kept with this probability (one for every hidden layer, or one per
@@ -689,8 +690,8 @@ def _check_update(optimizer: Any, learning_rate: float, schedule: Any, l2: Any,
         check_learning_rate(opt.lr, dtype, name="optimizer's lr")
     sched = get_schedule(schedule)
     l2 = _real(l2, "l2", 0)
-    if clip_norm is not None:
-        clip_norm = _real(clip_norm, "clip_norm", 0, low_open=True)
+    if clip_norm is not None:  # 0 (a result's "none") means no clipping too
+        clip_norm = _real(clip_norm, "clip_norm", 0)
     return opt, sched, opt.hyper(sched, l2, clip_norm)
 
 

@@ -383,3 +383,152 @@ def test_a_config_that_is_not_a_small_regular_file_is_refused(tmp_path):
     big.write_text('{"seed": [' + "1, " * 400_000 + "1]}")
     proc = run("sweep", "--config", str(big))
     assert proc.returncode == 2 and "larger than" in proc.stderr and proc.stdout == ""
+
+
+# ---------------------------------------------------------------------------
+# Optimizers, schedules, penalties, early stopping
+# ---------------------------------------------------------------------------
+
+def _accuracies(stdout):
+    import re
+
+    found = re.search(r"train accuracy ([0-9.]+), test accuracy ([0-9.]+)", stdout)
+    assert found, stdout
+    return float(found.group(1)), float(found.group(2))
+
+
+def test_train_with_adam_learns_circles_in_a_few_hundred_iterations(tmp_path):
+    model = tmp_path / "m.npz"
+    proc = run("train", "--optimizer", "adam", "--iterations", "500", "--quiet",
+               "--out", str(model))
+    assert proc.returncode == 0, proc.stderr
+    train_acc, test_acc = _accuracies(proc.stdout)
+    assert train_acc > 0.97 and test_acc > 0.9 and "status completed" in proc.stdout
+    plain = run("train", "--iterations", "500", "--quiet", "--out", str(tmp_path / "p.npz"))
+    assert plain.returncode == 0, plain.stderr
+    assert _accuracies(plain.stdout)[0] < 0.7  # plain gradient descent is far from it
+    import fastinit
+
+    assert fastinit.load_model(model).layers_dims == [2, 10, 5, 1]
+
+
+def test_train_with_every_update_option_and_a_softmax_of_two_classes(tmp_path):
+    model = tmp_path / "m.npz"
+    proc = run("train", "--optimizer", "rmsprop", "--momentum", "0.5", "--weight-decay", "0.0001",
+               "--schedule", "cosine", "--l2", "0.001", "--clip-norm", "5",
+               "--loss", "categorical_cross_entropy", "--val-fraction", "0.2",
+               "--iterations", "1000", "--quiet", "--out", str(model))
+    assert proc.returncode == 0, proc.stderr
+    assert _accuracies(proc.stdout)[0] > 0.9
+    assert "validation loss" in proc.stdout and "(--val-fraction 0.2)" in proc.stdout
+    import fastinit
+
+    assert fastinit.load_model(model).layers_dims == [2, 10, 5, 2]  # one unit per class
+    np.save(tmp_path / "x.npy", fastinit.load_dataset()[0].T[:10])
+    proc = run("predict", str(model), str(tmp_path / "x.npy"))
+    assert proc.returncode == 0, proc.stderr
+    assert set(proc.stdout.split()[1:]) <= {"0", "1"}
+
+
+def test_train_stops_early_and_says_why(tmp_path):
+    proc = run("train", "--optimizer", "adam", "--val-fraction", "0.2", "--patience", "2",
+               "--quiet", "--out", str(tmp_path / "m.npz"))
+    assert proc.returncode == 0, proc.stderr
+    assert "status early_stopped" in proc.stdout
+    assert "early stopping at iteration" in proc.stdout and "kept the parameters of iteration" \
+        in proc.stdout
+
+
+def test_sweep_over_optimizers_by_optimizer(tmp_path):
+    import json
+
+    results = tmp_path / "r.jsonl"
+    proc = run("sweep", "--optimizers", "sgd", "adam", "--inits", "he", "xavier", "--n-seeds",
+               "2", "--iterations", "400", "--by", "optimizer", "--schedule", "cosine",
+               "--l2", "0.0001", "--threads", "2", "--quiet", "--results", str(results))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "8 trainings: init he, xavier (2) x seed 0, 1 (2) x optimizer sgd, adam (2)"
+    assert "schedule cosine(t_max=400, eta_min=0), l2 0.0001" in lines[1]
+    head = next(i for i, line in enumerate(lines) if line.startswith("optimizer  n"))
+    rows = [line.split()[:2] for line in lines[head + 2:head + 4]]
+    assert rows == [["sgd", "4"], ["adam", "4"]]
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert len(records) == 8 and {r["optimizer"] for r in records} == {"sgd", "adam"}
+    assert all(r["schedule"] == {"name": "cosine", "t_max": 400, "eta_min": 0.0}
+               and r["l2"] == 0.0001 for r in records)
+    proc = run("sweep", "--optimizers", "sgd", "rmsprop", "--momentum", "0", "0.9",
+               "--iterations", "100", "--by", "optimizer", "momentum", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "rmsprop    0.9" in proc.stdout and "sgd        0.0" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--optimizer", "nadam"], "argument --optimizer: invalid choice: 'nadam'"),
+        (["train", "--momentum", "1.5"], "--momentum must be a finite number in [0, 1), got 1.5"),
+        (["train", "--momentum", "nan"], "--momentum must be a finite number in [0, 1)"),
+        (["train", "--optimizer", "adam", "--momentum", "0.9"],
+         "--momentum applies to --optimizer sgd or rmsprop; adam has none"),
+        (["train", "--weight-decay", "-1"], "--weight-decay must be a finite number >= 0"),
+        (["train", "--l2", "-0.1"], "--l2 must be a finite number >= 0, got -0.1"),
+        (["train", "--l2", "inf"], "--l2 must be a finite number >= 0, got inf"),
+        (["train", "--clip-norm", "0"], "--clip-norm must be a finite number > 0, got 0.0"),
+        (["train", "--schedule", "linear"], "argument --schedule: invalid choice: 'linear'"),
+        (["train", "--loss", "mse"], "argument --loss: invalid choice: 'mse'"),
+        (["train", "--dataset", "blobs", "--loss", "binary_cross_entropy"],
+         "--loss binary_cross_entropy takes two classes; the labels have 3"),
+        (["train", "--patience", "3"], "--patience (early stopping) needs --val-fraction"),
+        (["train", "--val-fraction", "1"], "--val-fraction must be a number between 0 and 1"),
+        (["train", "--val-fraction", "0.001"],
+         "--val-fraction 0.001 of 300 training samples leaves no held-out sample"),
+        (["train", "--val-fraction", "0.2", "--patience", "0"], "--patience must be >= 1"),
+        (["sweep", "--optimizers", "sgd", "nadam"], "argument --optimizers: invalid choice"),
+        (["sweep", "--optimizers", "adam", "adagrad", "--momentum", "0.9"],
+         "--momentum applies to the optimizers sgd and rmsprop; the sweep's (adam, adagrad) "
+         "have none"),
+        (["sweep", "--momentum", "0", "1"], "--momentum must be a finite number in [0, 1), got 1"),
+        (["sweep", "--weight-decay", "0", "-1"], "--weight-decay must be a finite number >= 0"),
+        (["sweep", "--l2", "-1"], "--l2 must be a finite number >= 0"),
+        (["sweep", "--clip-norm", "-1"], "--clip-norm must be a finite number > 0"),
+        (["sweep", "--schedule", "linear"], "argument --schedule: invalid choice"),
+        (["sweep", "--by", "schedule"], "--by 'schedule': not a column of the sweep records"),
+    ],
+)
+def test_bad_optimizer_options_fail_cleanly(tmp_path, args, message, capsys, monkeypatch):
+    """In process (many cases; a subprocess each would take seconds): any
+    exception other than argparse's exit would fail the test."""
+    from fastinit import cli
+
+    monkeypatch.chdir(tmp_path)
+    if args[0] == "train":
+        args = [*args, "--iterations", "10", "--out", "m.npz"]
+    try:
+        code = cli.main(args)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    captured = capsys.readouterr()
+    assert code == 2, captured.err
+    assert message in captured.err
+    assert captured.out == "" and list(tmp_path.iterdir()) == []  # nothing trained or written
+    if "invalid choice" not in message:
+        assert captured.err.startswith("fastinit: error: ")
+        assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_sweep_config_file_with_optimizer_columns(tmp_path):
+    import json
+
+    config = tmp_path / "grid.json"
+    config.write_text(json.dumps({"optimizer": ["adam", "adamw"], "weight_decay": [None, 0.1],
+                                  "num_iterations": [50]}))
+    proc = run("sweep", "--config", str(config), "--by", "optimizer", "weight_decay", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    # None is each optimizer's own weight decay: adam's 0, adamw's 0.01
+    assert proc.stdout.startswith("4 trainings: optimizer adam, adamw (2) x weight_decay 0.0, "
+                                  "0.1, 0.01 (3)\n")
+    config.write_text(json.dumps({"optimizer": ["nadam"]}))
+    proc = run("sweep", "--config", str(config))
+    assert proc.returncode == 2 and "optimizer must be one of" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -274,7 +274,7 @@ def test_an_oversized_file_is_refused_without_reading_it(tmp_path, monkeypatch):
 def test_bounds_are_sane():
     m = fastinit.model_io
     assert 0 < m.MAX_MODEL_BYTES <= 2**30
-    assert m.MAX_MEMBERS == 2 * m.MAX_LAYERS + 1
+    assert m.MAX_MEMBERS == 2 * m.MAX_LAYERS + 2  # W, b per layer; metadata; optimizer state
 
 
 def test_pickled_payloads_are_never_loaded(tmp_path, trained, monkeypatch):
@@ -413,6 +413,494 @@ def test_foreign_byte_order_and_fortran_order_load(tmp_path, trained):
 
 
 # ---------------------------------------------------------------------------
+# Format version 2: the training's options and optimizer state
+# ---------------------------------------------------------------------------
+
+from fastinit.optimizers import (  # noqa: E402
+    OPTIMIZERS, SCHEDULES, SGD, Adam, CosineAnnealing, OptimizerState, StepLR)
+
+_NET = [2, 5, 3, 1]
+
+
+def _members(path):
+    with zipfile.ZipFile(path) as z:
+        return sorted(z.namelist())
+
+
+def _metadata_of(path):
+    with np.load(path, allow_pickle=False) as f:
+        return json.loads(str(f["__fastinit__"][()]))
+
+
+def _same_parameters(a, b):
+    return a.keys() == b.keys() and all(
+        np.array_equal(a[k], b[k]) and a[k].dtype == b[k].dtype for k in a)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_every_optimizer_round_trips_and_resumes_exactly(tmp_path, seed_data, name, dtype):
+    X, Y = seed_data[:2]
+    options = dict(optimizer=name, schedule=CosineAnnealing(t_max=30, eta_min=1e-4),
+                   learning_rate=0.01, dtype=dtype, diagnostics=False)
+    whole = fastinit.train(X, Y, _NET, num_iterations=30, **options)
+    half = fastinit.train(X, Y, _NET, num_iterations=15, **options)
+    path = tmp_path / "m.npz"
+    fastinit.save_model(path, half)
+    assert _members(path) == ["W1.npy", "W2.npy", "W3.npy", "__fastinit__.npy", "b1.npy",
+                              "b2.npy", "b3.npy", "optimizer_state.npy"]
+    meta = _metadata_of(path)
+    assert meta["format_version"] == 2
+    assert meta["optimizer"]["name"] == name and meta["schedule"]["name"] == "cosine"
+    assert meta["optimizer_state"] == {"step": 15}
+    m = fastinit.load_model(path)
+    assert type(m.optimizer) is OPTIMIZERS[name] and m.optimizer == half.optimizer
+    assert m.optimizer.lr == 0.01 and m.schedule == half.schedule
+    assert m.loss == "binary_cross_entropy" and m.l2 == 0 and m.clip_norm == 0
+    state = m.optimizer_state
+    assert state.optimizer is m.optimizer and state.step == 15
+    assert state.slots.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(state.slots, half.optimizer_state.slots)
+    resumed = fastinit.train(X, Y, m.layers_dims, num_iterations=15, diagnostics=False,
+                             **m.resume_kwargs())
+    assert _same_parameters(resumed.parameters, whole.parameters)
+    np.testing.assert_array_equal(resumed.optimizer_state.slots, whole.optimizer_state.slots)
+    assert resumed.optimizer_state.step == whole.optimizer_state.step == 30
+    assert resumed.learning_rate == whole.learning_rate
+    fastinit.save_model(tmp_path / "again.npz", m)  # a loaded model saves again, state and all
+    again = fastinit.load_model(tmp_path / "again.npz")
+    assert again.optimizer == m.optimizer and again.optimizer_state.step == 15
+    np.testing.assert_array_equal(again.optimizer_state.slots, state.slots)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(optimizer=Adam(betas=(0.8, 0.99), eps=1e-7, amsgrad=True, weight_decay=1e-3)),
+        dict(optimizer=SGD(momentum=0.9, nesterov=True, weight_decay=1e-4),
+             schedule=StepLR(step_size=7, gamma=0.5), l2=0.01, clip_norm=0.5),
+        dict(optimizer=SGD(momentum=0.8, dampening=0.1), schedule="exponential",
+             batch_size=64, seed=11),
+        dict(optimizer="adamw", schedule="invscaling", keep_prob=(0.8, 0.9), seed=5),
+    ],
+    ids=["adam", "sgd-momentum-step", "sgd-minibatch", "adamw-dropout"],
+)
+def test_train_save_load_train_is_one_longer_training(tmp_path, seed_data, dtype, options):
+    """train N -> save -> load -> train N more gives the bits of train 2N."""
+    X, Y = seed_data[:2]
+    options = dict(options, dtype=dtype, learning_rate=0.02, diagnostics=False)
+    whole = fastinit.train(X, Y, _NET, num_iterations=40, **options)
+    half = fastinit.train(X, Y, _NET, num_iterations=20, **options)
+    fastinit.save_model(tmp_path / "m.npz", half)
+    m = fastinit.load_model(tmp_path / "m.npz")
+    assert m.keep_prob == half.keep_prob and m.seed == half.seed
+    assert m.l2 == half.l2 and m.clip_norm == half.clip_norm and m.schedule == half.schedule
+    extra = {"batch_size": options["batch_size"]} if "batch_size" in options else {}
+    resumed = fastinit.train(X, Y, m.layers_dims, num_iterations=20, diagnostics=False,
+                             **extra, **m.resume_kwargs())
+    assert _same_parameters(resumed.parameters, whole.parameters)
+    np.testing.assert_array_equal(resumed.optimizer_state.slots, whole.optimizer_state.slots)
+    assert resumed.final_cost == whole.final_cost
+    assert (resumed.optimizer, resumed.schedule, resumed.l2, resumed.clip_norm,
+            resumed.keep_prob) == (whole.optimizer, whole.schedule, whole.l2, whole.clip_norm,
+                                   whole.keep_prob)
+
+
+def test_resume_kwargs(tmp_path, seed_data):
+    X, Y = seed_data[:2]
+    r = fastinit.train(X, Y, _NET, num_iterations=5, optimizer="rmsprop", seed=9,
+                       init="xavier", activation="tanh", dtype="float32")
+    fastinit.save_model(tmp_path / "m.npz", r)
+    m = fastinit.load_model(tmp_path / "m.npz")
+    kwargs = m.resume_kwargs()
+    assert kwargs.keys() == {"initial_parameters", "activation", "negative_slope", "dtype",
+                             "loss", "optimizer", "schedule", "l2", "clip_norm", "keep_prob",
+                             "optimizer_state", "learning_rate", "seed", "init"}
+    assert kwargs["clip_norm"] is None  # train takes None (not 0) for no clipping
+    assert kwargs["keep_prob"] is None and kwargs["seed"] == 9 and kwargs["init"] == "xavier"
+    assert kwargs["activation"] == "tanh" and kwargs["dtype"] == np.float32
+    assert kwargs["learning_rate"] == m.optimizer.lr == r.optimizer.lr
+    # copies: a training from them leaves the model as it was
+    assert kwargs["optimizer_state"] is not m.optimizer_state
+    assert not np.shares_memory(kwargs["optimizer_state"].slots, m.optimizer_state.slots)
+    assert not np.shares_memory(kwargs["initial_parameters"]["W1"], m.parameters["W1"])
+    assert "optimizer='rmsprop'" in repr(m) and "step=5" in repr(m)
+
+
+def _v1_file(path, parameters, **meta):
+    """A model file as fastinit wrote it before format version 2."""
+    fields = {"format": "fastinit-model", "format_version": 1, "fastinit_version": "0.9",
+              "layers_dims": [parameters["W1"].shape[1]]
+              + [parameters[f"W{l}"].shape[0] for l in range(1, len(parameters) // 2 + 1)],
+              "activation": "relu", "negative_slope": 0.01, "dtype": "float64", "init": "he"}
+    fields["output"] = "sigmoid" if fields["layers_dims"][-1] == 1 else "softmax"
+    fields.update(meta)
+    np.savez(path, **parameters, __fastinit__=np.array(json.dumps(fields)))
+
+
+@pytest.mark.parametrize("n_out", [1, 3])
+def test_version_1_files_load_as_before(tmp_path, seed_data, n_out):
+    X, Y = seed_data[:2]
+    if n_out == 3:
+        Y = (X[0] > 0).astype(int) + (X[1] > 0)
+    r = fastinit.train(X, Y, [2, 4, n_out], num_iterations=20)
+    path = tmp_path / "old.npz"
+    _v1_file(path, r.parameters, classes=["a", "b", "c"][:max(n_out, 2)])
+    m = fastinit.load_model(path)
+    assert m.loss == ("binary_cross_entropy" if n_out == 1 else "categorical_cross_entropy")
+    assert m.optimizer == SGD() and m.optimizer.lr is None
+    assert m.schedule == fastinit.optimizers.Constant() and m.l2 == 0 and m.clip_norm == 0
+    assert m.optimizer_state is None and m.keep_prob is None and m.seed is None
+    np.testing.assert_array_equal(m.predict_proba(X), r.predict_proba(X))
+    np.testing.assert_array_equal(m.predict(X), np.array(["a", "b", "c"])[r.predict(X)])
+    # resuming plain gradient descent needs the learning rate, which the file does not know
+    kwargs = m.resume_kwargs()
+    assert kwargs["optimizer_state"] is None and "learning_rate" not in kwargs
+    more = fastinit.train(X, Y, m.layers_dims, num_iterations=10, learning_rate=0.01, **kwargs)
+    warm = fastinit.train(X, Y, m.layers_dims, num_iterations=10, learning_rate=0.01,
+                          initial_parameters=r.parameters)
+    assert _same_parameters(more.parameters, warm.parameters)
+    # a model without training options is written as version 1 again (old releases read it)
+    fastinit.save_model(tmp_path / "again.npz", m)
+    meta = _metadata_of(tmp_path / "again.npz")
+    assert meta["format_version"] == 1
+    assert not {"loss", "optimizer", "schedule", "l2", "clip_norm", "optimizer_state"} & set(meta)
+    assert "optimizer_state.npy" not in _members(tmp_path / "again.npz")
+
+
+def test_model_from_parameters_is_version_1_unless_its_loss_says_otherwise(tmp_path, trained):
+    fastinit.save_model(tmp_path / "a.npz", fastinit.model_from_parameters(trained.parameters))
+    assert _metadata_of(tmp_path / "a.npz")["format_version"] == 1
+    m = fastinit.model_from_parameters(trained.parameters, activation="tanh", loss="mse")
+    fastinit.save_model(tmp_path / "b.npz", m)
+    meta = _metadata_of(tmp_path / "b.npz")
+    assert meta["format_version"] == 2 and meta["loss"] == "mse" and meta["output"] == "identity"
+    assert meta["optimizer"] == {"name": "sgd", "params": {
+        "lr": None, "weight_decay": 0.0, "momentum": 0.0, "dampening": 0.0, "nesterov": False,
+        "variant": "torch"}}
+    loaded = fastinit.load_model(tmp_path / "b.npz")
+    assert loaded.loss == "mse" and loaded.optimizer == SGD() and loaded.optimizer_state is None
+
+
+def _regression(X):
+    return np.vstack([np.sin(X[0]) + 0.5 * X[1], X[0] * X[1]])
+
+
+@pytest.mark.parametrize("n_out", [1, 2])
+def test_an_mse_model_saves_loads_and_predicts_values(tmp_path, seed_data, n_out):
+    X = seed_data[0]
+    T = _regression(X)[:n_out]
+    r = fastinit.train(X, T, [2, 8, n_out], loss="mse", optimizer="adam", num_iterations=50)
+    path = tmp_path / "m.npz"
+    fastinit.save_model(path, r)
+    assert _metadata_of(path)["output"] == "identity"
+    m = fastinit.load_model(path)
+    assert m.loss == "mse" and "loss='mse'" in repr(m)
+    out = m.predict(X)
+    assert out.shape == (n_out, X.shape[1]) and out.dtype == np.float64
+    np.testing.assert_array_equal(out, r.predict(X))
+    np.testing.assert_array_equal(m.outputs(X), r.outputs(X))
+    assert (out < 0).any()  # values, not probabilities or labels
+    with pytest.raises(ValueError, match="loss='mse' outputs values"):
+        m.predict_proba(X)
+    with pytest.raises(ValueError, match="regressor"):
+        m.accuracy(X, T)
+    with pytest.raises(ValueError, match="loss='mse' .* has no class labels"):
+        fastinit.save_model(tmp_path / "c.npz", r, classes=["a", "b"][:max(n_out, 2)])
+
+
+def test_a_multilabel_model_predicts_0_or_1_per_unit(tmp_path, seed_data):
+    X = seed_data[0]
+    Y = np.vstack([X[0] > 0, X[1] > 0, X[0] > X[1]]).astype(np.float64)
+    r = fastinit.train(X, Y, [2, 8, 3], loss="binary_cross_entropy", num_iterations=200,
+                       optimizer="adam")
+    fastinit.save_model(tmp_path / "m.npz", r)
+    assert _metadata_of(tmp_path / "m.npz")["output"] == "sigmoid"
+    m = fastinit.load_model(tmp_path / "m.npz")
+    predicted = m.predict(X)
+    assert predicted.shape == (3, X.shape[1]) and predicted.dtype == np.int64
+    assert set(np.unique(predicted)) <= {0, 1}
+    np.testing.assert_array_equal(predicted, r.predict(X))
+    np.testing.assert_array_equal(m.predict_proba(X), r.predict_proba(X))
+    assert m.accuracy(X, Y) == r.accuracy(X, Y) > 0.5
+
+
+def _state_of(path):
+    with np.load(path, allow_pickle=False) as f:
+        return f["optimizer_state"]
+
+
+def _with_meta(path, **changes):
+    """Change (or, with None, drop) metadata fields of the file at path."""
+    meta = _metadata_of(path)
+    for key, value in changes.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    _rewrite(path, __fastinit__=np.array(json.dumps(meta)))
+
+
+@pytest.fixture
+def adam_file(tmp_path, seed_data):
+    X, Y = seed_data[:2]
+    r = fastinit.train(X, Y, [2, 10, 5, 1], optimizer="adam", schedule="step",
+                       num_iterations=20, keep_prob=0.9, l2=0.01, clip_norm=5.0)
+    path = tmp_path / "m.npz"
+    fastinit.save_model(path, r)
+    return path
+
+
+_ADAM = {"lr": 0.01, "weight_decay": 0.0, "betas": [0.9, 0.999], "eps": 1e-08,
+         "amsgrad": False, "variant": "torch"}
+
+
+@pytest.mark.parametrize(
+    "tamper, match",
+    [
+        (dict(optimizer={"name": "lion", "params": {}}), "'optimizer' names the unknown optimizer 'lion'"),
+        (dict(optimizer={"name": 3, "params": {}}), "'optimizer' names the unknown optimizer 3"),
+        (dict(optimizer="adam"), "'optimizer' must be of JSON type dict"),
+        (dict(optimizer={"name": "adam"}), "'optimizer' must be {\"name\""),
+        (dict(optimizer={"name": "adam", "params": [], "x": 1}), "'optimizer' must be {\"name\""),
+        (dict(optimizer={"name": "adam", "params": {**_ADAM, "betas": [0.9, 1.5]}}),
+         r"'optimizer' \(adam\): betas\[1\] must be"),
+        (dict(optimizer={"name": "adam", "params": {**_ADAM, "betas": [0.9]}}),
+         r"'optimizer' \(adam\): betas must be a pair"),
+        (dict(optimizer={"name": "adam", "params": {**_ADAM, "lr": -1.0}}),
+         r"'optimizer' \(adam\): lr must be"),
+        (dict(optimizer={"name": "adam", "params": {**_ADAM, "lr": "0.1"}}),
+         r"'optimizer' \(adam\): lr must be a real number"),
+        (dict(optimizer={"name": "adam", "params": {**_ADAM, "eps": float("nan")}}),
+         r"'optimizer' \(adam\): eps must be"),
+        (dict(optimizer={"name": "adam", "params": {**_ADAM, "amsgrad": 1}}),
+         r"'optimizer' \(adam\): amsgrad must be True or False"),
+        (dict(optimizer={"name": "adam", "params": {**_ADAM, "variant": "keras"}}),
+         r"'optimizer' \(adam\): variant must be"),
+        (dict(optimizer={"name": "adam", "params": {**_ADAM, "momentum": 0.9}}),
+         r"'optimizer' \(adam\): .*unexpected keyword argument 'momentum'"),
+        (dict(optimizer={"name": "sgd", "params": {"nesterov": True}}),
+         r"'optimizer' \(sgd\): nesterov=True requires"),
+        (dict(schedule={"name": "warmup", "params": {}}), "unknown schedule 'warmup'"),
+        (dict(schedule={"name": "step", "params": {"step_size": 0}}),
+         r"'schedule' \(step\): step_size must be"),
+        (dict(schedule={"name": "step", "params": {"step_size": 2.0}}),
+         r"'schedule' \(step\): step_size must be an int"),
+        (dict(schedule={"name": "step", "params": {"step_size": 10**400}}),
+         "'optimizer' and 'schedule' cannot be trained with"),
+        (dict(schedule=None), "metadata has no 'schedule'"),
+        (dict(l2=-0.1), "metadata 'l2' must be a finite number"),
+        (dict(l2="0"), "metadata 'l2' must be of JSON type"),
+        (dict(clip_norm=float("inf")), "metadata 'clip_norm' must be a finite number"),
+        (dict(clip_norm=None), "metadata has no 'clip_norm'"),
+        (dict(loss="hinge"), "metadata 'loss' must be one of"),
+        (dict(loss="bce"), "metadata 'loss' must be one of"),  # aliases are not written
+        (dict(loss="categorical_cross_entropy"), "metadata 'loss': .* needs an output layer"),
+        (dict(loss="mse"), "output 'sigmoid' does not fit 1 output unit of loss 'mse'"),
+        (dict(loss=None), "metadata has no 'loss'"),
+        (dict(keep_prob=[0.9]), "metadata 'keep_prob' must hold one keep probability per "
+                                r"hidden layer \(2\)"),
+        (dict(keep_prob=[0.9, 0.0]), r"metadata 'keep_prob'\[1\] must be"),
+        (dict(keep_prob=0.9), "metadata 'keep_prob' must be of JSON type list"),
+        (dict(seed=-1), "metadata 'seed' must be an integer in"),
+        (dict(seed=2**32), "metadata 'seed' must be an integer in"),
+        (dict(seed=3.0), "metadata 'seed' must be of JSON type int"),
+        (dict(optimizer_state={"step": -1}), "'optimizer_state' step must be an integer >= 0"),
+        (dict(optimizer_state={"step": 1.5}), "'optimizer_state' step must be an integer"),
+        (dict(optimizer_state={"step": True}), "'optimizer_state' step must be an integer"),
+        (dict(optimizer_state={"step": 2**63}), r"optimizer_state.step must be below 2\*\*63"),
+        (dict(optimizer_state={"step": 1, "t": 2}), "'optimizer_state' must be {\"step\": n}"),
+        (dict(optimizer_state=[1]), "'optimizer_state' must be of JSON type dict"),
+        (dict(optimizer_state=None), "member 'optimizer_state.npy' has no 'optimizer_state' "
+                                     "metadata"),
+        (dict(optimizer={"name": "sgd", "params": {"lr": 0.01}}),
+         r"optimizer_state.slots must have shape \(1, 91\) \(1 state row of 'sgd'"),
+        (dict(format_version=1), "metadata 'loss' is not part of format version 1"),
+    ],
+)
+def test_malformed_training_metadata_is_rejected(adam_file, tamper, match):
+    _with_meta(adam_file, **tamper)
+    with pytest.raises(ValueError, match=match) as info:
+        fastinit.load_model(adam_file)
+    assert str(adam_file) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "slots, match",
+    [
+        (lambda s: s[:1], r"optimizer_state.slots must have shape \(2, 91\) \(2 state rows of "
+                          r"'adam', 91 parameters of layers \[2, 10, 5, 1\]\), got \(1, 91\)"),
+        (lambda s: s[:, :-1], r"must have shape \(2, 91\)"),
+        (lambda s: np.vstack([s, s]), r"must have shape \(2, 91\)"),
+        (lambda s: s.ravel(), "the optimizer's state is 2-D"),
+        (lambda s: s[None], "the optimizer's state is 2-D"),
+        (lambda s: s.astype(np.float32), r"member 'optimizer_state.npy' \(the optimizer's "
+                                         "state\\) has dtype float32, metadata says float64"),
+        (lambda s: s.astype(np.int64), "'optimizer_state.npy' has dtype int64; model files hold"),
+        (lambda s: np.where(np.arange(s.size).reshape(s.shape) == 7, np.nan, s),
+         "optimizer_state.slots must contain only finite values"),
+        (lambda s: np.full(s.shape, np.inf), "must contain only finite values"),
+        (lambda s: np.array([{"x": 1}], dtype=object), "would need pickle"),
+        (lambda s: None, "'optimizer_state' has no member 'optimizer_state.npy'"),
+    ],
+)
+def test_a_malformed_optimizer_state_is_rejected(adam_file, slots, match):
+    _rewrite(adam_file, optimizer_state=slots(_state_of(adam_file)))
+    with pytest.raises(ValueError, match=match) as info:
+        fastinit.load_model(adam_file)
+    assert str(adam_file) in str(info.value)
+
+
+def test_a_learning_rate_the_dtype_cannot_hold_is_rejected(tmp_path, seed_data):
+    X, Y = seed_data[:2]
+    r = fastinit.train(X, Y, _NET, num_iterations=2, optimizer="adam", dtype="float32")
+    path = tmp_path / "m.npz"
+    fastinit.save_model(path, r)
+    _with_meta(path, optimizer={"name": "adam", "params": {**_ADAM, "lr": 1e300}})
+    with pytest.raises(ValueError, match="'optimizer' lr must be representable in float32"):
+        fastinit.load_model(path)
+
+
+def test_a_version_1_file_holds_no_state(tmp_path, trained):
+    path = tmp_path / "old.npz"
+    _v1_file(path, trained.parameters, activation="tanh")
+    assert fastinit.load_model(path).optimizer_state is None
+    _rewrite(path, optimizer_state=np.zeros((1, 91)))
+    with pytest.raises(ValueError, match="has no 'optimizer_state' metadata"):
+        fastinit.load_model(path)
+    _v1_file(path, trained.parameters, activation="tanh", optimizer={"name": "sgd", "params": {}})
+    with pytest.raises(ValueError, match="'optimizer' is not part of format version 1"):
+        fastinit.load_model(path)
+
+
+def test_a_mismatched_output_is_rejected_for_every_loss(tmp_path, seed_data):
+    X = seed_data[0]
+    r = fastinit.train(X, _regression(X), [2, 4, 2], loss="mse", num_iterations=5)
+    path = tmp_path / "m.npz"
+    fastinit.save_model(path, r)
+    _with_meta(path, output="softmax")
+    with pytest.raises(ValueError, match="output 'softmax' does not fit 2 output units of "
+                                         "loss 'mse' \\(its output is 'identity'\\)"):
+        fastinit.load_model(path)
+    _with_meta(path, output="identity", classes=["a", "b"])
+    with pytest.raises(ValueError, match="metadata 'classes': a model of loss='mse'"):
+        fastinit.load_model(path)
+
+
+class _MyAdam(Adam):
+    """Not in the registry: a model file could not name it."""
+
+
+def _state(m, **changes):
+    fields = dict(optimizer=m.optimizer, step=m.optimizer_state.step,
+                  slots=m.optimizer_state.slots)
+    fields.update(changes)
+    return OptimizerState(**fields)
+
+
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        (lambda m: {"optimizer": _MyAdam(lr=0.1), "optimizer_state": None}, ValueError,
+         "model.optimizer is a _MyAdam, which is not one of"),
+        (lambda m: {"optimizer": "adam"}, TypeError, "model.optimizer must be a Optimizer"),
+        (lambda m: {"schedule": "step"}, TypeError, "model.schedule must be a Schedule"),
+        (lambda m: {"optimizer": Adam(lr=0.1)}, ValueError,
+         "model.optimizer_state belongs to SGD"),
+        (lambda m: {"optimizer_state": _state(m, step=-1)}, ValueError,
+         "model.optimizer_state.step must be >= 0"),
+        (lambda m: {"optimizer_state": _state(m, step=2.0)}, TypeError,
+         "model.optimizer_state.step must be an integer"),
+        (lambda m: {"optimizer_state": _state(m, slots=m.optimizer_state.slots[:, :3])},
+         ValueError, r"model.optimizer_state.slots must have shape \(1, 91\)"),
+        (lambda m: {"optimizer_state": _state(m, slots=m.optimizer_state.slots * np.nan)},
+         ValueError, r"only finite values \(to save the model without its optimizer state"),
+        (lambda m: {"optimizer_state": _state(m, slots=m.optimizer_state.slots.astype(
+            np.float32))}, ValueError, "slots has dtype float32, the parameters float64"),
+        (lambda m: {"optimizer_state": _state(m, slots=m.optimizer_state.slots.astype(int))},
+         TypeError, "slots must be a float array"),
+        (lambda m: {"optimizer_state": "state"}, TypeError, "must be an OptimizerState"),
+        (lambda m: {"l2": -1.0}, ValueError, "model.l2 must be"),
+        (lambda m: {"clip_norm": float("nan")}, ValueError, "model.clip_norm must be"),
+        (lambda m: {"keep_prob": (0.5,)}, ValueError, "model.keep_prob must hold one"),
+        (lambda m: {"keep_prob": (0.5, 1.5)}, ValueError, r"model.keep_prob\[1\] must be"),
+        (lambda m: {"seed": 2**40}, ValueError, "model.seed must be"),
+        (lambda m: {"loss": "hinge"}, ValueError, "loss must be one of"),
+        (lambda m: {"loss": "mse", "classes": (0, 1)}, ValueError, "has no class labels"),
+        (lambda m: {"schedule": StepLR(step_size=10**400)}, ValueError,
+         "'optimizer' and 'schedule' cannot be trained with"),
+    ],
+)
+def test_save_refuses_bad_training_fields_and_keeps_the_old_file(tmp_path, trained, change,
+                                                                 error, match):
+    path = tmp_path / "m.npz"
+    fastinit.save_model(path, trained)
+    before = path.read_bytes()
+    saved = fastinit.load_model(path)
+    with pytest.raises(error, match=match):
+        fastinit.save_model(path, _changed_lazily(saved, change(saved)))
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+
+
+def _changed_lazily(model, changes):
+    """The model with some fields changed, bypassing SavedModel's own checks
+    (a duck-typed model as save_model may be given)."""
+    fields = {f.name: getattr(model, f.name) for f in dataclasses.fields(model)}
+    fields.update(changes)
+    return type("Model", (), fields)()
+
+
+def test_saving_a_training_result_without_optimizer_fields(tmp_path, trained):
+    """A TrainingResult of an older pickle or a duck-typed model: no optimizer
+    fields mean plain gradient descent; the state's optimizer stands in."""
+    bare = _changed_lazily(trained, {})
+    for name in ("loss", "optimizer", "schedule", "l2", "clip_norm", "keep_prob", "seed",
+                 "optimizer_state"):
+        delattr(type(bare), name)
+    fastinit.save_model(tmp_path / "a.npz", bare)
+    assert _metadata_of(tmp_path / "a.npz")["format_version"] == 1
+    type(bare).optimizer_state = trained.optimizer_state
+    fastinit.save_model(tmp_path / "b.npz", bare)
+    assert fastinit.load_model(tmp_path / "b.npz").optimizer == trained.optimizer
+
+
+def test_numpy_hyper_parameters_are_stored_as_json(tmp_path, seed_data):
+    X, Y = seed_data[:2]
+    opt = SGD(lr=np.float32(0.05), momentum=np.float64(0.5), nesterov=np.bool_(True))
+    r = fastinit.train(X, Y, _NET, num_iterations=10, optimizer=opt,
+                       schedule=StepLR(step_size=np.int64(3), gamma=np.float32(0.5)))
+    fastinit.save_model(tmp_path / "m.npz", r)
+    m = fastinit.load_model(tmp_path / "m.npz")
+    assert m.optimizer.lr == float(np.float32(0.05)) and m.optimizer.nesterov is True
+    assert m.schedule.step_size == 3 and type(m.schedule.step_size) is int
+    np.testing.assert_array_equal(m.optimizer.hyper(m.schedule), opt.hyper(r.schedule))
+
+
+def test_a_state_counts_towards_the_size_bound(tmp_path, seed_data, monkeypatch):
+    X, Y = seed_data[:2]
+    r = fastinit.train(X, Y, _NET, num_iterations=2, optimizer="adam")
+    stateless = dataclasses.replace(r, optimizer_state=None)
+    fastinit.save_model(tmp_path / "m.npz", stateless)
+    with zipfile.ZipFile(tmp_path / "m.npz") as z:
+        monkeypatch.setattr(fastinit.model_io, "MAX_MODEL_BYTES",
+                            sum(i.file_size for i in z.infolist()))
+    with pytest.raises(ValueError, match=r"optimizer state take|members would take \d+ bytes"):
+        fastinit.save_model(tmp_path / "m.npz", r)
+    fastinit.save_model(tmp_path / "m.npz", stateless)
+    assert fastinit.load_model(tmp_path / "m.npz").optimizer_state is None
+
+
+def test_newer_format_versions_are_named(tmp_path, trained):
+    path = tmp_path / "m.npz"
+    fastinit.save_model(path, trained)
+    _with_meta(path, format_version=3)
+    with pytest.raises(ValueError, match="format version 3 is not 1 or 2"):
+        fastinit.load_model(path)
+
+
+# ---------------------------------------------------------------------------
 # Hostile files: a clean model or a ValueError, nothing else
 # ---------------------------------------------------------------------------
 
@@ -433,7 +921,8 @@ _NAMES = st.sampled_from(["W1.npy", "b1.npy", "W2.npy", "b2.npy", "__fastinit__.
 @pytest.fixture(scope="module")
 def valid_file(tmp_path_factory):
     X, Y = fastinit.load_dataset()[:2]
-    result = fastinit.train(X, Y, [2, 3, 1], num_iterations=20, print_cost=False)
+    result = fastinit.train(X, Y, [2, 3, 1], num_iterations=20, print_cost=False,
+                            optimizer="adam", schedule="step", keep_prob=0.9)
     path = tmp_path_factory.mktemp("valid") / "m.npz"
     fastinit.save_model(path, result)
     with np.load(path, allow_pickle=False) as f:
@@ -501,3 +990,8 @@ def test_hostile_model_files_give_a_model_or_a_value_error(valid_file, tmp_path_
     assert model.layers_dims[0] == 2 and model.dtype in (np.float32, np.float64)
     for key, value in model.parameters.items():
         assert np.isfinite(value).all() and value.flags.c_contiguous
+    if model.optimizer_state is not None:  # what train() takes back
+        slots = model.optimizer_state.slots
+        assert slots.dtype == model.dtype and np.isfinite(slots).all()
+        assert slots.shape == model.optimizer.initial_state(slots.shape[1], model.dtype).shape
+        assert model.optimizer_state.optimizer is model.optimizer

@@ -113,7 +113,7 @@ def test_to_pandas():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"grid": {"optimizer": ["adam"]}}, ValueError, "unknown sweep parameter"),
+    ({"grid": {"nesterov": [True]}}, ValueError, "unknown sweep parameter"),
     ({"grid": {"dataset": ["mnist"]}}, ValueError, "dataset must be one of"),
     ({"grid": {"init": "he"}}, TypeError, "must be a list of values"),
     ({"grid": None}, ValueError, "sweep needs a grid"),
@@ -400,3 +400,218 @@ def test_hostile_configurations_give_records_or_a_named_error(config):
         return
     record = table[0]
     assert record["key"] == config_key(record) and record["status"] in ("completed", "diverged")
+
+
+# ---------------------------------------------------------------------------
+# Optimizers as a sweep axis; the shared schedule, L2 penalty and clipping
+# ---------------------------------------------------------------------------
+
+OPT_GRID = {"init": ["he", "xavier"], "optimizer": ["sgd", "rmsprop", "adam", "adamw"],
+            "seed": [0, 1], "num_iterations": [600]}
+
+
+def _spy(monkeypatch):
+    """Count the batched calls of sweeps and the runs of each."""
+    from fastinit import sweeps
+
+    calls = []
+
+    def spy(X, Y, dims, runs, *args, **kwargs):
+        calls.append(list(runs))
+        return fastinit.training.train_models(X, Y, dims, runs, *args, **kwargs)
+
+    monkeypatch.setattr(sweeps, "train_models", spy)
+    return calls
+
+
+def _alone(X, Y, record, **kwargs):
+    from fastinit.sweeps import optimizer_of
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fastinit.DivergenceWarning)
+        return fastinit.train(X, Y, [2, *record["layers"], 1], init=record["init"],
+                              learning_rate=record["learning_rate"], seed=record["seed"],
+                              num_iterations=record["num_iterations"], record_every=200,
+                              diagnostics=False, optimizer=optimizer_of(record), **kwargs)
+
+
+def test_inits_x_optimizers_x_seeds_train_in_one_batched_call(monkeypatch, seed_data):
+    """16 configurations of one network: one train_models call trains all
+    of them (each with its own optimizer), and every record is what a lone
+    fastinit.train with that optimizer gives."""
+    X, Y, tX, tY = seed_data
+    calls = _spy(monkeypatch)
+    table = sweep(OPT_GRID, n_threads=2, record_every=200, progress=None)
+    assert len(calls) == 1 and len(calls[0]) == len(table) == 16
+    kinds = [type(run[3]).__name__ for run in calls[0]]
+    assert sorted(set(kinds)) == ["Adam", "AdamW", "RMSprop", "SGD"]
+    for record in table:
+        assert record["optimizer"] in OPT_GRID["optimizer"]
+        result = _alone(X, Y, record, optimizer_state=None)
+        assert type(result.optimizer).__name__.lower() == record["optimizer"]
+        assert record["final_cost"] == result.final_cost
+        assert record["costs"] == [float(c) for c in result.costs]
+        assert record["train_accuracy"] == result.accuracy(X, Y)
+        assert record["test_accuracy"] == result.accuracy(tX, tY)
+    assert [r["weight_decay"] for r in table if r["optimizer"] == "adamw"] == [0.01] * 4
+    rows = table.summary(["optimizer"])
+    assert [(row["optimizer"], row["n"]) for row in rows] == [
+        ("sgd", 4), ("rmsprop", 4), ("adam", 4), ("adamw", 4)]
+    by_name = {row["optimizer"]: row for row in rows}
+    assert by_name["adam"]["final_cost_mean"] < by_name["sgd"]["final_cost_mean"]
+    text = table.format_summary(["optimizer", "init"])
+    assert "x optimizer sgd, rmsprop, adam, adamw (4)" in text.splitlines()[0]
+
+
+def test_plain_sgd_records_and_keys_are_unchanged(local_table):
+    """optimizer "sgd" without momentum or weight decay is the seed's update:
+    same numbers as before optimizers existed, and keys without the optimizer
+    columns (so results files written before still resume)."""
+    explicit = sweep({**GRID, "optimizer": ["sgd"], "momentum": [0.0], "weight_decay": [0]},
+                     n_threads=2, record_every=500, progress=None)
+    assert _without_times(explicit) == _without_times(local_table)
+    record = local_table[0]
+    assert (record["optimizer"], record["momentum"], record["weight_decay"]) == ("sgd", 0.0, 0.0)
+    old_columns = ["init", "seed", "learning_rate", "layers", "activation", "dataset",
+                   "num_iterations", "dtype"]
+    assert record["key"] == json.dumps({k: record[k] for k in old_columns}, sort_keys=True)
+    assert "optimizer" not in local_table.describe()  # plain gradient descent: left unsaid
+
+
+def test_momentum_and_weight_decay_columns(seed_data):
+    """momentum applies to sgd and rmsprop: a grid crossing it with adam runs
+    adam once (momentum None); weight decay applies to all."""
+    X, Y = seed_data[:2]
+    table = sweep({"optimizer": ["sgd", "adam"], "momentum": [0.0, 0.9],
+                   "weight_decay": [0.0, 0.001], "num_iterations": [400]},
+                  record_every=200, progress=None)
+    assert [(r["optimizer"], r["momentum"], r["weight_decay"]) for r in table] == [
+        ("sgd", 0.0, 0.0), ("sgd", 0.0, 0.001), ("sgd", 0.9, 0.0), ("sgd", 0.9, 0.001),
+        ("adam", None, 0.0), ("adam", None, 0.001)]
+    for record in table:
+        result = _alone(X, Y, record)
+        assert record["final_cost"] == result.final_cost
+    momentum = table[2]
+    assert momentum["final_cost"] != table[0]["final_cost"]
+    assert (fastinit.optimizers.SGD(momentum=0.9)
+            == fastinit.sweeps.optimizer_of(momentum))
+    assert "momentum 0.0, 0.9 (2)" in table.describe()
+    with pytest.raises(ValueError, match="optimizer 'adam' has no momentum"):
+        sweep(configs=[{"optimizer": "adam", "momentum": 0.9}])
+    with pytest.raises(ValueError, match="optimizer 'adam' has no momentum"):
+        sweep({"optimizer": ["adam", "adagrad"], "momentum": [0.5]})
+
+
+def test_shared_schedule_l2_and_clipping(seed_data, tmp_path):
+    X, Y = seed_data[:2]
+    path = tmp_path / "r.jsonl"
+    shared = {"schedule": {"name": "cosine", "t_max": 400}, "l2": 0.001, "clip_norm": 1.0}
+    table = sweep({"optimizer": ["sgd", "adam"], "num_iterations": [400]}, record_every=200,
+                  results=path, progress=None, **shared)
+    for record in table:
+        assert record["schedule"] == {"name": "cosine", "t_max": 400, "eta_min": 0.0}
+        assert (record["l2"], record["clip_norm"]) == (0.001, 1.0)
+        result = _alone(X, Y, record, schedule=fastinit.optimizers.CosineAnnealing(t_max=400),
+                        l2=0.001, clip_norm=1.0)
+        assert record["final_cost"] == result.final_cost
+    assert "schedule cosine(t_max=400, eta_min=0), l2 0.001, clip_norm 1.0" in table.describe()
+    again = sweep({"optimizer": ["sgd", "adam"], "num_iterations": [400]}, record_every=200,
+                  results=path, progress=None,
+                  schedule=fastinit.optimizers.CosineAnnealing(t_max=400), l2=1e-3, clip_norm=1)
+    assert _without_times(again) == _without_times(table)
+    with pytest.raises(ValueError, match="made with schedule=cosine.*l2=0.001.*this sweep uses "
+                                         "schedule=constant, l2=0.0"):
+        sweep({"optimizer": ["sgd"], "num_iterations": [400]}, record_every=200, results=path)
+
+
+def test_resume_trains_only_the_new_optimizers(monkeypatch, tmp_path):
+    path = tmp_path / "r.jsonl"
+    grid = {"optimizer": ["sgd", "adam"], "seed": [0, 1], "num_iterations": [300]}
+    first = sweep(grid, results=path, record_every=100, progress=None)
+    calls = _spy(monkeypatch)
+    grown = sweep({**grid, "optimizer": ["sgd", "adam", "rmsprop"]}, results=path,
+                  record_every=100, progress=None)
+    assert [[type(run[3]).__name__ for run in runs] for runs in calls] == [["RMSprop"] * 2]
+    assert len(path.read_text().splitlines()) == 6
+    assert _without_times(grown[:2]) == _without_times(first[:2])  # sgd, adam of seed 0
+    assert [r["optimizer"] for r in grown] == ["sgd", "adam", "rmsprop"] * 2
+    again = sweep({**grid, "optimizer": ["rmsprop", "adam", "sgd"]}, results=path,
+                  record_every=100, progress=None)
+    assert len(calls) == 1 and len(again) == 6  # all done: nothing trained
+
+
+def test_a_results_file_of_before_optimizers_resumes_as_sgd(monkeypatch, tmp_path):
+    """Records without the optimizer columns (and the shared settings) are
+    plain gradient descent: reused as optimizer "sgd", never run again."""
+    path = tmp_path / "old.jsonl"
+    grid = {"seed": [0, 1], "num_iterations": [200]}
+    fresh = sweep(grid, record_every=100, progress=None)
+    added = ["optimizer", "momentum", "weight_decay", "schedule", "l2", "clip_norm"]
+    path.write_text("".join(json.dumps({k: v for k, v in r.items() if k not in added}) + "\n"
+                            for r in fresh))
+    calls = _spy(monkeypatch)
+    table = sweep({**grid, "optimizer": ["sgd", "adam"]}, results=path, record_every=100,
+                  progress=None)
+    assert [[type(run[3]).__name__ for run in runs] for runs in calls] == [["Adam"] * 2]
+    assert [r["optimizer"] for r in table] == ["sgd", "adam"] * 2
+    assert _without_times([table[0], table[2]]) == _without_times(fresh)
+    rows = table.summary("optimizer")
+    assert [(row["optimizer"], row["n"]) for row in rows] == [("sgd", 2), ("adam", 2)]
+    lines = path.read_text().splitlines()
+    assert len(lines) == 4 and "optimizer" not in lines[0]  # the old lines are kept as they were
+
+
+@pytest.mark.parametrize("grid, kwargs, error, match", [
+    ({"optimizer": ["nadam"]}, {}, ValueError, "optimizer must be one of"),
+    ({"optimizer": [5]}, {}, TypeError, "sweeps take optimizer by name"),
+    ({"optimizer": [fastinit.optimizers.Adam()]}, {}, TypeError, "sweeps take optimizer by name"),
+    ({"optimizer": "adam"}, {}, TypeError, "must be a list of values"),
+    ({"momentum": [1.0]}, {}, ValueError, r"momentum must be a finite number in \[0, 1\)"),
+    ({"momentum": [-0.5]}, {}, ValueError, "momentum must be a finite number >= 0"),
+    ({"momentum": ["0.9"]}, {}, TypeError, "momentum must be a real number"),
+    ({"weight_decay": [-1]}, {}, ValueError, "weight_decay must be a finite number >= 0"),
+    ({"weight_decay": [float("nan")]}, {}, ValueError, "weight_decay must be a finite"),
+    ({"optimizer": ["adam"], "momentum": [0.9]}, {}, ValueError, "'adam' has no momentum"),
+    ({"seed": [0]}, {"schedule": "bogus"}, ValueError, "schedule must be one of"),
+    ({"seed": [0]}, {"schedule": {"name": "step", "gama": 0.5}}, TypeError, "schedule 'step'"),
+    ({"seed": [0]}, {"schedule": {"t_max": 5}}, ValueError, "schedule must name one of"),
+    ({"seed": [0]}, {"schedule": {"name": "step", "gamma": 2.0}}, ValueError, "gamma"),
+    ({"seed": [0]}, {"schedule": 5}, TypeError, "schedule must be a name"),
+    ({"seed": [0]}, {"l2": -1}, ValueError, "l2 must be a finite number >= 0"),
+    ({"seed": [0]}, {"l2": "x"}, TypeError, "l2 must be a real number"),
+    ({"seed": [0]}, {"clip_norm": 0}, ValueError, "clip_norm must be a finite number > 0"),
+])
+def test_bad_optimizer_columns_and_settings_are_rejected(grid, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        sweep({**grid, "num_iterations": [1]}, progress=None, **kwargs)
+
+
+def test_a_tampered_optimizer_column_is_refused(tmp_path):
+    path = tmp_path / "r.jsonl"
+    sweep({"optimizer": ["adam"], "num_iterations": [5]}, results=path, record_every=5,
+          progress=None)
+    good = path.read_bytes()
+    for old, new in ((b'"optimizer": "adam", "momentum": null',
+                      b'"optimizer": "adamw", "momentum": null'),
+                     (b'"momentum": null', b'"momentum": 0.5'),
+                     (b'"weight_decay": 0.0', b'"weight_decay": "x"')):
+        assert old in good
+        path.write_bytes(good.replace(old, new, 1))
+        with pytest.raises(ValueError, match="r.jsonl:1"):
+            sweep({"optimizer": ["adam"], "num_iterations": [5]}, results=path, record_every=5,
+                  progress=None)
+
+
+@pytest.mark.slow
+def test_dask_sweep_of_optimizers_with_shared_settings_equals_local():
+    distributed = pytest.importorskip("dask.distributed")
+    grid = {"init": ["he", "xavier"], "optimizer": ["sgd", "adam", "adagrad"], "seed": [0, 1],
+            "num_iterations": [500]}
+    shared = {"schedule": "step", "l2": 0.01, "clip_norm": 5.0}
+    local = sweep(grid, record_every=100, progress=None, **shared)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        table = sweep(grid, record_every=100, client=client, chunk_size=5, progress=None,
+                      **shared)
+    assert _without_times(table) == _without_times(local)
