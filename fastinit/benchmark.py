@@ -510,7 +510,8 @@ def benchmark_optimizers(rounds: int = 5, quick: bool = False,
         return lambda: train(X, Y, LAYERS, num_iterations=n, diagnostics=False,
                              record_every=1000, **kw)
 
-    cases = [(f"optimizer={name}", {"optimizer": name}) for name in OPTIMIZERS]
+    cases: list[tuple[str, dict[str, Any]]] = [
+        (f"optimizer={name}", {"optimizer": name}) for name in OPTIMIZERS]
     cases += [("sgd, momentum 0.9, nesterov", {"optimizer": "sgd"}),
               ("l2=0.1, clip_norm=1", {"l2": 0.1, "clip_norm": 1.0}),
               ("dropout, keep_prob=0.8", {"keep_prob": 0.8}),

@@ -598,10 +598,11 @@ def train(
     per_call = _iterations_per_call(batch_size or X.shape[1], theta.shape[0])
     model = _Model(theta, learning_rate, state, first_step)
     records: list[np.ndarray] = []
-    stopper = (_EarlyStopping(FusedEngine(
-        Problem(X_val, Y_val, layout, act_size, hidden_act, negative_slope, loss_entry.code,
-                hyper), theta.shape[0], n_threads).cost, patience, tol)
-        if X_val is not None else None)
+    stopper = None
+    if X_val is not None and Y_val is not None:
+        stopper = _EarlyStopping(FusedEngine(
+            Problem(X_val, Y_val, layout, act_size, hidden_act, negative_slope, loss_entry.code,
+                    hyper), theta.shape[0], n_threads).cost, patience, tol)
 
     def step(active, done, n_iter, record):
         stats = None
@@ -716,7 +717,8 @@ def _initial_state(optimizer_state: Any, opt: Optimizer, n_params: int,
 
 
 def _check_validation(validation: Any, X: np.ndarray, Y: np.ndarray, dims: list[int],
-                      dtype: np.dtype, loss: Loss, seed: int | None):
+                      dtype: np.dtype, loss: Loss, seed: int | None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """(X, Y, X_val, Y_val): the training data less a held-out fraction, or
     the given validation pair (validated as X and Y), or no validation."""
     if validation is None:
@@ -743,7 +745,8 @@ def _check_validation(validation: Any, X: np.ndarray, Y: np.ndarray, dims: list[
             np.ascontiguousarray(X[:, held]), np.ascontiguousarray(Y[:, held]))
 
 
-def _check_early_stopping(patience: Any, tol: Any, X_val: np.ndarray | None):
+def _check_early_stopping(patience: Any, tol: Any,
+                          X_val: np.ndarray | None) -> tuple[int | None, float]:
     from .optimizers import _real
 
     tol = _real(tol, "tol", 0)
@@ -760,7 +763,7 @@ class _EarlyStopping:
     ``check`` before a recording call tells whether to stop there (the model
     then keeps its best committed state)."""
 
-    def __init__(self, cost: Callable[[np.ndarray], float], patience: int | None, tol: float):
+    def __init__(self, cost: Callable[..., float], patience: int | None, tol: float):
         self.cost, self.patience, self.tol = cost, patience, tol
         self.costs: list[float] = []
         self.best: tuple[int, float] = (0, float("inf"))
@@ -905,8 +908,8 @@ def train_models(
                               n_threads=usable_threads(threads), costs=costs, **problem.network,
                               **problem.dropout, **work.buffers)
         if record and keep is not None:  # the cost without dropout, as train() records it
-            costs = [cost_of(thetas[k], l2=float(hypers[k, _kernels.HYPER_FIELDS["l2"]]))
-                     for k in index]
+            costs = np.array([cost_of(thetas[k], l2=float(hypers[k, _kernels.HYPER_FIELDS["l2"]]))
+                              for k in index])
         thetas[index] = batch
         states[index] = batch_states
         return costs
