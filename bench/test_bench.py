@@ -118,3 +118,35 @@ def test_predict_proba(benchmark, large, impl):
         benchmark(lambda: reference.forward_propagation(X, params)[0])
     else:
         benchmark(fastinit.predict_proba, X, params)
+
+
+@pytest.mark.benchmark(group="seed He run, optimizers, 2000 iterations")
+@pytest.mark.parametrize("options", [{}, {"optimizer": "adam"}, {"optimizer": "rmsprop"},
+                                     {"keep_prob": 0.8}, {"l2": 0.1, "clip_norm": 1.0}],
+                         ids=["plain", "adam", "rmsprop", "dropout", "l2-clip"])
+def test_fastinit_optimizers(benchmark, data, options):
+    X, Y = data
+    result = benchmark(fastinit.train, X, Y, LAYERS, init="he", num_iterations=ITERATIONS,
+                       diagnostics=False, **options)
+    assert np.isfinite(result.costs).all()
+
+
+@pytest.mark.benchmark(group="mini-batch Adam, m = 1e4, batches of 256")
+@pytest.mark.parametrize("side", ["fastinit", "numpy"])
+def test_minibatch_adam(benchmark, side):
+    from fastinit.training import epoch_order
+
+    rng = np.random.default_rng(0)
+    m, batch = 10**4, 256
+    X = rng.standard_normal((2, m))
+    Y = (X[0] * X[1] > 0).astype(np.float64).reshape(1, -1)
+    steps = 2 * -(-m // batch)
+    initial = fastinit.initialize_parameters(LAYERS, "he")
+    if side == "fastinit":
+        out = benchmark(fastinit.train, X, Y, LAYERS, learning_rate=0.001, optimizer="adam",
+                        num_iterations=steps, batch_size=batch, diagnostics=False,
+                        record_every=steps).parameters
+    else:
+        out = benchmark(reference.minibatch_train, X, Y, initial, 0.001, steps, batch,
+                        lambda e: epoch_order(m, e, seed=3), optimizer="adam")
+    assert all(np.isfinite(v).all() for v in out.values())

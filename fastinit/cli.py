@@ -295,6 +295,7 @@ def _build_parser() -> argparse.ArgumentParser:
     be = sub.add_parser("bench", help="time fastinit against the NumPy reference, side by side",
                         formatter_class=argparse.RawDescriptionHelpFormatter,
                         epilog=_examples("fastinit bench", "fastinit bench --paths --quick",
+                                         "fastinit bench --optimizers",
                                          "fastinit bench --sweep --seeds 10"),
                         description="Time the seed's He run with the NumPy reference and with "
                                     "fastinit, interleaved in one process; print per-round ratios. "
@@ -305,8 +306,12 @@ def _build_parser() -> argparse.ArgumentParser:
     be.add_argument("--paths", action="store_true",
                     help="time every path against NumPy: the notebook's loop on the drop-in "
                          "functions, mini-batch training, prediction")
+    be.add_argument("--optimizers", action="store_true",
+                    help="time each optimizer, L2 with clipping and dropout against plain "
+                         "gradient descent (seed's run), and mini-batch Adam against a NumPy "
+                         "Adam loop")
     be.add_argument("--quick", action="store_true",
-                    help="with --table or --paths: less work, noisier")
+                    help="with --table, --paths or --optimizers: less work, noisier")
     be.add_argument("--sweep", action="store_true",
                     help="time a sweep of the seed's experiment (4 initializers x --seeds seeds) "
                          "on 1 and 2 threads against the NumPy reference run serially")
@@ -786,12 +791,15 @@ def _csv_field(text: str) -> str:
 
 
 def _bench(args) -> int:
-    from .benchmark import benchmark_paths, benchmark_sweep, benchmark_table, compare_with_numpy
+    from .benchmark import (benchmark_optimizers, benchmark_paths, benchmark_sweep,
+                            benchmark_table, compare_with_numpy)
 
     if args.sweep:
         benchmark_sweep(n_seeds=args.seeds, iterations=args.iterations, rounds=min(args.rounds, 3))
     elif args.paths:
         benchmark_paths(rounds=args.rounds, quick=args.quick)
+    elif args.optimizers:
+        benchmark_optimizers(rounds=args.rounds, quick=args.quick)
     elif args.table:
         benchmark_table(rounds=min(args.rounds, 3), quick=args.quick)
     else:

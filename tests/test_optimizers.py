@@ -258,8 +258,8 @@ def test_loss_trains_as_the_reference(loss, engine, batch_size, dtype):
                                         optimizer=Adam(), loss=loss, l2=0.2)
     _assert_matches(result, params, costs, dtype)
     assert result.loss == loss
-    # the first recorded cost is the documented loss of the initial logits (no L2 part
-    # beyond the penalty, which reference.l2_penalty adds)
+    # the first recorded cost: the documented loss of the initial logits plus the
+    # L2 penalty (l2 / 2m) * sum of the squared weights
     initial = random_network(dims, np.random.default_rng(1), np.float64)
     Z = reference.forward_propagation(X.astype(np.float64), initial, loss=loss)[1][-4]
     weights = sum(np.sum(initial[f"W{l}"] ** 2) for l in range(1, len(dims)))
@@ -516,6 +516,7 @@ def test_resuming_continues_exactly(optimizer, engine, batch_size):
               diagnostics=False, seed=SEED)
     whole = fastinit.train(X, Y, DIMS, num_iterations=72, **kw)
     first = fastinit.train(X, Y, DIMS, num_iterations=36, **kw)
+    handed = first.optimizer_state.copy()
     second = fastinit.train(X, Y, DIMS, num_iterations=36, initial_parameters=first.parameters,
                             optimizer_state=first.optimizer_state, **kw)
     assert first.optimizer_state.step == 36 and second.optimizer_state.step == 72
@@ -528,7 +529,8 @@ def test_resuming_continues_exactly(optimizer, engine, batch_size):
     warm = fastinit.train(X, Y, DIMS, num_iterations=36, initial_parameters=first.parameters, **kw)
     assert not np.array_equal(warm.parameters["W1"], whole.parameters["W1"])
     # and the state passed in is left as it was
-    assert first.optimizer_state.step == 36
+    assert first.optimizer_state.step == handed.step
+    np.testing.assert_array_equal(first.optimizer_state.slots, handed.slots)
 
 
 def test_optimizer_state_is_validated(seed_data):
