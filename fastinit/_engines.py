@@ -384,7 +384,6 @@ class BlasEngine:
                  seed: int | None = None):
         self.problem = problem
         self.gradient = np.zeros(n_params, dtype=problem.X.dtype)
-        self._update = np.zeros(n_params, dtype=problem.X.dtype)
         self._grads = _layer_views(self.gradient, problem.layout)
         # m -> (activations, deltas, pre-activations (empty unless f' needs Z))
         self._buffers: dict[int, tuple[list[np.ndarray], list[np.ndarray],
@@ -432,8 +431,8 @@ class BlasEngine:
         for step in range(first, first + n_iter):
             X, Y = self._batch(step)
             self._gradient(X, Y, params, step + 1)
-            self._update[:] = self.gradient  # the update overwrites its gradient
-            _kernels.optimizer_update(theta=theta, grad=self._update, state=state,
+            # in place, as the fused loops: the gradient left is the one the step used
+            _kernels.optimizer_update(theta=theta, grad=self.gradient, state=state,
                                       hyper=p.hyper, t=step + 1, layout=p.layout, m=X.shape[1])
         return cost
 

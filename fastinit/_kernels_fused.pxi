@@ -636,49 +636,47 @@ def activation_statistics(
         floating[::1] alive,                   # OUT (sum of widths,): 1 where a unit was ever > 0
         floating[::1] acts):                   # WORK (activation_buffer_size(layout),)
     """One forward pass that only gathers per-layer statistics of the
-    activations (hidden layers: after the activation; output layer: the
-    probabilities).  "Saturated": |a| > 0.99 for tanh, a < 0.01 or a > 0.99
-    for sigmoid and the output probabilities, never for the other activations."""
+    activations (hidden layers: after the activation; output layer: its
+    output, the probabilities of the cross-entropies).  The walk is the
+    training loops' ``_block_forward``.  "Saturated": |a| > 0.99 for tanh,
+    a < 0.01 or a > 0.99 for sigmoid and the output probabilities, never for
+    the other activations (nor the identity output of "mse")."""
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1]
-    cdef Py_ssize_t blk, start, nb, l, j, i, n_out, lda, unit0
+    cdef Py_ssize_t start, nb, l, j, i, n_out, unit0, ldx, ld
     cdef int act
     cdef floating a
     cdef floating work[2 * BLOCK]
-    cdef const floating* A_in
-    cdef floating* Z = &acts[0]
+    cdef floating* Z
     cdef double s, s2, sat
     if layout.shape[1] != N_COLUMNS or acts.shape[0] < activation_buffer_size(layout):
         raise ValueError("activation_statistics: work buffer does not match the problem")
-    cdef floating* x_tail = &acts[_x_tail_offset(&layout[0, 0], L)]
+    ld = _block_of(&theta[0])
     with nogil:
         memset(&sums[0, 0], 0, sums.shape[0] * sums.shape[1] * sizeof(double))
         memset(&alive[0], 0, alive.shape[0] * sizeof(floating))
-        for blk in range((m + BLOCK - 1) // BLOCK):
-            start = blk * BLOCK
-            nb = min(<Py_ssize_t>BLOCK, m - start)
-            A_in = &X[0, start]
-            lda = m
-            if _padded(nb) > nb:
-                _copy_padded(x_tail, BLOCK, A_in, m, layout[0, N_IN], nb, _padded(nb))
-                A_in = x_tail
-                lda = BLOCK
+        start = 0
+        while start < m:
+            nb = min(ld, m - start)
+            _block_forward(&theta[0], &layout[0, 0], L, &X[0, 0], m, start, nb, &acts[0],
+                           hidden_act, slope, &ldx, NULL)
             unit0 = 0
             for l in range(L):
                 n_out = layout[l, N_OUT]
-                act = hidden_act if l < L - 1 else (SIGMOID if loss == LOSS_BCE else LINEAR)
                 Z = &acts[layout[l, ACT_AT]]
-                _linear_forward_block(&theta[layout[l, W_AT]], &theta[layout[l, B_AT]],
-                                      n_out, layout[l, N_IN], A_in, lda, Z, BLOCK, _padded(nb),
-                                      act, slope)
-                if l == L - 1 and loss == LOSS_CCE:
-                    _softmax_block(Z, BLOCK, Z, BLOCK, n_out, nb, work)
-                    act = SIGMOID  # probabilities: saturated like a sigmoid's
+                act = hidden_act
+                if l == L - 1:  # the output: logits -> the loss's output
+                    act = SIGMOID if loss != LOSS_MSE else LINEAR  # probabilities saturate
+                    if loss == LOSS_CCE:
+                        _softmax_block(Z, ld, Z, ld, n_out, nb, work)
+                    elif loss == LOSS_BCE:
+                        for j in range(n_out):
+                            _activate_row(Z + j * ld, 0, SIGMOID, slope, nb)
                 s = 0
                 s2 = 0
                 sat = 0
                 for j in range(n_out):
                     for i in range(nb):
-                        a = Z[j * BLOCK + i]
+                        a = Z[j * ld + i]
                         s = s + a
                         s2 = s2 + <double>a * a
                         if a > 0:
@@ -691,5 +689,4 @@ def activation_statistics(
                 sums[l, 1] = sums[l, 1] + s2
                 sums[l, 2] = sums[l, 2] + sat
                 unit0 = unit0 + n_out
-                A_in = Z
-                lda = BLOCK
+            start = start + ld

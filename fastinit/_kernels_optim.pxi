@@ -242,7 +242,9 @@ cdef void _rmsprop(floating* theta, const floating* grad, floating* state, Py_ss
 
 cdef void _adam(floating* theta, const floating* grad, floating* state, Py_ssize_t n,
                 const Optim* o, Py_ssize_t t, floating lr) noexcept nogil:
-    """torch.optim.Adam / AdamW (``decoupled``) with AMSGrad (``flag``), or
+    """torch.optim.Adam / AdamW (``decoupled``) with AMSGrad (``flag``: the
+    running maximum of v divided by the step's bias correction, as torch
+    computes it), or
     scikit-learn's form (VARIANT_SKLEARN: lr sqrt(1 - b2^t) / (1 - b1^t) as
     the step size, eps added to sqrt(v))."""
     cdef Py_ssize_t p
@@ -266,11 +268,12 @@ cdef void _adam(floating* theta, const floating* grad, floating* state, Py_ssize
             theta[p] = theta[p] - step * m1[p] / (sqrt(m2[p]) + eps)
             continue
         mhat = m1[p] / bc1
-        vhat = m2[p] / bc2
-        if o.flag:
-            if vhat > vmax[p]:
-                vmax[p] = vhat
-            vhat = vmax[p]
+        if o.flag:  # AMSGrad as torch computes it: the running maximum of v, then corrected
+            if m2[p] > vmax[p]:
+                vmax[p] = m2[p]
+            vhat = vmax[p] / bc2
+        else:
+            vhat = m2[p] / bc2
         theta[p] = theta[p] - lr * mhat / (sqrt(vhat) + eps)
 
 

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._engines import B_OFFSET, N_OUT, W_OFFSET
+from ._engines import B_OFFSET, N_OUT, W_OFFSET, aligned_rows
 from ._simd import kernels as _kernels
 from ._validation import check_activation, check_array, check_features, check_parameters
 
@@ -38,7 +38,8 @@ class Diagnostics:
     saturated_fraction : ndarray of shape (n_records, L)
         Fraction of activations in the flat tails of tanh / sigmoid / the output.
     grad_norm : ndarray of shape (n_records, L)
-        ``||dW[l]||`` (Frobenius) of the gradient at that iteration.
+        ``||dW[l]||`` (Frobenius) of the gradient the update used at that
+        iteration (with the L2 penalty's term, after clipping).
     """
 
     iterations: np.ndarray
@@ -72,7 +73,7 @@ def layer_statistics(X, theta, layout, act_code, slope, loss, act_size):
     L = layout.shape[0]
     sums = np.empty((L, 3))
     alive = np.empty(int(layout[:, N_OUT].sum()), dtype=theta.dtype)
-    acts = np.empty(act_size, dtype=theta.dtype)
+    acts = aligned_rows(1, act_size, theta.dtype)[0]  # as a thread's row of the workspace
     _kernels.activation_statistics(X=X, theta=theta, layout=layout, hidden_act=act_code,
                                    slope=slope, loss=loss, sums=sums, alive=alive, acts=acts)
     out = np.empty((L, 4))

@@ -15,6 +15,7 @@ updates both every step.  Each name means its framework's algorithm, as
            ``centered``, momentum, weight decay
 ``adam``   :class:`Adam`: bias-corrected moments, eps added to
            sqrt(v_hat), weight decay added to the gradient (L2), ``amsgrad``
+           (the running maximum of v, then bias-corrected: torch's code)
 ``adamw``  :class:`AdamW`: Adam with decoupled weight decay
            (theta -= lr * weight_decay * theta before the moments)
 ``adagrad`` :class:`Adagrad`: lr / (1 + (t - 1) lr_decay), accumulated
@@ -70,7 +71,7 @@ def _real(value: Any, name: str, low: float, high: float = math.inf, *,
 def _count(value: Any, name: str) -> int:
     """An int in [1, 2^53] (the kernels read it from a float64 vector)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int >= 1, got {value!r}")
+        raise TypeError(f"{name} must be an int in [1, 2**53], got {value!r}")
     if not 1 <= value <= 2 ** 53:
         raise ValueError(f"{name} must be an int in [1, 2**53], got {value!r}")
     return int(value)
@@ -152,7 +153,9 @@ class ExponentialLR(Schedule):
 
 @dataclass(frozen=True)
 class InvScaling(Schedule):
-    """scikit-learn's inverse scaling: lr / t ** power_t."""
+    """Inverse scaling, lr / t ** power_t with t the step count: the formula
+    of scikit-learn's SGDClassifier (its MLP applies it once per epoch with
+    t the number of samples seen)."""
 
     power_t: float = 0.5
     name: ClassVar[str] = "invscaling"

@@ -374,10 +374,11 @@ def optimizer_step(theta, g, state, opt, t, lr):
         if opt.variant == "sklearn":
             theta -= (lr * np.sqrt(bc2) / bc1) * state[0] / (np.sqrt(state[1]) + eps)
             return
-        vhat = state[1] / bc2
-        if opt.amsgrad:
-            state[2] = np.maximum(state[2], vhat)
-            vhat = state[2]
+        if opt.amsgrad:  # torch's computation: max of v, then the bias correction
+            state[2] = np.maximum(state[2], state[1])
+            vhat = state[2] / bc2
+        else:
+            vhat = state[1] / bc2
         theta -= lr * (state[0] / bc1) / (np.sqrt(vhat) + eps)
     elif opt.name == "adagrad":
         clr = lr / (1 + (t - 1) * f(opt.lr_decay))

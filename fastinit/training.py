@@ -566,6 +566,7 @@ def train(
     loss_entry = get_loss(loss, dims[-1])
     learning_rate = check_learning_rate(learning_rate, dtype)
     opt, sched, hyper = _check_update(optimizer, learning_rate, schedule, l2, clip_norm, dtype)
+    learning_rate = float(opt.lr)  # an optimizer's own lr is the rate used (and reported)
     n_threads = check_n_threads(n_threads)
     check_callable(progress, "progress", "progress(iterations_done, num_iterations)")
     check_choice(on_divergence, "on_divergence", ("warn", "raise"))
@@ -629,6 +630,8 @@ def train(
         kept = len(model.costs)
         if stopper is not None and model.stop_with is not None:
             status, message = "early_stopped", stopper.message
+        elif stopper is not None and stopper.message:
+            message = stopper.message
         return _result(
             model, layout, runner.cost(model.committed[1]), record_every,
             time.perf_counter() - start, opt, status=status, message=message, layers_dims=dims,
@@ -727,7 +730,7 @@ def _check_validation(validation: Any, X: np.ndarray, Y: np.ndarray, dims: list[
         if len(validation) != 2:
             raise TypeError("validation must be a fraction or a pair (X_val, Y_val)")
         X_val = check_array(validation[0], "validation X", dtype)
-        check_features(X_val, dims[0])
+        check_features(X_val, dims[0], name="validation X")
         Y_val = check_targets(validation[1], X_val.shape[1], dtype, dims[-1], loss,
                               name="validation Y")
         return X, Y, X_val, Y_val
@@ -805,6 +808,9 @@ class _EarlyStopping:
         cost = self.cost(model.committed[1], l2=0.0)
         if cost >= self.best[1] and self.best_state is not None:
             model.committed = self.best_state
+            self.message = (f"kept the parameters of iteration {self.best[0]}, whose validation "
+                            f"loss {self.best[1]:.6g} is the lowest (after {done} iterations: "
+                            f"{cost:.6g})")
         else:
             self.best = (done, cost)
 
