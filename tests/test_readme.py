@@ -71,10 +71,10 @@ def test_optimizer_snippets_run_and_print_the_readme_table():
     assert len(pasted) == 1
     readme_table = [line.rstrip() for line in pasted[0].splitlines()]
     printed = out[2:]
-    assert len(printed) == len(readme_table) == 4 + 16
-    assert printed[:4] == readme_table[:4]                      # what ran, and the header
-    rows = {tuple(line.split()[:3]): line for line in printed[4:]}
-    for line in readme_table[4:]:
+    assert len(printed) == len(readme_table) == 5 + 16
+    assert printed[:5] == readme_table[:5]                      # what ran, and the header
+    rows = {tuple(line.split()[:3]): line for line in printed[5:]}
+    for line in readme_table[5:]:
         key = tuple(line.split()[:3])
         if key[0] == "zeros":                                   # exact: zero gradients
             assert rows[key] == line
