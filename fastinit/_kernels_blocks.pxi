@@ -236,9 +236,11 @@ cdef inline floating _cce_from_logits_block(
 
 
 # Losses of the output layer (``fastinit.losses`` is their registry): each
-# fixes the output activation, the loss summed over the output units of an
-# example, and dZ = (1/m) (output - Y), the gradient of the mean loss with
-# respect to the logits (the same form for all three).
+# fixes the output activation (``_output_block``), the loss summed over the
+# output units of an example (``_loss_block``), and dZ = (1/m) (output - Y),
+# the gradient of the mean loss with respect to the logits (the same form for
+# all three).  Adding a loss: a code here and in LOSS_CODES, a branch in those
+# two routines (and in ``_output_is_probability``).
 cdef enum:
     LOSS_BCE = 0       # sigmoid outputs, binary cross-entropy (0/1 labels)
     LOSS_CCE = 1       # softmax output, categorical cross-entropy (one-hot labels)
@@ -248,6 +250,32 @@ LOSS_CODES = {"binary_cross_entropy": LOSS_BCE, "categorical_cross_entropy": LOS
               "mse": LOSS_MSE}
 
 
+cdef inline bint _output_is_probability(int loss) noexcept nogil:
+    """Whether the loss's outputs are probabilities (they saturate near 0 and 1)."""
+    return loss != LOSS_MSE
+
+
+cdef inline void _output_block(
+        int loss,
+        const floating* Z, Py_ssize_t ldz,      # IN  (n, nb) output logits
+        floating* out, Py_ssize_t ldo,          # OUT (n, nb) the loss's output (may be Z)
+        Py_ssize_t n, Py_ssize_t nb,
+        floating* work) noexcept nogil:         # WORK (2 * BLOCK,)
+    """The output layer's activation of a loss: sigmoid, softmax per column
+    or the identity."""
+    cdef Py_ssize_t j, i
+    if loss == LOSS_CCE:
+        _softmax_block(Z, ldz, out, ldo, n, nb, work)
+    elif loss == LOSS_MSE:
+        for j in range(n):
+            for i in range(nb):
+                out[j * ldo + i] = Z[j * ldz + i]
+    else:
+        for j in range(n):
+            for i in range(nb):
+                out[j * ldo + i] = _sigmoid(Z[j * ldz + i])
+
+
 cdef inline void _output_gradient_block(
         const floating* Z, Py_ssize_t ldz,      # IN  (n, nb) output logits
         const floating* Y, Py_ssize_t ldy,      # IN  (n, nb) targets (one-hot for LOSS_CCE)
@@ -255,22 +283,13 @@ cdef inline void _output_gradient_block(
         floating* dZ, Py_ssize_t lddz,          # OUT (n, nb)
         Py_ssize_t n, Py_ssize_t nb,
         floating* work) noexcept nogil:         # WORK (2 * BLOCK,)
-    """dZ = (1/m) (p - Y) with p = sigmoid(Z), softmax(Z) or Z itself by the
-    loss: the gradient of the mean loss with respect to the logits."""
+    """dZ = (1/m) (output - Y), the output of ``_output_block``: the gradient
+    of the mean loss with respect to the logits, the same form for every loss."""
     cdef Py_ssize_t j, i
-    if loss == LOSS_CCE:
-        _softmax_block(Z, ldz, dZ, lddz, n, nb, work)
-        for j in range(n):
-            for i in range(nb):
-                dZ[j * lddz + i] = inv_m * (dZ[j * lddz + i] - Y[j * ldy + i])
-    elif loss == LOSS_MSE:
-        for j in range(n):
-            for i in range(nb):
-                dZ[j * lddz + i] = inv_m * (Z[j * ldz + i] - Y[j * ldy + i])
-    else:
-        for j in range(n):
-            for i in range(nb):
-                dZ[j * lddz + i] = inv_m * (_sigmoid(Z[j * ldz + i]) - Y[j * ldy + i])
+    _output_block(loss, Z, ldz, dZ, lddz, n, nb, work)
+    for j in range(n):
+        for i in range(nb):
+            dZ[j * lddz + i] = inv_m * (dZ[j * lddz + i] - Y[j * ldy + i])
 
 
 cdef inline floating _mse_block(
@@ -296,6 +315,18 @@ cdef inline floating _bce_from_logits_block(
         for i in range(nb):
             total = total + _bce_from_logit(Z[j * ldz + i], Y[j * ldy + i])
     return total
+
+
+cdef inline floating _loss_block(
+        int loss, const floating* Z, Py_ssize_t ldz, const floating* Y, Py_ssize_t ldy,
+        Py_ssize_t n, Py_ssize_t nb) noexcept nogil:
+    """Sum over a block of the loss of each example (from the logits): the one
+    dispatch of the losses' values."""
+    if loss == LOSS_CCE:
+        return _cce_from_logits_block(Z, ldz, Y, ldy, n, nb)
+    if loss == LOSS_MSE:
+        return _mse_block(Z, ldz, Y, ldy, n, nb)
+    return _bce_from_logits_block(Z, ldz, Y, ldy, n, nb)
 
 
 cdef inline void _reduce_lanes(const floating* lanes, Py_ssize_t n,

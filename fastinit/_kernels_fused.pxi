@@ -136,15 +136,10 @@ cdef inline floating _block_loss(const floating* Z, Py_ssize_t ld, const floatin
                                  int kind, floating loss) noexcept nogil:
     """``loss`` plus the loss (LOSS_CODES ``kind``) of a block's logits ``Z``:
     one group sum of LOSS_GROUP examples at a time, each added in order."""
-    cdef Py_ssize_t s0 = 0, n
+    cdef Py_ssize_t s0 = 0
     while s0 < nb:
-        n = min(<Py_ssize_t>LOSS_GROUP, nb - s0)
-        if kind == LOSS_CCE:
-            loss = loss + _cce_from_logits_block(Z + s0, ld, Y + s0, ldy, n_out, n)
-        elif kind == LOSS_MSE:
-            loss = loss + _mse_block(Z + s0, ld, Y + s0, ldy, n_out, n)
-        else:
-            loss = loss + _bce_from_logits_block(Z + s0, ld, Y + s0, ldy, n_out, n)
+        loss = loss + _loss_block(kind, Z + s0, ld, Y + s0, ldy, n_out,
+                                  min(<Py_ssize_t>LOSS_GROUP, nb - s0))
         s0 = s0 + LOSS_GROUP
     return loss
 
@@ -665,12 +660,9 @@ def activation_statistics(
                 Z = &acts[layout[l, ACT_AT]]
                 act = hidden_act
                 if l == L - 1:  # the output: logits -> the loss's output
-                    act = SIGMOID if loss != LOSS_MSE else LINEAR  # probabilities saturate
-                    if loss == LOSS_CCE:
-                        _softmax_block(Z, ld, Z, ld, n_out, nb, work)
-                    elif loss == LOSS_BCE:
-                        for j in range(n_out):
-                            _activate_row(Z + j * ld, 0, SIGMOID, slope, nb)
+                    _output_block(loss, Z, ld, Z, ld, n_out, nb, work)
+                    # probabilities saturate as a sigmoid's
+                    act = SIGMOID if _output_is_probability(loss) else LINEAR
                 s = 0
                 s2 = 0
                 sat = 0

@@ -221,12 +221,7 @@ def loss_from_logits(const floating[:, ::1] ZL,  # IN (n, m) output logits
     cdef floating total
     cdef Py_ssize_t n = ZL.shape[0], m = ZL.shape[1]
     with nogil:
-        if loss == LOSS_CCE:
-            total = _cce_from_logits_block(&ZL[0, 0], m, &Y[0, 0], m, n, m)
-        elif loss == LOSS_MSE:
-            total = _mse_block(&ZL[0, 0], m, &Y[0, 0], m, n, m)
-        else:
-            total = _bce_from_logits_block(&ZL[0, 0], m, &Y[0, 0], m, n, m)
+        total = _loss_block(loss, &ZL[0, 0], m, &Y[0, 0], m, n, m)
     return (1.0 / m) * total
 
 

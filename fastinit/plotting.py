@@ -525,39 +525,105 @@ def plot_diagnostics(diagnostics: Any, activation: str | None = None) -> Any:
     return fig
 
 
-def plot_sweep(table: Any, by: str = "test_accuracy", group: str = "init") -> Any:
+# Hue colours of plot_sweep: matplotlib's default cycle (C0, C1, ...) while it
+# lasts, then evenly spaced along "turbo" -- never a colour given to two values.
+HUE_TINT = 0.3  # a box's face: this much of its hue colour over white
+
+
+def hue_colors(n: int) -> list[tuple[float, float, float]]:
+    """The RGB colours of ``n`` hue values (:func:`plot_sweep`): the default
+    colour cycle C0 .. C9 for up to 10, else ``n`` colours spread along the
+    "turbo" colour map, so that no two values share one."""
+    pyplot()
+    from matplotlib import colormaps, rcParams
+    from matplotlib.colors import to_rgb
+
+    cycle = [to_rgb(c) for c in rcParams["axes.prop_cycle"].by_key().get("color", [])]
+    if n <= len(cycle):
+        return cycle[:n]
+    cmap = colormaps["turbo"]
+    return [to_rgb(cmap(0.05 + 0.9 * i / max(n - 1, 1))) for i in range(n)]
+
+
+def _tint(colour: tuple[float, float, float], amount: float = HUE_TINT) -> tuple[float, ...]:
+    return tuple(1.0 - amount * (1.0 - c) for c in colour)
+
+
+def _check_numeric(records: list, column: str, group: str) -> None:
+    """Refuse a ``by`` column that holds no numbers (``by`` is the plotted
+    accuracy; the groups are ``group``)."""
+    try:
+        np.asarray([r[column] for r in records], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"by={column!r} must name a numeric column to plot (\"test_accuracy\" or "
+            f"\"train_accuracy\"), got values such as {records[0][column]!r}; the groups along "
+            f"the x axis are group= (here {group!r}), the boxes within a group hue=") from None
+
+
+def plot_sweep(table: Any, by: str = "test_accuracy", group: str = "init",
+               hue: str | None = None) -> Any:
     """Distributions of a sweep per group (e.g. per initializer): accuracy
     on the left, the iteration at which the cost first fell below the
     threshold on the right (converged runs only; how many converged is in the
     tick labels, and a group none of whose runs converged says so in the
     panel).  One dot per run, in one colour per group in both panels.
 
+    With ``hue``, each group holds one box per value of the ``hue`` column,
+    side by side, in one colour per value (the same in both panels, named in
+    one legend above them); under each box of the right panel, how many of
+    its runs converged ("3/5"), and a box none of whose runs converged says
+    "none" at its foot.  The figure is as wide as its boxes need.
+
     Parameters
     ----------
     table : SweepTable
-        The output of :func:`fastinit.sweep`.
+        The output of :func:`fastinit.sweep` (or any sequence of its records,
+        dicts, with ``cost_threshold`` optional).
     by : str, default "test_accuracy"
         The accuracy column of the left panel ("train_accuracy" or "test_accuracy").
     group : str, default "init"
-        The column whose values form the groups.
+        The column whose values form the groups along the x axis.
+    hue : str, optional
+        A second column, whose values split each group into boxes side by
+        side, coloured by value (seaborn's ``hue``), e.g. ``"optimizer"``.
+        Values are compared as text, in the order they first appear.  A
+        (group, hue) pair without records leaves its place empty.  Default:
+        one box per group.
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        No records; a column that is not in them; ``hue`` equal to ``group``
+        or to ``by``; a ``by`` column that holds no numbers.
     """
     plt = pyplot()
     records = list(table)
     if not records:
         raise ValueError("no sweep records to plot")
-    for column in (by, group):
+    for column in (by, group) if hue is None else (by, group, hue):
         if column not in records[0]:
             raise ValueError(f"no column {column!r} in the sweep records")
-    names = list(dict.fromkeys(str(r[group]) for r in records))
-    members = {n: [r for r in records if str(r[group]) == n] for n in names}
+    if hue is not None and hue == group:
+        raise ValueError(f"hue={hue!r} is also the group column: hue must name another column "
+                         f"(e.g. group='init', hue='optimizer'), or leave hue out")
+    if hue is not None and hue == by:
+        raise ValueError(f"hue={hue!r} is the plotted column by={by!r}: hue must name a column "
+                         f"of settings (e.g. 'optimizer')")
+    _check_numeric(records, by, group)
     threshold = getattr(table, "cost_threshold", None)
     limit = f"{threshold:g}" if threshold else "the threshold"
+    if hue is not None:
+        return _plot_sweep_hue(plt, records, by, group, hue, limit)
+    names = list(dict.fromkeys(str(r[group]) for r in records))
+    members = {n: [r for r in records if str(r[group]) == n] for n in names}
     box = dict(showfliers=False, medianprops=dict(color="k", linewidth=1.5))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.3))
+    # 11 inches up to 5 groups, then wider: each group's two-line tick labels need room
+    fig, (left, right) = plt.subplots(1, 2, figsize=(max(11.0, 2 * (0.8 * len(names) + 1.0)), 4.3))
     rng = np.random.default_rng(0)  # horizontal jitter of the points only
     ticks = range(1, len(names) + 1)
 
@@ -597,4 +663,99 @@ def plot_sweep(table: Any, by: str = "test_accuracy", group: str = "init") -> An
                              for n, c in zip(names, converged)])
     right.set_xlim(0.5, len(names) + 0.5)
     fig.tight_layout()
+    return fig
+
+
+def _plot_sweep_hue(plt: Any, records: list, by: str, group: str, hue: str, limit: str) -> Any:
+    """:func:`plot_sweep` with a ``hue`` column: one box per (group, hue value)."""
+    from matplotlib.patches import Patch
+
+    names = list(dict.fromkeys(str(r[group]) for r in records))
+    hues = list(dict.fromkeys(str(r[hue]) for r in records))
+    colours = hue_colors(len(hues))
+    cells: dict[tuple[str, str], list] = {}
+    for r in records:
+        cells.setdefault((str(r[group]), str(r[hue])), []).append(r)
+    step = 0.8 / len(hues)  # a group spans 0.8 of its unit on the x axis, one step per hue
+    # the places of the boxes: (x, hue index, runs), group by group, present pairs only
+    slots = [(g + 1 + (k - (len(hues) - 1) / 2) * step, k, cells[n, h])
+             for g, n in enumerate(names) for k, h in enumerate(hues) if (n, h) in cells]
+
+    # about half an inch per box (a group at least 0.9 in, for its name) plus the y axis
+    panel = len(names) * max(0.9, 0.5 * len(hues)) + 1.4
+    width = max(11.0, 2 * panel)
+    # the legend above the panels: as many entries a row as fit
+    entry = max(0.55 + 0.075 * len(h) for h in hues)
+    ncol = max(1, min(len(hues), int(0.9 * width / entry)))
+    legend_height = 0.45 + 0.25 * -(-len(hues) // ncol)
+    height = 4.6 + legend_height
+    fig, (left, right) = plt.subplots(1, 2, figsize=(width, height))
+    rng = np.random.default_rng(0)  # horizontal jitter of the points only
+
+    def boxes(ax, k, xs, samples):
+        colour = colours[k]
+        ax.boxplot(samples, positions=xs, widths=0.7 * step, patch_artist=True,
+                   showfliers=False, manage_ticks=False,
+                   boxprops=dict(facecolor=_tint(colour), edgecolor=colour),
+                   whiskerprops=dict(color=colour), capprops=dict(color=colour),
+                   medianprops=dict(color="k", linewidth=1.5))
+        for x, values in zip(xs, samples):
+            ax.scatter(x + rng.uniform(-0.22, 0.22, len(values)) * step, values, s=12,
+                       alpha=0.75, color=colour, linewidths=0, zorder=3)
+
+    def axis(ax, minor_labels):
+        """Group names under the groups, ``minor_labels`` (if any) under the boxes."""
+        xs = [x for x, _, _ in slots]
+        ax.set_xticks(xs, minor_labels or [""] * len(xs), minor=True)
+        ax.tick_params(axis="x", which="minor", length=3, labelsize="small")
+        if minor_labels:
+            for label, (_, k, _) in zip(ax.get_xticklabels(minor=True), slots):
+                label.set_color(colours[k])
+        ax.set_xticks(range(1, len(names) + 1), names)
+        ax.tick_params(axis="x", which="major", length=0, pad=14 if minor_labels else 6)
+        ax.set_xlim(0.5, len(names) + 0.5)
+        for g in range(1, len(names)):  # a faint line between groups
+            ax.axvline(g + 0.5, color="0.88", linewidth=0.8, zorder=0)
+
+    what = by.replace("_", " ")
+    sizes = {len(runs) for _, _, runs in slots}
+    for k in range(len(hues)):
+        mine = [(x, np.asarray([r[by] for r in runs], dtype=np.float64))
+                for x, j, runs in slots if j == k]
+        mine = [(x, v[np.isfinite(v)]) for x, v in mine]
+        mine = [(x, v) for x, v in mine if v.size]
+        if mine:
+            boxes(left, k, [x for x, _ in mine], [v for _, v in mine])
+    left.set_ylabel(what)
+    left.set_xlabel(group)
+    each = f", {sizes.pop()} per box" if len(sizes) == 1 else ""
+    left.set_title(f"{what} per {group} and {hue} (one dot per run{each})")
+    axis(left, None if each else [f"n={len(runs)}" for _, _, runs in slots])
+
+    converged = [[r["converged_at"] for r in runs if r["converged_at"] is not None]
+                 for _, _, runs in slots]
+    right.set_title(f"first iteration with the cost below {limit} (converged runs)")
+    right.set_xlabel(f"{group}   (under each box: converged runs / runs)")
+    if not any(converged):
+        right.set_yticks([])
+        _note(right, f"no run converged below cost {limit}")
+    else:
+        for k in range(len(hues)):
+            mine = [(x, c) for (x, j, _), c in zip(slots, converged) if j == k and c]
+            if mine:
+                boxes(right, k, [x for x, _ in mine],
+                      [np.asarray(c, dtype=np.float64) for _, c in mine])
+        for (x, k, _), c in zip(slots, converged):
+            if not c:  # at the foot of its place: no run of this box converged
+                right.text(x, 0.02, "none", transform=right.get_xaxis_transform(),
+                           ha="center", va="bottom", color=colours[k], fontsize="small")
+        right.set_ylabel("iteration")
+    axis(right, [f"{len(c)}/{len(runs)}" for (_, _, runs), c in zip(slots, converged)])
+
+    # one legend for both panels: the colours are the same in each
+    fig.legend(handles=[Patch(facecolor=_tint(c), edgecolor=c, label=h)
+                        for c, h in zip(colours, hues)],
+               loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=ncol, title=hue,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - legend_height / height))
     return fig
