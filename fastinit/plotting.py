@@ -687,7 +687,7 @@ def _plot_sweep_hue(plt: Any, records: list, by: str, group: str, hue: str, limi
     # the legend above the panels: as many entries a row as fit
     entry = max(0.55 + 0.075 * len(h) for h in hues)
     ncol = max(1, min(len(hues), int(0.9 * width / entry)))
-    legend_height = 0.45 + 0.25 * -(-len(hues) // ncol)
+    legend_height = 0.35 + 0.25 * -(-len(hues) // ncol)
     height = 4.6 + legend_height
     fig, (left, right) = plt.subplots(1, 2, figsize=(width, height))
     rng = np.random.default_rng(0)  # horizontal jitter of the points only
@@ -712,7 +712,7 @@ def _plot_sweep_hue(plt: Any, records: list, by: str, group: str, hue: str, limi
             for label, (_, k, _) in zip(ax.get_xticklabels(minor=True), slots):
                 label.set_color(colours[k])
         ax.set_xticks(range(1, len(names) + 1), names)
-        ax.tick_params(axis="x", which="major", length=0, pad=14 if minor_labels else 6)
+        ax.tick_params(axis="x", which="major", length=0, pad=17 if minor_labels else 6)
         ax.set_xlim(0.5, len(names) + 0.5)
         for g in range(1, len(names)):  # a faint line between groups
             ax.axvline(g + 0.5, color="0.88", linewidth=0.8, zorder=0)
@@ -729,7 +729,7 @@ def _plot_sweep_hue(plt: Any, records: list, by: str, group: str, hue: str, limi
     left.set_ylabel(what)
     left.set_xlabel(group)
     each = f", {sizes.pop()} per box" if len(sizes) == 1 else ""
-    left.set_title(f"{what} per {group} and {hue} (one dot per run{each})")
+    left.set_title(f"{what} per {group} and {hue}: one dot per run{each}")
     axis(left, None if each else [f"n={len(runs)}" for _, _, runs in slots])
 
     converged = [[r["converged_at"] for r in runs if r["converged_at"] is not None]
