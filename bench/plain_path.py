@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import fastinit
-from fastinit._engines import pack, workspace
+from fastinit._engines import network_spec, pack, workspace
 from fastinit._simd import SIMD_LEVEL, kernels
 from fastinit.optimizers import SGD
 
@@ -55,19 +55,20 @@ def main() -> None:
     dims = [2, 10, 5, 1]
     theta0, layout, act_size = pack(fastinit.initialize_parameters(dims, "he", dtype=dtype), dims)
     work = workspace(theta0.size, layout, act_size, X.shape[1], 1, dtype)
-    common = dict(X=X, Y=Y, layout=layout, n_iter=args.iterations, record_first=True,
-                  hidden_act=1, slope=0.0, n_threads=1, **work.buffers)
+    common = dict(X=X, Y=Y, n_iter=args.iterations, record_first=True, n_threads=1)
     hyper, state = SGD(lr=0.01).hyper(), np.zeros((1, theta0.size), dtype)
+    net = network_spec(dims, 1, 0.0, 0)
 
     def run_old():
         theta = theta0.copy()
-        old.train_full_batch(theta=theta, learning_rate=0.01, softmax=False, **common)
+        old.train_full_batch(theta=theta, layout=layout, learning_rate=0.01, hidden_act=1,
+                             slope=0.0, softmax=False, **common, **work.buffers)
         return theta
 
     def run_new():
         theta = theta0.copy()
-        kernels.train_full_batch(theta=theta, hyper=hyper, state=state, first_step=0, loss=0,
-                                 **common)
+        kernels.train_full_batch(net=net, work=work, theta=theta, hyper=hyper, state=state,
+                                 first_step=0, **common)
         return theta
 
     assert np.array_equal(run_old(), run_new()), "the two builds take different steps"

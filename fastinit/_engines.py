@@ -20,7 +20,8 @@ parameters as they are before the first iteration of a call when asked
 (``run``), gives the cost of any parameters (``cost``, for ``final_cost``)
 and leaves the last gradient in ``gradient``.  All trust their inputs:
 :func:`fastinit.train` has validated everything.  The fused kernels are called
-with keyword arguments, their buffers from :func:`workspace`.
+with keyword arguments: the network as a :class:`NetworkSpec`, the
+buffers as a :class:`Workspace` (:func:`workspace`).
 """
 from __future__ import annotations
 
@@ -196,8 +197,8 @@ def aligned_rows(rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
 
 @dataclass
 class Workspace:
-    """Scratch buffers of the fused loops, keyword arguments of every fused
-    kernel (``**workspace.buffers``): ``rows`` rows of chunk gradients and
+    """Scratch buffers of the fused loops, the ``work`` argument of every
+    fused kernel: ``rows`` rows of chunk gradients and
     chunk losses (one row per model trained at once; one for a single
     training, whose chunks share it), and per-thread lanes, activations and
     deltas, each row aligned."""
@@ -211,6 +212,7 @@ class Workspace:
 
     @property
     def buffers(self) -> dict[str, np.ndarray]:
+        """Every buffer, by name."""
         return {"grad": self.grad, "lanes": self.lanes, "acts": self.acts,
                 "deltas": self.deltas, "losses": self.losses}
 
@@ -260,34 +262,41 @@ def workspace_nbytes(n_params: int, layout: np.ndarray, act_size: int,
                           for r, c, aligned in shapes.values())
 
 
-@dataclass
-class Problem:
-    """What every engine trains on: validated data, network settings (the
-    layout table, the hidden activation, the loss's code of
-    ``LOSS_CODES``) and the update's hyper-parameter vector
-    (:meth:`fastinit.optimizers.Optimizer.hyper`)."""
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The network as every compiled loop takes it (``net``, read once per
+    call; see the header of ``_kernels_fused.pxi``): the layout table and the
+    size of one thread's activation buffer (:func:`layout_of`), the hidden
+    activation's code and leaky_relu's slope, the loss's code of
+    ``LOSS_CODES``, and dropout (keep probability per layer, None for none,
+    and the masks' seed)."""
 
-    X: np.ndarray
-    Y: np.ndarray
     layout: np.ndarray
     act_size: int
     hidden_act: int
     slope: float
     loss: int
-    hyper: np.ndarray
-    keep: np.ndarray | None = None   # dropout: keep probability per layer (None: none)
+    keep: np.ndarray | None = None
     dropout_seed: int = 0
 
-    @property
-    def dropout(self) -> dict[str, Any]:
-        """The dropout keyword arguments of the fused training kernels."""
-        return {"keep": self.keep, "dropout_seed": self.dropout_seed}
 
-    @property
-    def network(self) -> dict[str, Any]:
-        """The network's keyword arguments of the fused kernels."""
-        return {"layout": self.layout, "hidden_act": self.hidden_act, "slope": self.slope,
-                "loss": self.loss}
+def network_spec(dims: Sequence[int], hidden_act: int, slope: float, loss: int,
+                 keep: np.ndarray | None = None, dropout_seed: int = 0) -> NetworkSpec:
+    """The spec of a network of layer sizes ``dims``."""
+    layout, act_size = layout_of(dims, hidden_act, keep)
+    return NetworkSpec(layout, act_size, hidden_act, slope, loss, keep, dropout_seed)
+
+
+@dataclass
+class Problem:
+    """What every engine trains on: validated data, the network's spec and
+    the update's hyper-parameter vector
+    (:meth:`fastinit.optimizers.Optimizer.hyper`)."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    net: NetworkSpec
+    hyper: np.ndarray
 
     @property
     def l2(self) -> float:
@@ -302,7 +311,7 @@ class FusedEngine:
         self.problem, self.n_threads = problem, n_threads
         sizes = [problem.X.shape[1], *sizes]
         threads = max(threads_used(m, n_threads) for m in sizes)
-        self.work = workspace(n_params, problem.layout, problem.act_size, sizes, threads,
+        self.work = workspace(n_params, problem.net.layout, problem.net.act_size, sizes, threads,
                               problem.X.dtype)
 
     @property
@@ -316,23 +325,22 @@ class FusedEngine:
         ``record``, else NaN."""
         p = self.problem
         # with dropout, the recorded cost is the network's without it (as cost())
-        cost = self.cost(theta) if record and p.keep is not None else float("nan")
+        dropout = p.net.keep is not None
+        cost = self.cost(theta) if record and dropout else float("nan")
         got = _kernels.train_full_batch(
-            X=p.X, Y=p.Y, theta=theta, hyper=p.hyper, state=state, first_step=first,
-            n_iter=n_iter, record_first=record and p.keep is None,
-            n_threads=threads_used(p.X.shape[1], self.n_threads),
-            **p.network, **p.dropout, **self.work.buffers)
-        return cost if p.keep is not None else got
+            net=p.net, work=self.work, X=p.X, Y=p.Y, theta=theta, hyper=p.hyper, state=state,
+            first_step=first, n_iter=n_iter, record_first=record and not dropout,
+            n_threads=threads_used(p.X.shape[1], self.n_threads))
+        return cost if dropout else got
 
     def cost(self, theta: np.ndarray, l2: float | None = None) -> float:
         """Mean loss plus the L2 penalty (``l2``, default the problem's) of
         ``theta`` on the training set (one forward pass, the same bits as a
         recorded cost)."""
         p = self.problem
-        return _kernels.dataset_cost(X=p.X, Y=p.Y, theta=theta,
+        return _kernels.dataset_cost(net=p.net, work=self.work, X=p.X, Y=p.Y, theta=theta,
                                      n_threads=threads_used(p.X.shape[1], self.n_threads),
-                                     acts=self.work.acts, losses=self.work.losses,
-                                     l2=p.l2 if l2 is None else l2, **p.network)
+                                     l2=p.l2 if l2 is None else l2)
 
 
 class MiniBatchEngine(FusedEngine):
@@ -359,12 +367,11 @@ class MiniBatchEngine(FusedEngine):
         cost = self.cost(theta) if record else float("nan")
         p = self.problem
         self.order_epoch = _kernels.train_minibatch(
-            X=p.X, Y=p.Y, theta=theta, hyper=p.hyper, state=state,
+            net=p.net, work=self.work, X=p.X, Y=p.Y, theta=theta, hyper=p.hyper, state=state,
             batch_size=self.batch_size, first_step=first, n_steps=n_iter, seed=self.seed,
             order=self.order, order_epoch=self.order_epoch,
             n_threads=threads_used(self.batch_size, self.n_threads),
-            X_batch=self.X_batch, Y_batch=self.Y_batch, **p.network, **p.dropout,
-            **self.work.buffers)
+            X_batch=self.X_batch, Y_batch=self.Y_batch)
         return cost
 
 
@@ -384,18 +391,18 @@ class BlasEngine:
                  seed: int | None = None):
         self.problem = problem
         self.gradient = np.zeros(n_params, dtype=problem.X.dtype)
-        self._grads = _layer_views(self.gradient, problem.layout)
+        self._grads = _layer_views(self.gradient, problem.net.layout)
         # m -> (activations, deltas, pre-activations (empty unless f' needs Z))
         self._buffers: dict[int, tuple[list[np.ndarray], list[np.ndarray],
                                        list[np.ndarray]]] = {}
         self.batch_size = batch_size
         self.seed = shuffle_seed(seed)
         self._epoch, self._order = -1, np.empty(problem.X.shape[1], dtype=np.intp)
-        self._keeps_z = problem.hidden_act in _kernels.NEEDS_Z
+        self._keeps_z = problem.net.hidden_act in _kernels.NEEDS_Z
 
     def _dropped(self, l: int, step: int | None) -> bool:
         """Whether hidden layer l drops units at this step (None: evaluation)."""
-        keep = self.problem.keep
+        keep = self.problem.net.keep
         return step is not None and keep is not None and keep[l] < 1
 
     def _activations(self, m: int, dtype: np.dtype
@@ -403,11 +410,11 @@ class BlasEngine:
         """Per-layer activation and delta buffers for m examples (kept for
         the full set and the mini-batch sizes)."""
         if m not in self._buffers:
-            widths = self.problem.layout[:, N_OUT]
+            widths = self.problem.net.layout[:, N_OUT]
             self._buffers[m] = ([np.empty((n, m), dtype) for n in widths],
                                 [np.empty((n, m), dtype) for n in widths],
                                 [np.empty((n, m), dtype) for n in widths]
-                                if self._keeps_z or self.problem.keep is not None else [])
+                                if self._keeps_z or self.problem.net.keep is not None else [])
         return self._buffers[m]
 
     def _batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
@@ -426,14 +433,14 @@ class BlasEngine:
     def run(self, theta: np.ndarray, state: np.ndarray, first: int, n_iter: int,
             record: bool) -> float:
         p = self.problem
-        params = _layer_views(theta, p.layout)
+        params = _layer_views(theta, p.net.layout)
         cost = self.cost(theta) if record else float("nan")
         for step in range(first, first + n_iter):
             X, Y = self._batch(step)
             self._gradient(X, Y, params, step + 1)
             # in place, as the fused loops: the gradient left is the one the step used
             _kernels.optimizer_update(theta=theta, grad=self.gradient, state=state,
-                                      hyper=p.hyper, t=step + 1, layout=p.layout, m=X.shape[1])
+                                      hyper=p.hyper, t=step + 1, layout=p.net.layout, m=X.shape[1])
         return cost
 
     def _forward(self, X, params, step: int | None = None) -> list[np.ndarray]:
@@ -446,18 +453,18 @@ class BlasEngine:
         A = X
         for l, (W, b) in enumerate(params):
             np.matmul(W, A, out=acts[l])
-            act = p.hidden_act if l < len(params) - 1 else LINEAR
+            act = p.net.hidden_act if l < len(params) - 1 else LINEAR
             dropped = l < len(params) - 1 and self._dropped(l, step)
             if self._keeps_z and act != LINEAR:  # keep Z: the derivative needs it
-                _kernels.bias_activation(Z=acts[l], b=b, act=LINEAR, slope=p.slope)
+                _kernels.bias_activation(Z=acts[l], b=b, act=LINEAR, slope=p.net.slope)
                 np.copyto(zs[l], acts[l])
-                _kernels.activation_forward(Z=zs[l], A=acts[l], act=act, slope=p.slope)
+                _kernels.activation_forward(Z=zs[l], A=acts[l], act=act, slope=p.net.slope)
             else:
-                _kernels.bias_activation(Z=acts[l], b=b, act=act, slope=p.slope)
+                _kernels.bias_activation(Z=acts[l], b=b, act=act, slope=p.net.slope)
                 if dropped:
                     np.copyto(zs[l], acts[l])
             if dropped:
-                _kernels.dropout_apply(A=acts[l], keep=p.keep, layer=l, seed=p.dropout_seed,
+                _kernels.dropout_apply(A=acts[l], keep=p.net.keep, layer=l, seed=p.net.dropout_seed,
                                        step=step)
             A = acts[l]
         return acts
@@ -465,8 +472,8 @@ class BlasEngine:
     def cost(self, theta: np.ndarray, l2: float | None = None) -> float:
         """Mean loss plus the L2 penalty (``l2``, default the problem's)."""
         p = self.problem
-        params = _layer_views(theta, p.layout)
-        cost = float(_kernels.loss_from_logits(self._forward(p.X, params)[-1], p.Y, p.loss))
+        params = _layer_views(theta, p.net.layout)
+        cost = float(_kernels.loss_from_logits(self._forward(p.X, params)[-1], p.Y, p.net.loss))
         l2 = p.l2 if l2 is None else l2
         if l2:
             cost += 0.5 * l2 / p.X.shape[1] * sum(float(np.sum(W * W)) for W, _ in params)
@@ -480,7 +487,7 @@ class BlasEngine:
         acts = self._forward(X, params, step)
         _, deltas, zs = self._activations(X.shape[1], X.dtype)
         dZ = deltas[L - 1]
-        _kernels.output_gradient_from_logits(acts[L - 1], Y, p.loss, dZ)
+        _kernels.output_gradient_from_logits(acts[L - 1], Y, p.net.loss, dZ)
         for l in range(L - 1, -1, -1):
             dW, db = self._grads[l]
             A_prev = X if l == 0 else acts[l - 1]
@@ -491,9 +498,9 @@ class BlasEngine:
                 np.matmul(params[l][0].T, dZ, out=dA)
                 dropped = self._dropped(l - 1, step)
                 F = zs[l - 1] if self._keeps_z or dropped else acts[l - 1]
-                _kernels.activation_backward(dA=dA, A=F, dZ=dA, act=p.hidden_act, slope=p.slope)
+                _kernels.activation_backward(dA=dA, A=F, dZ=dA, act=p.net.hidden_act, slope=p.net.slope)
                 if dropped:  # through the dropout of layer l - 1: the same mask
-                    _kernels.dropout_apply(A=dA, keep=p.keep, layer=l - 1, seed=p.dropout_seed,
+                    _kernels.dropout_apply(A=dA, keep=p.net.keep, layer=l - 1, seed=p.net.dropout_seed,
                                            step=step)
                 dZ = dA
 

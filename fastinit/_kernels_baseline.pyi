@@ -1,6 +1,8 @@
 # Stub of the compiled kernel modules (_kernels_baseline and, on x86-64,
-# _kernels_avx2 and _kernels_avx512, which share one source: the five tiers
-# _kernels_{scalar,blocks,layers,fused,network}.pxi and _microkernels.h).  The
+# _kernels_avx2 and _kernels_avx512, which share one source: the tiers
+# _kernels_{scalar,blocks,optim,dropout,layers,fused,network}.pxi and
+# _microkernels.h).  The fused loops take the network as ``net`` (a
+# fastinit._engines.NetworkSpec) and their buffers as ``work`` (a Workspace).  The
 # kernels of tiers 1-4 take float32 or float64 arrays (one dtype per call),
 # C-contiguous, with the shapes documented in the source; outputs are written
 # in place.  The network passes (tier 5) take the caller's objects and return
@@ -42,49 +44,31 @@ def binary_cross_entropy(AL: _F, Y: _F) -> float: ...
 def binary_cross_entropy_from_logits(ZL: _F, Y: _F) -> float: ...
 def gradient_step(theta: _F, grad: _F, learning_rate: float) -> None: ...
 def train_full_batch(
+    net: Any,
+    work: Any,
     X: _F,
     Y: _F,
     theta: _F,
-    layout: npt.NDArray[np.intp],
     hyper: npt.NDArray[np.float64],
     state: _F,
     first_step: int,
     n_iter: int,
     record_first: bool,
-    hidden_act: int,
-    slope: float,
-    loss: int,
     n_threads: int,
-    grad: _F,
-    lanes: _F,
-    acts: _F,
-    deltas: _F,
-    losses: _F,
-    keep: npt.NDArray[np.float64] | None = ...,
-    dropout_seed: int = ...,
 ) -> float: ...
 def train_models(
+    net: Any,
+    work: Any,
     X: _F,
     Y: _F,
     thetas: _F,
-    layout: npt.NDArray[np.intp],
     hypers: npt.NDArray[np.float64],
     states: _F,
     first_step: int,
     n_iter: int,
     record_first: bool,
-    hidden_act: int,
-    slope: float,
-    loss: int,
     n_threads: int,
     costs: _F,
-    grad: _F,
-    lanes: _F,
-    acts: _F,
-    deltas: _F,
-    losses: _F,
-    keep: npt.NDArray[np.float64] | None = ...,
-    dropout_seed: int = ...,
 ) -> None: ...
 def activation_forward(Z: _F, A: _F, act: int, slope: float) -> None: ...
 def activation_backward(dA: _F, A: _F, dZ: _F, act: int, slope: float) -> None: ...
@@ -101,19 +85,18 @@ def dropout_apply(A: _F, keep: npt.NDArray[np.float64], layer: int, seed: int,
 def categorical_cross_entropy(AL: _F, Y: _F) -> float: ...
 def categorical_cross_entropy_from_logits(ZL: _F, Y: _F) -> float: ...
 def activation_statistics(
-    X: _F, theta: _F, layout: npt.NDArray[np.intp], hidden_act: int, slope: float,
-    loss: int, sums: npt.NDArray[np.float64], alive: _F, acts: _F,
+    net: Any, X: _F, theta: _F, sums: npt.NDArray[np.float64], alive: _F, acts: _F,
 ) -> None: ...
 def dataset_cost(
-    X: _F, Y: _F, theta: _F, layout: npt.NDArray[np.intp], hidden_act: int, slope: float,
-    loss: int, n_threads: int, acts: _F, losses: _F, l2: float = ...,
+    net: Any, work: Any, X: _F, Y: _F, theta: _F, n_threads: int, l2: float = ...,
 ) -> float: ...
 def epoch_order(seed: int, epoch: int, order: npt.NDArray[np.intp]) -> None: ...
 def train_minibatch(
+    net: Any,
+    work: Any,
     X: _F,
     Y: _F,
     theta: _F,
-    layout: npt.NDArray[np.intp],
     hyper: npt.NDArray[np.float64],
     state: _F,
     batch_size: int,
@@ -122,19 +105,9 @@ def train_minibatch(
     seed: int,
     order: npt.NDArray[np.intp],
     order_epoch: int,
-    hidden_act: int,
-    slope: float,
-    loss: int,
     n_threads: int,
     X_batch: _F,
     Y_batch: _F,
-    grad: _F,
-    lanes: _F,
-    acts: _F,
-    deltas: _F,
-    losses: _F,
-    keep: npt.NDArray[np.float64] | None = ...,
-    dropout_seed: int = ...,
 ) -> int: ...
 def network_forward(X: Any, parameters: Any, act: int, slope: float, cache: bool = ...,
                     n_threads: int = ...) -> tuple[Any, ...] | _F | None: ...

@@ -1,5 +1,18 @@
 # Tier 4 of fastinit's compiled kernels: the fused training loops.
 #
+# Every loop takes the network's *spec* and a *workspace* as two objects
+# (``fastinit._engines.NetworkSpec`` and ``Workspace``), read once per call:
+#
+#   net.layout        (L, N_COLUMNS) intp, the layout table (LAYOUT_COLUMNS)
+#   net.hidden_act    activation code of the hidden layers (ACTIVATION_CODES)
+#   net.slope         negative slope of leaky_relu
+#   net.loss          the output layer and its loss (LOSS_CODES)
+#   net.keep          (L,) float64 dropout keep probabilities, or None
+#   net.dropout_seed  the dropout masks' seed
+#   work.grad, .lanes, .acts, .deltas, .losses: the scratch buffers
+#
+# beside the data, the parameters, the update (a hyper-parameter vector,
+# HYPER_FIELDS) and its state.
 #
 # Threads.  The examples are cut into *chunks* of whole blocks.  The cut depends
 # on m alone (``chunking``), never on the number of threads: each chunk sums its
@@ -349,26 +362,17 @@ cdef const Dropout* _dropout_of(Dropout* d, const double[::1] keep, unsigned lon
 
 
 def train_full_batch(
+        object net,                            # IN  the network's spec (see the tier's header)
+        object work,                           # WORK its workspace (see the tier's header)
         const floating[:, ::1] X,              # IN  (n_x, m)
         const floating[:, ::1] Y,              # IN  (n_L, m) targets (one-hot for LOSS_CCE)
         floating[::1] theta,                   # IN/OUT all parameters, flat
-        const Py_ssize_t[:, ::1] layout,       # IN  (L, N_COLUMNS) the layout table (LAYOUT_COLUMNS)
         const double[::1] hyper,               # IN  (N_HYPER,) the update (HYPER_FIELDS)
         floating[:, ::1] state,                # IN/OUT (>= slots, P) optimizer state
         Py_ssize_t first_step,                 # steps already taken (the schedule's counter)
         Py_ssize_t n_iter,
         bint record_first,
-        int hidden_act,                        # activation code of the hidden layers
-        floating slope,                        # negative slope of leaky_relu
-        int loss,                              # LOSS_CODES: the output layer and its loss
-        int n_threads,                         # upper bound; at most one per chunk
-        floating[:, ::1] grad,                 # WORK (1, n_chunks * P): starts with the gradient
-        floating[:, ::1] lanes,                # WORK (threads, P * LANE_COUNT)
-        floating[:, ::1] acts,                 # WORK (threads, activation_buffer_size(layout))
-        floating[:, ::1] deltas,               # WORK (threads, 2 * max width * BLOCK)
-        floating[:, ::1] losses,               # WORK (1, n_chunks)
-        const double[::1] keep=None,           # IN  (L,) dropout keep probabilities, or None
-        unsigned long long dropout_seed=0):
+        int n_threads):                        # upper bound; at most one per chunk
     """Run steps ``first_step + 1 .. first_step + n_iter`` of full-batch
     training in place: gradient, then the update of ``hyper`` (``_update``).
 
@@ -386,6 +390,16 @@ def train_full_batch(
     buffer sizes are checked here (cheaply, before releasing the GIL);
     everything else is trusted.
     """
+    cdef const Py_ssize_t[:, ::1] layout = net.layout
+    cdef int hidden_act = net.hidden_act, loss = net.loss
+    cdef floating slope = net.slope
+    cdef const double[::1] keep = net.keep
+    cdef unsigned long long dropout_seed = net.dropout_seed
+    cdef floating[:, ::1] grad = work.grad
+    cdef floating[:, ::1] lanes = work.lanes
+    cdef floating[:, ::1] acts = work.acts
+    cdef floating[:, ::1] deltas = work.deltas
+    cdef floating[:, ::1] losses = work.losses
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = theta.shape[0]
     cdef int nt = _threads_of(n_threads, m)
     if (not _buffers_fit(layout, n_params, m, 1, nt, grad, lanes, acts, deltas, losses)
@@ -415,31 +429,34 @@ def train_full_batch(
 
 
 def train_models(
+        object net,                            # IN  the network's spec, as for train_full_batch
+        object work,                           # WORK one row of grad and losses per thread
         const floating[:, ::1] X,              # IN  (n_x, m), shared by every model
         const floating[:, ::1] Y,              # IN  (n_L, m)
         floating[:, ::1] thetas,               # IN/OUT (K, P): the parameters of K models
-        const Py_ssize_t[:, ::1] layout,       # IN  the layout table, as for train_full_batch
         const double[:, ::1] hypers,           # IN  (K, N_HYPER): each model's update
         floating[:, ::1] states,               # IN/OUT (K, slots * P): each model's state rows
         Py_ssize_t first_step,
         Py_ssize_t n_iter,
         bint record_first,
-        int hidden_act, floating slope, int loss,
         int n_threads,                         # models trained at once
-        floating[::1] costs,                   # OUT (K,): as train_full_batch returns
-        floating[:, ::1] grad,                 # WORK (threads, n_chunks * P)
-        floating[:, ::1] lanes,                # WORK (threads, P * LANE_COUNT)
-        floating[:, ::1] acts,                 # WORK (threads, activation_buffer_size(layout))
-        floating[:, ::1] deltas,               # WORK (threads, 2 * max width * BLOCK)
-        floating[:, ::1] losses,               # WORK (threads, n_chunks)
-        const double[::1] keep=None,           # IN  (L,) dropout, as for train_full_batch
-        unsigned long long dropout_seed=0):
+        floating[::1] costs):                  # OUT (K,): as train_full_batch returns
     """``n_iter`` iterations of full-batch gradient descent for each of K
     models of one shape on the same data, in one call: up to ``n_threads``
     models at a time, each on one thread running its iterations back to back
     while the data stay in its cache.  Every model gets the very operations of
     ``train_full_batch`` (chunk by chunk), so its bits equal a call of that
     kernel on it alone, for any thread count."""
+    cdef const Py_ssize_t[:, ::1] layout = net.layout
+    cdef int hidden_act = net.hidden_act, loss = net.loss
+    cdef floating slope = net.slope
+    cdef const double[::1] keep = net.keep
+    cdef unsigned long long dropout_seed = net.dropout_seed
+    cdef floating[:, ::1] grad = work.grad
+    cdef floating[:, ::1] lanes = work.lanes
+    cdef floating[:, ::1] acts = work.acts
+    cdef floating[:, ::1] deltas = work.deltas
+    cdef floating[:, ::1] losses = work.losses
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = thetas.shape[1]
     cdef Py_ssize_t K = thetas.shape[0]
     cdef int nt = <int>min(<Py_ssize_t>max(n_threads, 1), max(K, 1)) if FASTINIT_OPENMP else 1
@@ -479,19 +496,22 @@ def train_models(
 
 
 def dataset_cost(
+        object net,                            # IN  the network's spec (its dropout is not used)
+        object work,                           # WORK its acts and losses
         const floating[:, ::1] X,              # IN  (n_x, m)
         const floating[:, ::1] Y,              # IN  (n_L, m) labels as for train_full_batch
         const floating[::1] theta,             # IN  all parameters, flat
-        const Py_ssize_t[:, ::1] layout,       # IN  the layout table
-        int hidden_act, floating slope, int loss,
         int n_threads,
-        floating[:, ::1] acts,                 # WORK (threads, activation_buffer_size(layout))
-        floating[:, ::1] losses,               # WORK (1, n_chunks)
         double l2=0):                          # the L2 penalty's coefficient (HYPER_FIELDS "l2")
     """Mean loss (from the logits) of the parameters ``theta`` on the data,
     plus the L2 penalty (l2 / 2m) * sum of squared weights: the forward half
     of ``train_full_batch``'s recording iteration, with the same sums in the
     same order, so the same bits as the cost it records."""
+    cdef const Py_ssize_t[:, ::1] layout = net.layout
+    cdef int hidden_act = net.hidden_act, loss = net.loss
+    cdef floating slope = net.slope
+    cdef floating[:, ::1] acts = work.acts
+    cdef floating[:, ::1] losses = work.losses
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = theta.shape[0]
     cdef int nt = _threads_of(n_threads, m)
     if (acts.shape[0] < nt or losses.shape[1] < _n_chunks(m) or m == 0
@@ -557,10 +577,11 @@ cdef void _gather(const floating* src, Py_ssize_t rows, Py_ssize_t m,
 
 
 def train_minibatch(
+        object net,                            # IN  the network's spec, as for train_full_batch
+        object work,                           # WORK sized for the batches
         const floating[:, ::1] X,              # IN  (n_x, m)
         const floating[:, ::1] Y,              # IN  (n_L, m)
         floating[::1] theta,                   # IN/OUT all parameters, flat
-        const Py_ssize_t[:, ::1] layout,       # IN  the layout table
         const double[::1] hyper,               # IN  (N_HYPER,) the update, as for train_full_batch
         floating[:, ::1] state,                # IN/OUT (>= slots, P) optimizer state
         Py_ssize_t batch_size,
@@ -569,16 +590,9 @@ def train_minibatch(
         unsigned long long seed,
         Py_ssize_t[::1] order,                 # IN/OUT (m,) the example order of epoch ``order_epoch``
         Py_ssize_t order_epoch,                # epoch whose order ``order`` holds (-1: none)
-        int hidden_act, floating slope, int loss, int n_threads,
+        int n_threads,
         floating[::1] X_batch,                 # WORK (n_x * batch_size,)
-        floating[::1] Y_batch,                 # WORK (n_L * batch_size,)
-        floating[:, ::1] grad,                 # WORK as for train_full_batch, sized for the batches
-        floating[:, ::1] lanes,
-        floating[:, ::1] acts,
-        floating[:, ::1] deltas,
-        floating[:, ::1] losses,
-        const double[::1] keep=None,           # IN  (L,) dropout, as for train_full_batch
-        unsigned long long dropout_seed=0):
+        floating[::1] Y_batch):                # WORK (n_L * batch_size,)
     """Run mini-batch gradient descent steps ``first_step .. first_step +
     n_steps - 1`` in place.  Step s takes batch ``s % n_batches`` of epoch
     ``s // n_batches``: the examples of that epoch in the order
@@ -587,6 +601,16 @@ def train_minibatch(
     buffers and stepped by the full-batch iteration on them (update step s + 1
     of ``hyper``: the L2 penalty's mean is over the batch).  Returns the
     epoch whose order ``order`` holds at the end (pass it back next call)."""
+    cdef const Py_ssize_t[:, ::1] layout = net.layout
+    cdef int hidden_act = net.hidden_act, loss = net.loss
+    cdef floating slope = net.slope
+    cdef const double[::1] keep = net.keep
+    cdef unsigned long long dropout_seed = net.dropout_seed
+    cdef floating[:, ::1] grad = work.grad
+    cdef floating[:, ::1] lanes = work.lanes
+    cdef floating[:, ::1] acts = work.acts
+    cdef floating[:, ::1] deltas = work.deltas
+    cdef floating[:, ::1] losses = work.losses
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1], n_params = theta.shape[0]
     cdef Py_ssize_t n_x = X.shape[0], n_y = Y.shape[0]
     if batch_size < 1 or order.shape[0] != m or m == 0:
@@ -623,10 +647,9 @@ def train_minibatch(
 
 
 def activation_statistics(
+        object net,                            # IN  the network's spec (its dropout is not used)
         const floating[:, ::1] X,              # IN  (n_x, m)
         const floating[::1] theta,             # IN  all parameters, flat
-        const Py_ssize_t[:, ::1] layout,       # IN  the layout table, as for train_full_batch
-        int hidden_act, floating slope, int loss,
         double[:, ::1] sums,                   # OUT (L, 3): sum a, sum a^2, saturated count
         floating[::1] alive,                   # OUT (sum of widths,): 1 where a unit was ever > 0
         floating[::1] acts):                   # WORK (activation_buffer_size(layout),)
@@ -636,6 +659,9 @@ def activation_statistics(
     training loops' ``_block_forward``.  "Saturated": |a| > 0.99 for tanh,
     a < 0.01 or a > 0.99 for sigmoid and the output probabilities, never for
     the other activations (nor the identity output of "mse")."""
+    cdef const Py_ssize_t[:, ::1] layout = net.layout
+    cdef int hidden_act = net.hidden_act, loss = net.loss
+    cdef floating slope = net.slope
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1]
     cdef Py_ssize_t start, nb, l, j, i, n_out, unit0, ldx, ld
     cdef int act

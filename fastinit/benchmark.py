@@ -36,7 +36,7 @@ import numpy as np
 from . import reference
 from ._validation import check_count, resolve_dtype
 from . import _simd
-from ._engines import pack, workspace
+from ._engines import network_spec, pack, workspace
 from ._progress import terminal_progress
 from .config import get_config
 from .datasets import load_dataset
@@ -326,6 +326,7 @@ def compare_modules(rounds: int = 3, iterations: int = 5000,
     out = []
     for dtype in (np.dtype(np.float64), np.dtype(np.float32)):
         theta0, layout, act_size = pack(initialize_parameters(LAYERS, "he", dtype=dtype), LAYERS)
+        net = network_spec(LAYERS, 1, 0.0, 0)
         Xd, Yd = X.astype(dtype), Y.astype(dtype)
         best = {name: float("inf") for name in modules}
         for _ in range(rounds):
@@ -333,10 +334,9 @@ def compare_modules(rounds: int = 3, iterations: int = 5000,
                 theta = theta0.copy()
                 work = workspace(theta.shape[0], layout, act_size, 300, 1, dtype)
                 t, _ = _timed(lambda: module.train_full_batch(
-                    X=Xd, Y=Yd, theta=theta, layout=layout, hyper=SGD(lr=0.01).hyper(),
+                    net=net, work=work, X=Xd, Y=Yd, theta=theta, hyper=SGD(lr=0.01).hyper(),
                     state=np.zeros((1, theta.size), dtype), first_step=0,
-                    n_iter=iterations, record_first=True, hidden_act=1, slope=0.0,
-                    loss=0, n_threads=1, **work.buffers))
+                    n_iter=iterations, record_first=True, n_threads=1))
                 best[name] = min(best[name], t / iterations * 1e6)
         for name, module in modules.items():
             peak = module.fma_peak_gflops(dtype.itemsize)

@@ -68,14 +68,15 @@ class Diagnostics:
         return "\n".join(lines)
 
 
-def layer_statistics(X, theta, layout, act_code, slope, loss, act_size):
-    """(L, 4) array: mean, std, dead fraction, saturated fraction per layer."""
+def layer_statistics(X, theta, net):
+    """(L, 4) array: mean, std, dead fraction, saturated fraction per layer
+    of the network ``net`` (a :class:`~fastinit._engines.NetworkSpec`)."""
+    layout = net.layout
     L = layout.shape[0]
     sums = np.empty((L, 3))
     alive = np.empty(int(layout[:, N_OUT].sum()), dtype=theta.dtype)
-    acts = aligned_rows(1, act_size, theta.dtype)[0]  # as a thread's row of the workspace
-    _kernels.activation_statistics(X=X, theta=theta, layout=layout, hidden_act=act_code,
-                                   slope=slope, loss=loss, sums=sums, alive=alive, acts=acts)
+    acts = aligned_rows(1, net.act_size, theta.dtype)[0]  # as a thread's row of the workspace
+    _kernels.activation_statistics(net=net, X=X, theta=theta, sums=sums, alive=alive, acts=acts)
     out = np.empty((L, 4))
     with np.errstate(all="ignore"):  # diverging runs: inf/nan statistics are the diagnosis
         _fill_statistics(out, sums, alive, layout, X.shape[1])
@@ -131,16 +132,17 @@ def diagnose(
     Diagnostics
     """
     from .network import backward_propagation, forward_propagation
-    from ._engines import pack
+    from ._engines import network_spec, pack
     from .losses import get_loss
 
     activation, negative_slope = check_activation(activation, negative_slope)
     dims, params = check_parameters(parameters)
     X = check_array(X, "X", params["W1"].dtype)
     check_features(X, dims[0])
-    theta, layout, act_size = pack(params, dims)
-    stats = layer_statistics(X, theta, layout, _kernels.ACTIVATION_CODES[activation],
-                             negative_slope, get_loss(None, dims[-1]).code, act_size)
+    theta, _, _ = pack(params, dims)
+    net = network_spec(dims, _kernels.ACTIVATION_CODES[activation], negative_slope,
+                       get_loss(None, dims[-1]).code)
+    stats = layer_statistics(X, theta, net)
     grads = backward_propagation(X, Y, forward_propagation(X, params, activation, negative_slope)[1],
                                  activation, negative_slope)
     norms = np.array([np.linalg.norm(grads[f"dW{l}"]) for l in range(1, len(dims))])

@@ -526,7 +526,7 @@ def plot_diagnostics(diagnostics: Any, activation: str | None = None) -> Any:
 
 
 # Hue colours of plot_sweep: matplotlib's default cycle (C0, C1, ...) while it
-# lasts, then evenly spaced along "turbo" -- never a colour given to two values.
+# lasts, then evenly spaced along "turbo": never one colour for two values.
 HUE_TINT = 0.3  # a box's face: this much of its hue colour over white
 
 
@@ -545,20 +545,24 @@ def hue_colors(n: int) -> list[tuple[float, float, float]]:
     return [to_rgb(cmap(0.05 + 0.9 * i / max(n - 1, 1))) for i in range(n)]
 
 
-def _tint(colour: tuple[float, float, float], amount: float = HUE_TINT) -> tuple[float, ...]:
-    return tuple(1.0 - amount * (1.0 - c) for c in colour)
+def _tint(colour: tuple[float, float, float],
+          amount: float = HUE_TINT) -> tuple[float, float, float]:
+    """``amount`` of ``colour`` over white."""
+    r, g, b = (1.0 - amount * (1.0 - c) for c in colour)
+    return r, g, b
 
 
 def _check_numeric(records: list, column: str, group: str) -> None:
     """Refuse a ``by`` column that holds no numbers (``by`` is the plotted
     accuracy; the groups are ``group``)."""
-    try:
-        np.asarray([r[column] for r in records], dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"by={column!r} must name a numeric column to plot (\"test_accuracy\" or "
-            f"\"train_accuracy\"), got values such as {records[0][column]!r}; the groups along "
-            f"the x axis are group= (here {group!r}), the boxes within a group hue=") from None
+    for r in records:
+        try:
+            np.asarray(r[column], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"by={column!r} must name a numeric column to plot (\"test_accuracy\" or "
+                f"\"train_accuracy\"), got the value {r[column]!r}; the groups along the x axis "
+                f"are group= (here {group!r}), the boxes within a group hue=") from None
 
 
 def plot_sweep(table: Any, by: str = "test_accuracy", group: str = "init",
@@ -706,11 +710,13 @@ def _plot_sweep_hue(plt: Any, records: list, by: str, group: str, hue: str, limi
     def axis(ax, minor_labels):
         """Group names under the groups, ``minor_labels`` (if any) under the boxes."""
         xs = [x for x, _, _ in slots]
+        # the middle box of an odd number sits on its group's tick: keep its label too
+        ax.xaxis.remove_overlapping_locs = False
         ax.set_xticks(xs, minor_labels or [""] * len(xs), minor=True)
         ax.tick_params(axis="x", which="minor", length=3, labelsize="small")
-        if minor_labels:
-            for label, (_, k, _) in zip(ax.get_xticklabels(minor=True), slots):
-                label.set_color(colours[k])
+        if minor_labels:  # tick i is drawn at xs[i], with minor_labels[i]
+            for tick, (_, k, _) in zip(ax.xaxis.get_minor_ticks(len(xs)), slots):
+                tick.label1.set_color(colours[k])
         ax.set_xticks(range(1, len(names) + 1), names)
         ax.tick_params(axis="x", which="major", length=0, pad=17 if minor_labels else 6)
         ax.set_xlim(0.5, len(names) + 0.5)
@@ -741,10 +747,10 @@ def _plot_sweep_hue(plt: Any, records: list, by: str, group: str, hue: str, limi
         _note(right, f"no run converged below cost {limit}")
     else:
         for k in range(len(hues)):
-            mine = [(x, c) for (x, j, _), c in zip(slots, converged) if j == k and c]
-            if mine:
-                boxes(right, k, [x for x, _ in mine],
-                      [np.asarray(c, dtype=np.float64) for _, c in mine])
+            iterations = [(x, c) for (x, j, _), c in zip(slots, converged) if j == k and c]
+            if iterations:
+                boxes(right, k, [x for x, _ in iterations],
+                      [np.asarray(c, dtype=np.float64) for _, c in iterations])
         for (x, k, _), c in zip(slots, converged):
             if not c:  # at the foot of its place: no run of this box converged
                 right.text(x, 0.02, "none", transform=right.get_xaxis_transform(),

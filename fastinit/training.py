@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._engines import (FusedEngine, Problem, choose_engine, layout_of, make_engine, pack,
+from ._engines import (FusedEngine, NetworkSpec, Problem, choose_engine, layout_of, make_engine, pack,
                        shuffle_seed, unpack, usable_threads, workspace, workspace_nbytes)
 from ._simd import kernels as _kernels
 from ._validation import (
@@ -566,7 +566,7 @@ def train(
     loss_entry = get_loss(loss, dims[-1])
     learning_rate = check_learning_rate(learning_rate, dtype)
     opt, sched, hyper = _check_update(optimizer, learning_rate, schedule, l2, clip_norm, dtype)
-    learning_rate = float(opt.lr)  # an optimizer's own lr is the rate used (and reported)
+    learning_rate = float(opt.lr or learning_rate)  # an optimizer's own lr is the rate used
     n_threads = check_n_threads(n_threads)
     check_callable(progress, "progress", "progress(iterations_done, num_iterations)")
     check_choice(on_divergence, "on_divergence", ("warn", "raise"))
@@ -593,8 +593,9 @@ def train(
 
     theta, layout, act_size = pack(parameters, dims, hidden_act, keep)
     state, first_step = _initial_state(optimizer_state, opt, theta.shape[0], dtype)
-    problem = Problem(X, Y, layout, act_size, hidden_act, negative_slope, loss_entry.code, hyper,
-                      keep, shuffle_seed(seed) if keep is not None else 0)
+    net = NetworkSpec(layout, act_size, hidden_act, negative_slope, loss_entry.code, keep,
+                      shuffle_seed(seed) if keep is not None else 0)
+    problem = Problem(X, Y, net, hyper)
     runner = make_engine(problem, theta.shape[0], engine, n_threads, batch_size, seed)
     per_call = _iterations_per_call(batch_size or X.shape[1], theta.shape[0])
     model = _Model(theta, learning_rate, state, first_step)
@@ -602,16 +603,14 @@ def train(
     stopper = None
     if X_val is not None and Y_val is not None:
         stopper = _EarlyStopping(FusedEngine(
-            Problem(X_val, Y_val, layout, act_size, hidden_act, negative_slope, loss_entry.code,
-                    hyper), theta.shape[0], n_threads).cost, patience, tol)
+            Problem(X_val, Y_val, net, hyper), theta.shape[0], n_threads).cost, patience, tol)
 
     def step(active, done, n_iter, record):
         stats = None
         if record and stopper is not None and stopper.check(model, done):
             return [runner.cost(theta)]  # stopped: no more steps
         if record and diagnostics:
-            stats = layer_statistics(X, theta, layout, problem.hidden_act, negative_slope,
-                                     problem.loss, act_size)
+            stats = layer_statistics(X, theta, net)
         cost = runner.run(theta, model.state, first_step + done, n_iter, record)
         if stats is not None:  # the gradient of this very iteration
             records.append(np.column_stack([stats, gradient_norms(runner.gradient, layout)]))
@@ -896,8 +895,9 @@ def train_models(
     for k, c in enumerate(checked):
         initial = c[3].initial_state(n_params, dtype)
         states[k, :initial.size] = initial.ravel()
-    problem = Problem(X, Y, layout, act_size, hidden_act, negative_slope, loss_entry.code,
-                      hypers[0], keep, shuffle_seed(checked[0][1]) if keep is not None else 0)
+    net = NetworkSpec(layout, act_size, hidden_act, negative_slope, loss_entry.code, keep,
+                      shuffle_seed(checked[0][1]) if keep is not None else 0)
+    problem = Problem(X, Y, net, hypers[0])
     threads = usable_threads(min(n_threads, K))
     work = workspace(n_params, layout, act_size, X.shape[1], threads, dtype, rows=threads)
     models = [_Model(thetas[k], c[2], states[k]) for k, c in enumerate(checked)]
@@ -908,11 +908,10 @@ def train_models(
         batch = np.ascontiguousarray(thetas[index])
         batch_states = np.ascontiguousarray(states[index])
         costs = np.empty(len(active), dtype)
-        _kernels.train_models(X=X, Y=Y, thetas=batch, hypers=np.ascontiguousarray(hypers[index]),
-                              states=batch_states, first_step=done, n_iter=n_iter,
-                              record_first=record and keep is None,
-                              n_threads=usable_threads(threads), costs=costs, **problem.network,
-                              **problem.dropout, **work.buffers)
+        _kernels.train_models(net=net, work=work, X=X, Y=Y, thetas=batch,
+                              hypers=np.ascontiguousarray(hypers[index]), states=batch_states,
+                              first_step=done, n_iter=n_iter, record_first=record and keep is None,
+                              n_threads=usable_threads(threads), costs=costs)
         if record and keep is not None:  # the cost without dropout, as train() records it
             costs = np.array([cost_of(thetas[k], l2=float(hypers[k, _kernels.HYPER_FIELDS["l2"]]))
                               for k in index])

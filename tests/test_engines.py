@@ -291,8 +291,8 @@ def test_training_memory_check_counts_the_fused_workspace(dtype):
     params = fastinit.initialize_parameters(dims, dtype=dtype)
     theta, layout, act_size = _engines.pack(params, dims, hidden_act)
     X, Y = random_data(2, m, np.random.default_rng(5))
-    problem = _engines.Problem(X.astype(dtype), Y.astype(dtype), layout, act_size, hidden_act,
-                               0.01, 0, SGD(lr=0.01).hyper())
+    net = _engines.NetworkSpec(layout, act_size, hidden_act, 0.01, 0)
+    problem = _engines.Problem(X.astype(dtype), Y.astype(dtype), net, SGD(lr=0.01).hyper())
     engine = _engines.FusedEngine(problem, theta.shape[0], threads)
     allocated = sum(_owner(a).nbytes for a in engine.work.buffers.values())
     assert _training_bytes(dims, m, dtype, "fused", threads, hidden_act) >= allocated

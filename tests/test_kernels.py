@@ -172,7 +172,7 @@ def test_simd_modules_agree_to_rounding(dtype, rtol):
     and chunks.  Over 500 iterations of the seed's training their costs and
     parameters agree to 1e-12 relative in float64 (1e-5 in float32: a few ulp
     of float32 grown over the run), and each module repeats its own bits."""
-    from fastinit._engines import pack, workspace
+    from fastinit._engines import network_spec, pack, workspace
     from fastinit._simd import available
     from fastinit.optimizers import SGD
 
@@ -185,10 +185,10 @@ def test_simd_modules_agree_to_rounding(dtype, rtol):
     def run(module):
         theta, layout, act_size = pack(fastinit.initialize_parameters(dims, dtype=dtype), dims)
         work = workspace(theta.shape[0], layout, act_size, 300, 1, dtype)
-        cost = module.train_full_batch(X=X, Y=Y, theta=theta, layout=layout,
-                                       hyper=SGD(lr=0.01).hyper(), state=np.zeros((1, theta.size), dtype),
-                                       first_step=0, n_iter=500, record_first=True, hidden_act=1,
-                                       slope=0.0, loss=0, n_threads=1, **work.buffers)
+        cost = module.train_full_batch(net=network_spec(dims, 1, 0.0, 0), work=work, X=X, Y=Y,
+                                       theta=theta, hyper=SGD(lr=0.01).hyper(),
+                                       state=np.zeros((1, theta.size), dtype), first_step=0,
+                                       n_iter=500, record_first=True, n_threads=1)
         z = np.empty((10, 300), dtype)
         module.linear_forward(theta[:20].reshape(10, 2).copy(), theta[20:30].copy(), X, z)
         return cost, theta, z

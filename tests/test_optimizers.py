@@ -45,7 +45,7 @@ import pytest
 
 import fastinit
 from fastinit import reference
-from fastinit._engines import FusedEngine, Problem, pack
+from fastinit._engines import FusedEngine, NetworkSpec, Problem, pack
 from fastinit._simd import kernels
 from fastinit.losses import LOSSES
 from fastinit.optimizers import (
@@ -320,8 +320,8 @@ def _engine(X, Y_kernel, params, dims, loss, hyper, activation="tanh"):
     """A FusedEngine on a packed network, and its flat parameters."""
     act = kernels.ACTIVATION_CODES[activation]
     theta, layout, act_size = pack(params, dims, act)
-    problem = Problem(np.ascontiguousarray(X), np.ascontiguousarray(Y_kernel), layout, act_size,
-                      act, 0.01, LOSSES[loss].code, hyper)
+    net = NetworkSpec(layout, act_size, act, 0.01, LOSSES[loss].code)
+    problem = Problem(np.ascontiguousarray(X), np.ascontiguousarray(Y_kernel), net, hyper)
     return FusedEngine(problem, theta.size, 1), theta, layout
 
 

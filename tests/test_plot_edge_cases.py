@@ -1,7 +1,8 @@
 """Every plot function on its edge cases, read as a person would: class colours
 and legends of the decision regions (zeros initialization predicts one class
-everywhere; 3 classes), the sweep plot when no run converged, the diagnostics
-of one layer and of a zeros initialization."""
+everywhere; 3 classes), the sweep plot when no run converged and with a hue
+(a box per group and value, in the value's colour), the diagnostics of one
+layer and of a zeros initialization."""
 from __future__ import annotations
 
 import numpy as np
@@ -168,6 +169,166 @@ def test_sweep_plot_notes_each_group_without_a_converged_run():
     fastinit.plot_sweep(SweepTable(records("he", [0.9], [1000]), cost_threshold=0.2))
     with pytest.raises(ValueError, match="no sweep records"):
         fastinit.plot_sweep(SweepTable([], 0.2))
+
+
+# ---------------------------------------------------------------------------
+# sweep with hue: one box per (group, hue value), coloured by hue value
+# ---------------------------------------------------------------------------
+
+def hue_records(group, hue, accuracies, converged):
+    return [{"init": group, "optimizer": hue, "test_accuracy": a, "train_accuracy": a,
+             "converged_at": c} for a, c in zip(accuracies, converged)]
+
+
+def boxes(ax):
+    """The boxes of a hue plot, left to right: (x of their centre, face colour)."""
+    found = []
+    for patch in ax.patches:
+        x = patch.get_path().vertices[:, 0]
+        found.append(((x.min() + x.max()) / 2, tuple(patch.get_facecolor()[:3])))
+    return sorted(found)
+
+
+def minor_labels(ax):
+    return [(t.get_text(), tuple(matplotlib.colors.to_rgb(t.get_color())))
+            for t in ax.get_xticklabels(minor=True)]
+
+
+def extents(texts):
+    renderer = texts[0].figure.canvas.get_renderer()
+    return [t.get_window_extent(renderer) for t in texts if t.get_text()]
+
+
+def test_sweep_hue_one_box_per_group_and_hue_in_the_hue_colours():
+    table = SweepTable(hue_records("zeros", "sgd", [0.5] * 3, [None] * 3)
+                       + hue_records("zeros", "adam", [0.5] * 3, [None] * 3)
+                       + hue_records("he", "sgd", [0.90, 0.92, 0.95], [9000, None, 7000])
+                       + hue_records("he", "adam", [0.93, 0.94, 0.96], [1000, 2000, 1000]),
+                       cost_threshold=0.2)
+    fig = fastinit.plot_sweep(table, group="init", hue="optimizer")
+    left, right = fig.axes
+    sgd, adam = plotting.hue_colors(2)
+    tint = {sgd: plotting._tint(sgd), adam: plotting._tint(adam)}
+    # 4 boxes of accuracy: zeros (sgd, adam), he (sgd, adam), side by side in their group
+    placed = boxes(left)
+    assert len(placed) == 4
+    xs = [x for x, _ in placed]
+    assert 0.5 < xs[0] < xs[1] < 1.5 < xs[2] < xs[3] < 2.5
+    np.testing.assert_allclose([c for _, c in placed], [tint[sgd], tint[adam]] * 2, atol=1e-6)
+    # zeros converged nowhere: 2 boxes right, at the same places as their accuracy boxes
+    assert [x for x, _ in boxes(right)] == pytest.approx(xs[2:])
+    np.testing.assert_allclose([c for _, c in boxes(right)], [tint[sgd], tint[adam]], atol=1e-6)
+    # the dots: one per run, in the hue colour, the same in both panels
+    for ax, n in ((left, 12), (right, 5)):
+        assert sum(len(c.get_offsets()) for c in ax.collections) == n
+        assert {tuple(np.round(c.get_facecolor()[0][:3], 6)) for c in ax.collections} == \
+            {tuple(np.round(sgd, 6)), tuple(np.round(adam, 6))}
+    # one legend for the figure, titled by the hue column, an entry per value
+    assert left.get_legend() is None and right.get_legend() is None
+    (legend,) = fig.legends
+    assert legend_texts(legend) == ["sgd", "adam"] and legend.get_title().get_text() == "optimizer"
+    handles = legend.legend_handles if hasattr(legend, "legend_handles") else legend.legendHandles
+    np.testing.assert_allclose([h.get_edgecolor()[:3] for h in handles], [sgd, adam])
+    # group names under the groups; under each box the runs that converged, in its colour
+    for ax in (left, right):
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["zeros", "he"]
+        assert ax.get_xlabel().startswith("init")
+    assert minor_labels(right) == [("0/3", sgd), ("0/3", adam), ("2/3", sgd), ("3/3", adam)]
+    assert "optimizer" in left.get_title() and "3 per box" in left.get_title()
+    assert left.get_ylabel() == "test accuracy" and right.get_ylabel() == "iteration"
+
+
+def test_sweep_hue_notes_each_box_without_a_converged_run_at_its_foot():
+    table = SweepTable(hue_records("random", "sgd", [0.6, 0.7], [None, None])
+                       + hue_records("random", "adam", [0.8, 0.9], [5000, None])
+                       + hue_records("he", "sgd", [0.9, 0.9], [None, None])
+                       + hue_records("he", "adam", [0.9, 0.95], [1000, 2000]), cost_threshold=0.2)
+    right = fastinit.plot_sweep(table, hue="optimizer").axes[1]
+    notes = right.texts
+    assert [t.get_text() for t in notes] == ["none", "none"]
+    sgd = plotting.hue_colors(2)[0]
+    slots = [x for x, _ in boxes(fastinit.plot_sweep(table, hue="optimizer").axes[0])]
+    for note, x in zip(notes, (slots[0], slots[2])):   # random/sgd and he/sgd
+        assert note.get_position()[0] == pytest.approx(x)
+        assert note.get_position()[1] < 0.1                # at the bottom of the panel
+        assert matplotlib.colors.to_rgb(note.get_color()) == pytest.approx(sgd)
+    # short notes, side by side: none overlaps another, a box or a tick label
+    right.figure.canvas.draw()
+    boxes_ = extents(notes) + [p.get_window_extent() for p in right.patches]
+    for i, a in enumerate(boxes_):
+        assert not any(a.overlaps(b) for b in boxes_[i + 1:])
+
+
+def test_sweep_hue_when_no_run_converged_keeps_one_note():
+    table = SweepTable(hue_records("zeros", "sgd", [0.5, 0.5], [None, None])
+                       + hue_records("zeros", "adam", [0.5], [None]), cost_threshold=0.1)
+    left, right = fastinit.plot_sweep(table, hue="optimizer").axes
+    assert texts(right) == ["no run converged below cost 0.1"]
+    assert not right.patches and right.get_yticks().size == 0
+    assert [t for t, _ in minor_labels(right)] == ["0/2", "0/1"]
+    # unequal runs per box: each box says its count, the title no "per box"
+    assert [t for t, _ in minor_labels(left)] == ["n=2", "n=1"]
+    assert "per box" not in left.get_title()
+
+
+def test_sweep_hue_labels_stay_apart_and_the_figure_widens_with_the_boxes():
+    inits = ["zeros", "random", "he", "xavier"]
+    optimizers = ["sgd", "sgd (momentum 0.9)", "adam", "rmsprop"]
+    table = SweepTable([r for i in inits for o in optimizers
+                        for r in hue_records(i, o, [0.5, 0.9], [None, 1000])], 0.2)
+    fig = fastinit.plot_sweep(table, hue="optimizer")
+    left, right = fig.axes
+    assert len(boxes(left)) == len(boxes(right)) == 16
+    fig.canvas.draw()
+    for ax in (left, right):
+        minors = extents(ax.get_xticklabels(minor=True))
+        majors = extents(ax.get_xticklabels())
+        for i, a in enumerate(minors + majors):
+            assert not any(a.overlaps(b) for b in (minors + majors)[i + 1:])
+    # the legend sits above both panels, clear of their titles
+    legend = fig.legends[0].get_window_extent()
+    assert all(legend.y0 > ax.title.get_window_extent().y1 for ax in (left, right))
+    narrow = fastinit.plot_sweep(SweepTable([r for r in table if r["init"] == "he"], 0.2),
+                                 hue="optimizer")
+    assert fig.get_size_inches()[0] > narrow.get_size_inches()[0] >= 11
+    assert fig.get_size_inches()[0] >= 2 * 16 * 0.45   # about half an inch per box
+    # an odd number of hues: the middle box sits on its group's tick, its label kept
+    three = SweepTable([r for r in table if r["optimizer"] != "rmsprop"], 0.2)
+    assert [t for t, _ in minor_labels(fastinit.plot_sweep(three, hue="optimizer").axes[1])] \
+        == ["1/2"] * 12
+
+
+def test_sweep_hue_colours_a_missing_pair_and_many_values():
+    # he has no adam runs: its place stays empty, adam keeps its colour elsewhere
+    table = SweepTable(hue_records("zeros", "sgd", [0.5], [None])
+                       + hue_records("zeros", "adam", [0.5], [None])
+                       + hue_records("he", "sgd", [0.9], [1000]), 0.2)
+    left, right = fastinit.plot_sweep(table, hue="optimizer").axes
+    assert len(boxes(left)) == 3 and len(left.get_xticklabels(minor=True)) == 3
+    assert [t for t, _ in minor_labels(right)] == ["0/1", "0/1", "1/1"]
+    # more values than the colour cycle: every value its own colour
+    many = SweepTable([r for k in range(14) for r in hue_records("he", f"lr{k}", [0.9], [100])],
+                      0.2)
+    fig = fastinit.plot_sweep(many, hue="optimizer")
+    assert len({c for _, c in boxes(fig.axes[0])}) == 14
+    assert len(legend_texts(fig.legends[0])) == 14
+    assert len(set(plotting.hue_colors(14))) == 14
+    assert plotting.hue_colors(3) == [matplotlib.colors.to_rgb(f"C{k}") for k in range(3)]
+
+
+def test_sweep_hue_errors():
+    table = SweepTable(hue_records("he", "sgd", [0.9], [1000]), 0.2)
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        fastinit.plot_sweep(table, hue="nope")
+    with pytest.raises(ValueError, match="hue='init' is also the group column"):
+        fastinit.plot_sweep(table, hue="init")
+    with pytest.raises(ValueError, match="hue='optimizer' is also the group column"):
+        fastinit.plot_sweep(table, group="optimizer", hue="optimizer")
+    with pytest.raises(ValueError, match="hue='test_accuracy' is the plotted column"):
+        fastinit.plot_sweep(table, hue="test_accuracy")
+    # seaborn's spelling: by is the plotted accuracy here, the groups are group=
+    with pytest.raises(ValueError, match=r"by='init' must name a numeric column.*group="):
+        fastinit.plot_sweep(table, by="init", hue="optimizer")
 
 
 # ---------------------------------------------------------------------------

@@ -154,3 +154,30 @@ def test_plot_functions_write_no_files(tmp_path, monkeypatch, seed_data):
     fastinit.plot_decision_boundary(lambda x: x[:, 0] > 0, *seed_data[:2])
     plt.close("all")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_sweep_with_hue_of_a_real_sweep(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    optimizers = [{"optimizer": "sgd"}, {"optimizer": "sgd", "momentum": 0.9},
+                  {"optimizer": "adam", "learning_rate": 0.001}]
+    configs = [{"init": init, "seed": seed, "num_iterations": 300, **opt}
+               for init in ("zeros", "he") for opt in optimizers for seed in range(2)]
+    table = fastinit.sweep(configs=configs, record_every=100, progress=None)
+    # plain sgd and sgd with momentum share optimizer "sgd": one box for both
+    fig = fastinit.plot_sweep(table, hue="optimizer")
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["sgd", "adam"]
+    assert len(fig.axes[0].patches) == 4
+    # the README's label column tells them apart
+    for r in table:
+        r["optimizer (momentum)"] = r["optimizer"] + (f" (momentum {r['momentum']})"
+                                                      if r["momentum"] else "")
+    fig = fastinit.plot_sweep(table, group="init", hue="optimizer (momentum)")
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "sgd", "sgd (momentum 0.9)", "adam"]
+    assert len(fig.axes[0].patches) == 6 and len(fig.axes) == 2
+    fig.savefig(tmp_path / "s.png", dpi=50)
+    assert (tmp_path / "s.png").stat().st_size > 5000
+    plt.close("all")
