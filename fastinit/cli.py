@@ -377,7 +377,8 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="run on this dask.distributed scheduler (needs dask[distributed])")
     sw.add_argument("--plot", metavar="FILE",
                     help="write a figure of the accuracy and convergence distributions per "
-                         "group (the format is the file's suffix, PNG without one)")
+                         "group: the first --by column on the x axis, a second one as colours "
+                         "(the format is the file's suffix, PNG without one)")
     sw.add_argument("--quiet", action="store_true", help="no progress line")
     return parser
 
@@ -534,7 +535,8 @@ def _sweep(args) -> int:
     if args.plot:
         from .plotting import pyplot, plot_sweep, save_figure
 
-        fig = plot_sweep(table, group=args.by[0])
+        # the first --by column on the x axis, the second (if any) as colours
+        fig = plot_sweep(table, group=args.by[0], hue=args.by[1] if len(args.by) > 1 else None)
         try:
             save_figure(fig, args.plot, "--plot", dpi=80)
         finally:
