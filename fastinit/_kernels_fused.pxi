@@ -440,7 +440,8 @@ def train_models(
         Py_ssize_t n_iter,
         bint record_first,
         int n_threads,                         # models trained at once
-        floating[::1] costs):                  # OUT (K,): as train_full_batch returns
+        floating[::1] costs,                   # OUT (K,): as train_full_batch returns
+        const uint64_t[::1] dropout_seeds=None):  # IN (K,) each model's dropout seed (else net's)
     """``n_iter`` iterations of full-batch gradient descent for each of K
     models of one shape on the same data, in one call: up to ``n_threads``
     models at a time, each on one thread running its iterations back to back
@@ -466,19 +467,30 @@ def train_models(
         raise ValueError("train_models: work buffers do not match the problem")
     cdef Dropout d
     cdef const Dropout* dp = _dropout_of(&d, keep, dropout_seed)
+    if dropout_seeds is not None and dropout_seeds.shape[0] != K:
+        raise ValueError("train_models: work buffers do not match the problem")
     cdef Py_ssize_t k, it, tid
     cdef Optim* opts = <Optim*>malloc(max(K, 1) * sizeof(Optim))
-    if opts == NULL:
+    cdef Dropout* drops = <Dropout*>malloc(max(K, 1) * sizeof(Dropout))
+    if opts == NULL or drops == NULL:
+        free(opts)
+        free(drops)
         raise MemoryError()
     for k in range(K):
         if not _state_fits(hypers[k], n_params, 1, states.shape[1], first_step):
             free(opts)
+            free(drops)
             raise ValueError("train_models: work buffers do not match the problem")
         opts[k] = _read_optim(&hypers[k, 0])
+        if dp != NULL:  # each model's masks from its own seed
+            drops[k] = d
+            if dropout_seeds is not None:
+                drops[k].seed = dropout_seeds[k]
     cdef floating inv_m = 1.0 / m
     cdef floating loss_sum
     if K == 0:
         free(opts)
+        free(drops)
         return
     with nogil:
         for k in prange(K, num_threads=nt, schedule="dynamic"):
@@ -489,10 +501,12 @@ def train_models(
                                       &Y[0, 0], m, &lanes[tid, 0], &acts[tid, 0], &deltas[tid, 0],
                                       0, 0, deltas.shape[1], &grad[tid, 0], &losses[tid, 0],
                                       hidden_act, slope, loss, record_first and it == 0,
-                                      &opts[k], &states[k, 0], first_step + it + 1, 1, dp)
+                                      &opts[k], &states[k, 0], first_step + it + 1, 1,
+                                      &drops[k] if dp != NULL else NULL)
                 if record_first and it == 0:
                     costs[k] = inv_m * loss_sum
     free(opts)
+    free(drops)
 
 
 def dataset_cost(

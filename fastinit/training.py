@@ -838,8 +838,8 @@ def train_models(
     learning_rate, optimizer)`` (a name or object of
     :mod:`fastinit.optimizers`; default plain gradient descent), so one call
     can compare optimizers; ``schedule``, ``l2``, ``clip_norm``,
-    ``keep_prob`` and ``loss`` are shared by every run (dropout masks are
-    seeded by each run's seed).  The models are trained by the batched kernel
+    ``keep_prob`` and ``loss`` are shared by every run (each run's dropout
+    masks come from its own seed, as in :func:`train`).  The models are trained by the batched kernel
     ``_kernels.train_models``: one compiled call advances every model, up to
     ``n_threads`` of them at a time, each running its iterations back to back
     on one thread while the data stay in cache.  Result ``k`` is bit for bit
@@ -874,8 +874,7 @@ def train_models(
                    activation=activation, negative_slope=negative_slope, diagnostics=False,
                    schedule=schedule, l2=l2, clip_norm=clip_norm, keep_prob=keep_prob, loss=loss)
     keep = _check_keep_prob(keep_prob, dims)
-    if (choose_engine(dims, "auto", X.shape[1]) != "fused" or not runs
-            or (keep is not None and len({seed for _, seed, *_ in checked}) > 1)):
+    if choose_engine(dims, "auto", X.shape[1]) != "fused" or not runs:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DivergenceWarning)
             return [train(X, labels, dims, init=init, seed=seed, learning_rate=lr,
@@ -895,9 +894,11 @@ def train_models(
     for k, c in enumerate(checked):
         initial = c[3].initial_state(n_params, dtype)
         states[k, :initial.size] = initial.ravel()
-    net = NetworkSpec(layout, act_size, hidden_act, negative_slope, loss_entry.code, keep,
-                      shuffle_seed(checked[0][1]) if keep is not None else 0)
+    net = NetworkSpec(layout, act_size, hidden_act, negative_slope, loss_entry.code, keep)
     problem = Problem(X, Y, net, hypers[0])
+    # each run's dropout masks from its own seed, as train() draws them
+    dropout_seeds = (np.array([shuffle_seed(c[1]) for c in checked], dtype=np.uint64)
+                     if keep is not None else None)
     threads = usable_threads(min(n_threads, K))
     work = workspace(n_params, layout, act_size, X.shape[1], threads, dtype, rows=threads)
     models = [_Model(thetas[k], c[2], states[k]) for k, c in enumerate(checked)]
@@ -911,7 +912,9 @@ def train_models(
         _kernels.train_models(net=net, work=work, X=X, Y=Y, thetas=batch,
                               hypers=np.ascontiguousarray(hypers[index]), states=batch_states,
                               first_step=done, n_iter=n_iter, record_first=record and keep is None,
-                              n_threads=usable_threads(threads), costs=costs)
+                              n_threads=usable_threads(threads), costs=costs,
+                              dropout_seeds=None if dropout_seeds is None
+                              else np.ascontiguousarray(dropout_seeds[index]))
         if record and keep is not None:  # the cost without dropout, as train() records it
             costs = np.array([cost_of(thetas[k], l2=float(hypers[k, _kernels.HYPER_FIELDS["l2"]]))
                               for k in index])

@@ -1027,3 +1027,23 @@ def test_sklearn_variants_are_sklearns(optimizer):
         oracle.update_params(params, [g + opt.weight_decay * params[0]])
         np.testing.assert_allclose(ref, params[0], rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(kernel, params[0], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_train_models_with_dropout_gives_each_run_its_own_masks(seed_data, n_threads):
+    """Dropout in the batched kernel: each run's masks from its own seed, so
+    every result has the bits of train() alone, for any thread count."""
+    X, Y = seed_data[:2]
+    runs = [("he", 1, 0.01, "adam"), ("he", 2, 0.01, "sgd"), ("xavier", 3, 0.05, "rmsprop")]
+    batched = train_models(X, Y, [2, 10, 5, 1], runs, num_iterations=60, record_every=20,
+                           keep_prob=[0.8, 0.6], n_threads=n_threads)
+    for (init, seed, lr, opt), got in zip(runs, batched):
+        alone = fastinit.train(X, Y, [2, 10, 5, 1], init=init, seed=seed, learning_rate=lr,
+                               optimizer=opt, num_iterations=60, record_every=20,
+                               keep_prob=[0.8, 0.6], diagnostics=False)
+        for key in alone.parameters:
+            np.testing.assert_array_equal(got.parameters[key], alone.parameters[key])
+        np.testing.assert_array_equal(got.costs, alone.costs)
+    assert not np.array_equal(batched[0].parameters["W1"],
+                              train_models(X, Y, [2, 10, 5, 1], runs[:1], num_iterations=60,
+                                           record_every=20)[0].parameters["W1"])
