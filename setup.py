@@ -3,7 +3,7 @@
 Everything declarative lives in ``pyproject.toml``; this file only describes the
 Cython extensions, because their compiler flags and directives need code:
 
-* the kernels (the five tiers ``fastinit/_kernels_*.pxi`` and the SIMD
+* the kernels (the seven tiers ``fastinit/_kernels_*.pxi`` and the SIMD
   micro-kernels ``fastinit/_microkernels*.h``) are compiled twice on x86-64:
   ``_kernels_baseline`` for every x86-64 CPU and ``_kernels_avx2`` with
   ``-mavx2 -mfma``, plus ``_kernels_avx512`` (``-mavx512f -mfma``) where the
@@ -108,7 +108,7 @@ def _openmp_flags():
 
 
 KERNEL_SOURCES = [f"fastinit/_kernels_{tier}.pxi"
-                  for tier in ("scalar", "blocks", "layers", "fused", "network")]
+                  for tier in ("scalar", "blocks", "optim", "dropout", "layers", "fused", "network")]
 KERNEL_SOURCES += ["fastinit/_microkernels.h", "fastinit/_microkernels_body.h"]
 
 omp_compile, omp_link = _openmp_flags()
