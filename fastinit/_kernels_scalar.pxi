@@ -1,15 +1,20 @@
 # Tier 1 of fastinit's compiled kernels: constants and scalar helpers.
 #
-# The kernels are five include files, one per tier, compiled together into
+# The kernels are seven include files, compiled together into
 # ``_kernels_baseline`` (the platform's baseline instruction set) and, on
-# x86-64, ``_kernels_avx2`` (AVX2 + FMA); ``fastinit._simd`` imports the best
-# one this CPU runs.  Read them in this order:
+# x86-64, ``_kernels_avx2`` (AVX2 + FMA) and ``_kernels_avx512`` (AVX-512F +
+# FMA); ``fastinit._simd`` imports the best one this CPU runs.  Read them in
+# this order:
 #
 # 1. ``_kernels_scalar.pxi``: constants, scalar helpers (``cdef inline ...
 #    noexcept nogil``): exp, log, sigmoid, the cross-entropies.
 # 2. ``_kernels_blocks.pxi``: block routines over raw pointers with explicit
 #    leading dimensions, for one block of examples; the matrix products call
-#    the register-blocked SIMD micro-kernels of ``_microkernels.h``.
+#    the register-blocked SIMD micro-kernels of ``_microkernels.h``; the
+#    losses (``_output_block``, ``_loss_block``) and the layout table.
+#    ``_kernels_optim.pxi`` (a step's update: L2, clipping, schedule,
+#    optimizer) and ``_kernels_dropout.pxi`` (dropout masks, the shuffle's
+#    generator) belong to this tier.
 # 3. ``_kernels_layers.pxi``: ``def`` kernels of one layer or one loss over
 #    whole typed memoryviews (the drop-in functions of the notebook's API).
 # 4. ``_kernels_fused.pxi``: the fused training loops (many iterations in one
