@@ -115,6 +115,9 @@ def _check_options(args) -> None:
         for v in value if isinstance(value, list) else [value]:
             if v is not None and not (math.isfinite(v) and v >= 0):
                 raise ValueError(f"{_option(dest)} must be a finite number >= 0, got {v}")
+    keep_prob = getattr(args, "keep_prob", None)
+    if keep_prob is not None and not (math.isfinite(keep_prob) and 0 < keep_prob <= 1):
+        raise ValueError(f"--keep-prob must be a finite number in (0, 1], got {keep_prob}")
     momentum = getattr(args, "momentum", None)
     for v in momentum if isinstance(momentum, list) else [momentum]:
         if v is not None and not (math.isfinite(v) and 0 <= v < 1):
@@ -143,7 +146,7 @@ def _data_options(p: argparse.ArgumentParser) -> None:
 
 
 def _update_options(p: argparse.ArgumentParser, sweep: bool = False) -> None:
-    """The schedule, L2 penalty and gradient clipping of ``train`` and ``sweep``."""
+    """The schedule, L2 penalty, gradient clipping and dropout of ``train`` and ``sweep``."""
     what = " of every training" if sweep else ""
     p.add_argument("--schedule", choices=list(SCHEDULES), default="constant",
                    help=f"learning rate by step{what} (default: constant): step (x0.1 every "
@@ -155,6 +158,9 @@ def _update_options(p: argparse.ArgumentParser, sweep: bool = False) -> None:
     p.add_argument("--clip-norm", type=float, default=None, metavar="NORM",
                    help=f"scale the gradient down to this norm when larger{what} (default: no "
                         "clipping)")
+    p.add_argument("--keep-prob", type=float, default=None, metavar="P",
+                   help=f"inverted dropout on every hidden layer{what}: keep each unit with "
+                        "probability P (default: no dropout)")
 
 
 def _schedule(name: str, iterations: int) -> str | Schedule:
@@ -525,7 +531,7 @@ def _sweep(args) -> int:
                       results=args.results, client=client,
                       progress=ProgressLine(not args.quiet, "training"),
                       schedule=_schedule(args.schedule, _sweep_iterations(grid)), l2=args.l2,
-                      clip_norm=args.clip_norm)
+                      clip_norm=args.clip_norm, keep_prob=args.keep_prob)
     finally:
         if client is not None:
             client.close()
@@ -686,8 +692,8 @@ def _train(args) -> int:
                    n_threads=args.threads, progress=progress,
                    optimizer=OPTIMIZERS[args.optimizer](**options),
                    schedule=_schedule(args.schedule, args.iterations), l2=args.l2,
-                   clip_norm=args.clip_norm, loss=args.loss, validation=validation,
-                   patience=args.patience)
+                   clip_norm=args.clip_norm, keep_prob=args.keep_prob, loss=args.loss,
+                   validation=validation, patience=args.patience)
     report = f"train accuracy {result.accuracy(train_X, train_Y):.4f}"
     if test_X is not None:
         report += f", test accuracy {result.accuracy(test_X, test_Y):.4f}"

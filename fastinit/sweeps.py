@@ -251,17 +251,40 @@ def _schedule_of(spec: Mapping[str, Any]) -> Schedule:
     return SCHEDULES[options.pop("name")](**options)
 
 
-def _shared(schedule: Any, l2: Any, clip_norm: Any) -> dict[str, Any]:
+def _shared(schedule: Any, l2: Any, clip_norm: Any, keep_prob: Any = None) -> dict[str, Any]:
     """The settings every training of a sweep shares, checked, as JSON:
-    ``schedule`` (see :func:`schedule_spec`), ``l2`` and ``clip_norm``."""
+    ``schedule`` (see :func:`schedule_spec`), ``l2``, ``clip_norm`` and
+    ``keep_prob`` (see :func:`_keep_prob`)."""
     l2 = check_real(l2, "l2", minimum=0.0)
     if clip_norm is not None:
         clip_norm = check_positive_float(clip_norm, "clip_norm")
-    return {"schedule": schedule_spec(schedule), "l2": l2, "clip_norm": clip_norm}
+    return {"schedule": schedule_spec(schedule), "l2": l2, "clip_norm": clip_norm,
+            "keep_prob": _keep_prob(keep_prob)}
+
+
+def _keep_prob(keep_prob: Any) -> float | None:
+    """A sweep's dropout: one keep probability in (0, 1] for every hidden
+    layer (the networks of a grid differ in depth, so a list of one per
+    layer is refused), or None without dropout; 1 is no dropout, None."""
+    if keep_prob is None:
+        return None
+    if isinstance(keep_prob, (str, bytes)) or not isinstance(keep_prob, numbers.Real) \
+            or isinstance(keep_prob, bool):
+        kind = ("a list" if isinstance(keep_prob, (list, tuple, np.ndarray))
+                else type(keep_prob).__name__)
+        raise TypeError(f"keep_prob of a sweep must be one number in (0, 1] for every hidden "
+                        f"layer (its networks may differ in depth: no list of one per layer), "
+                        f"got {kind}")
+    value = check_real(keep_prob, "keep_prob")
+    if not 0 < value <= 1:
+        raise ValueError(f"keep_prob must be a finite number in (0, 1] (the probability of "
+                         f"keeping each hidden unit), got {value}")
+    return None if value == 1 else value
 
 
 #: the shared settings of sweeps that had none (plain gradient descent)
-SHARED_DEFAULTS: dict[str, Any] = {"schedule": {"name": "constant"}, "l2": 0.0, "clip_norm": None}
+SHARED_DEFAULTS: dict[str, Any] = {"schedule": {"name": "constant"}, "l2": 0.0, "clip_norm": None,
+                                   "keep_prob": None}
 
 
 @functools.lru_cache(maxsize=16)
@@ -278,17 +301,18 @@ def _group(config: Mapping[str, Any]) -> tuple:
 
 def run_batch(configs: Sequence[Mapping[str, Any]], cost_threshold: float = 0.2,
               record_every: int = 1000, n_threads: int = 1, *, schedule: Any = None,
-              l2: float = 0.0, clip_norm: float | None = None) -> list[dict[str, Any]]:
+              l2: float = 0.0, clip_norm: float | None = None,
+              keep_prob: float | None = None) -> list[dict[str, Any]]:
     """Records of configurations of one group (same dataset, layers,
     activation, dtype and iterations; any initializers, seeds, learning rates
     and optimizers), trained together by one call of
     :func:`fastinit.training.train_models` on up to ``n_threads`` threads,
-    with the shared ``schedule``, ``l2`` and ``clip_norm``; the unit of work
-    of local sweeps and of Dask workers."""
+    with the shared ``schedule``, ``l2``, ``clip_norm`` and ``keep_prob``;
+    the unit of work of local sweeps and of Dask workers."""
     configs = [_normalise(c) for c in configs]
     if len({_group(c) for c in configs}) > 1:
         raise ValueError("run_batch takes configurations of one group only")
-    shared = _shared(schedule, l2, clip_norm)
+    shared = _shared(schedule, l2, clip_norm, keep_prob)
     first = configs[0]
     train_X, train_Y, test_X, test_Y = _data(first["dataset"])
     dims = [train_X.shape[0], *first["layers"], output_units(train_Y)]
@@ -298,7 +322,8 @@ def run_batch(configs: Sequence[Mapping[str, Any]], cost_threshold: float = 0.2,
                            num_iterations=first["num_iterations"], dtype=first["dtype"],
                            record_every=record_every, activation=first["activation"],
                            n_threads=n_threads, schedule=_schedule_of(shared["schedule"]),
-                           l2=shared["l2"], clip_norm=shared["clip_norm"])
+                           l2=shared["l2"], clip_norm=shared["clip_norm"],
+                           keep_prob=shared["keep_prob"])
     records = []
     for config, result in zip(configs, results):
         records.append({
@@ -356,7 +381,8 @@ class SweepTable(Sequence):
     A sequence of dicts (one per configuration: the configuration's columns
     (:data:`DEFAULTS`: ``optimizer``, ``momentum`` (None for an optimizer
     without one) and ``weight_decay`` among them), the sweep's shared
-    ``schedule`` (as :func:`schedule_spec`), ``l2`` and ``clip_norm``, then
+    ``schedule`` (as :func:`schedule_spec`), ``l2``, ``clip_norm`` and
+    ``keep_prob`` (None: no dropout), then
     ``final_cost`` (the cost of the trained parameters on the training
     set, after the last iteration), ``train_accuracy``, ``test_accuracy``,
     ``converged_at`` (first recorded iteration whose cost is below the
@@ -498,7 +524,8 @@ def schedule_text(spec: Mapping[str, Any]) -> str:
 def _settings_text(shared: Mapping[str, Any]) -> str:
     schedule = shared["schedule"]
     return (f"schedule={schedule_text(schedule) if isinstance(schedule, Mapping) else schedule}"
-            f", l2={shared['l2']}, clip_norm={shared['clip_norm']}")
+            f", l2={shared['l2']}, clip_norm={shared['clip_norm']}"
+            f", keep_prob={shared['keep_prob']}")
 
 
 def _isnan(value: Any) -> bool:
@@ -592,9 +619,10 @@ _RECORD_TYPES: dict[str, type | tuple[type, ...]] = {
     "iterations_run": int, "wall_time": (int, float), "cost_iterations": list, "costs": list,
     "cost_threshold": (int, float), "record_every": int, "format": int,
     "schedule": dict, "l2": (int, float), "clip_norm": (int, float, type(None)),
+    "keep_prob": (int, float, type(None)),
 }
-#: the fields records written before optimizers did not have, with the values
-#: they meant (plain gradient descent)
+#: the fields records written before optimizers (and dropout) did not have,
+#: with the values they meant (plain gradient descent, no dropout)
 _LATER_FIELDS: dict[str, Any] = {**PLAIN_GD, **SHARED_DEFAULTS}
 
 
@@ -665,6 +693,7 @@ def sweep(
     schedule: str | Schedule | Mapping[str, Any] | None = None,
     l2: float = 0.0,
     clip_norm: float | None = None,
+    keep_prob: float | None = None,
 ) -> SweepTable:
     """Train every configuration of a grid (or a list) and tabulate the results.
 
@@ -711,11 +740,17 @@ def sweep(
         L2 penalty of every training (see :func:`fastinit.train`).
     clip_norm : float, optional
         Gradient-norm bound of every training (see :func:`fastinit.train`).
+    keep_prob : float, optional
+        Inverted dropout on every hidden layer of every training: each unit
+        is kept with this probability, in (0, 1] (see :func:`fastinit.train`;
+        each run's masks come from its own seed).  One number only: the
+        networks of a grid may differ in depth, so no list of one per layer.
+        Default (None, or 1): no dropout.
 
-    ``schedule``, ``l2`` and ``clip_norm`` are shared by the whole sweep
-    (the batched kernel trains a batch with one of each); every record
-    holds them, and a results file of records made with other values is
-    refused.
+    ``schedule``, ``l2``, ``clip_norm`` and ``keep_prob`` are shared by the
+    whole sweep (the batched kernel trains a batch with one of each); every
+    record holds them, and a results file of records made with other values
+    is refused (records written before a setting existed mean its default).
 
     Returns
     -------
@@ -742,7 +777,7 @@ def sweep(
     record_every = check_count(record_every, "record_every", minimum=1)
     n_threads = check_n_threads(n_threads)
     chunk_size = check_count(chunk_size, "chunk_size", minimum=1)
-    shared = _shared(schedule, l2, clip_norm)
+    shared = _shared(schedule, l2, clip_norm, keep_prob)
     keys = [config_key(c) for c in todo]
     store = _ResultsFile(results) if results is not None else None
     found: dict[str, dict[str, Any]] = dict(store.done) if store else {}

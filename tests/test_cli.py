@@ -430,6 +430,42 @@ def test_train_with_every_update_option_and_a_softmax_of_two_classes(tmp_path):
     assert set(proc.stdout.split()[1:]) <= {"0", "1"}
 
 
+def test_train_with_dropout_saves_what_a_lone_train_gives(tmp_path):
+    import fastinit
+
+    model = tmp_path / "m.npz"
+    proc = run("train", "--keep-prob", "0.8", "--optimizer", "adam", "--iterations", "300",
+               "--quiet", "--out", str(model))
+    assert proc.returncode == 0, proc.stderr
+    assert "status completed" in proc.stdout and f"saved {model}" in proc.stdout
+    saved = fastinit.load_model(model)
+    assert saved.layers_dims == [2, 10, 5, 1] and saved.keep_prob == (0.8, 0.8)
+    X, Y = fastinit.datasets.load_named("circles")[:2]
+    alone = fastinit.train(X, Y, [2, 10, 5, 1], keep_prob=0.8, num_iterations=300, seed=3,
+                           optimizer="adam", diagnostics=False)
+    for name, value in alone.parameters.items():
+        assert np.array_equal(saved.parameters[name], value), name
+    plain = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=300, seed=3, optimizer="adam",
+                           diagnostics=False)
+    assert not np.array_equal(plain.parameters["W1"], alone.parameters["W1"])
+
+
+def test_sweep_with_dropout_records_it(tmp_path):
+    import json
+
+    results = tmp_path / "r.jsonl"
+    proc = run("sweep", "--n-seeds", "2", "--iterations", "200", "--keep-prob", "0.9",
+               "--quiet", "--results", str(results))
+    assert proc.returncode == 0, proc.stderr
+    assert "keep_prob 0.9" in proc.stdout.splitlines()[1]
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert len(records) == 2 and all(r["keep_prob"] == 0.9 for r in records)
+    proc = run("sweep", "--n-seeds", "2", "--iterations", "200", "--quiet", "--results",
+               str(results))
+    assert proc.returncode == 2 and "keep_prob=0.9; this sweep uses" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_train_stops_early_and_says_why(tmp_path):
     proc = run("train", "--optimizer", "adam", "--val-fraction", "0.2", "--patience", "2",
                "--quiet", "--out", str(tmp_path / "m.npz"))
@@ -475,6 +511,11 @@ def test_sweep_over_optimizers_by_optimizer(tmp_path):
         (["train", "--l2", "-0.1"], "--l2 must be a finite number >= 0, got -0.1"),
         (["train", "--l2", "inf"], "--l2 must be a finite number >= 0, got inf"),
         (["train", "--clip-norm", "0"], "--clip-norm must be a finite number > 0, got 0.0"),
+        (["train", "--keep-prob", "0"], "--keep-prob must be a finite number in (0, 1], got 0.0"),
+        (["train", "--keep-prob", "-0.5"], "--keep-prob must be a finite number in (0, 1]"),
+        (["train", "--keep-prob", "1.5"], "--keep-prob must be a finite number in (0, 1], got 1.5"),
+        (["train", "--keep-prob", "nan"], "--keep-prob must be a finite number in (0, 1], got nan"),
+        (["train", "--keep-prob", "inf"], "--keep-prob must be a finite number in (0, 1], got inf"),
         (["train", "--schedule", "linear"], "argument --schedule: invalid choice: 'linear'"),
         (["train", "--loss", "mse"], "argument --loss: invalid choice: 'mse'"),
         (["train", "--dataset", "blobs", "--loss", "binary_cross_entropy"],
@@ -492,6 +533,9 @@ def test_sweep_over_optimizers_by_optimizer(tmp_path):
         (["sweep", "--weight-decay", "0", "-1"], "--weight-decay must be a finite number >= 0"),
         (["sweep", "--l2", "-1"], "--l2 must be a finite number >= 0"),
         (["sweep", "--clip-norm", "-1"], "--clip-norm must be a finite number > 0"),
+        (["sweep", "--keep-prob", "0"], "--keep-prob must be a finite number in (0, 1], got 0.0"),
+        (["sweep", "--keep-prob", "1.0001"], "--keep-prob must be a finite number in (0, 1]"),
+        (["sweep", "--keep-prob=-inf"], "--keep-prob must be a finite number in (0, 1]"),
         (["sweep", "--schedule", "linear"], "argument --schedule: invalid choice"),
         (["sweep", "--by", "schedule"], "--by 'schedule': not a column of the sweep records"),
     ],

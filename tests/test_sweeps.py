@@ -524,6 +524,58 @@ def test_shared_schedule_l2_and_clipping(seed_data, tmp_path):
         sweep({"optimizer": ["sgd"], "num_iterations": [400]}, record_every=200, results=path)
 
 
+def test_shared_dropout_equals_lone_trainings_and_is_recorded(monkeypatch, seed_data, tmp_path):
+    """keep_prob is shared like clip_norm: every record is a lone
+    fastinit.train(..., keep_prob=...) bit for bit (its masks from its own
+    seed), whatever the depth; a results file of another keep_prob is refused."""
+    X, Y, tX, tY = seed_data
+    path = tmp_path / "r.jsonl"
+    grid = {"optimizer": ["sgd", "adam"], "layers": [[10, 5], [8]], "seed": [0, 1],
+            "learning_rate": [0.05], "num_iterations": [400]}
+    table = sweep(grid, record_every=200, results=path, progress=None, n_threads=2,
+                  keep_prob=0.8)
+    plain = sweep(grid, record_every=200, progress=None)
+    for record, without in zip(table, plain):
+        assert record["keep_prob"] == 0.8 and without["keep_prob"] is None
+        result = _alone(X, Y, record, keep_prob=0.8)
+        assert record["final_cost"] == result.final_cost
+        assert record["costs"] == [float(c) for c in result.costs]
+        assert record["train_accuracy"] == result.accuracy(X, Y)
+        assert record["test_accuracy"] == result.accuracy(tX, tY)
+        assert record["final_cost"] != without["final_cost"]  # the dropout did something
+    assert {json.loads(line)["keep_prob"] for line in path.read_text().splitlines()} == {0.8}
+    assert "keep_prob 0.8" in table.describe() and "keep_prob" not in plain.describe()
+    calls = _spy(monkeypatch)
+    again = sweep(grid, record_every=200, results=path, progress=None, n_threads=2,
+                  keep_prob=np.float64(0.8))
+    assert calls == [] and _without_times(again) == _without_times(table)
+    for other, text in [(0.5, "keep_prob=0.5"), (None, "keep_prob=None"), (1, "keep_prob=None")]:
+        with pytest.raises(ValueError, match=f"made with .*keep_prob=0.8; this sweep uses "
+                                             f".*{text}: use another results file"):
+            sweep(grid, record_every=200, results=path, progress=None, keep_prob=other)
+    assert calls == []
+
+
+def test_a_results_file_without_keep_prob_resumes_as_no_dropout(monkeypatch, tmp_path):
+    """Records written before dropout (no keep_prob field) mean no dropout:
+    reused by a sweep without it (or with keep_prob 1, which is none),
+    refused by a sweep with dropout."""
+    path = tmp_path / "old.jsonl"
+    grid = {"seed": [0, 1], "num_iterations": [200]}
+    fresh = sweep(grid, record_every=100, progress=None)
+    path.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "keep_prob"}) + "\n"
+                            for r in fresh))
+    calls = _spy(monkeypatch)
+    for keep_prob in (None, 1, 1.0):
+        table = sweep(grid, results=path, record_every=100, progress=None, keep_prob=keep_prob)
+        assert _without_times(table) == _without_times(fresh)
+        assert all(r["keep_prob"] is None for r in table)
+    assert calls == []
+    with pytest.raises(ValueError, match="keep_prob=None; this sweep uses .*keep_prob=0.9"):
+        sweep(grid, results=path, record_every=100, progress=None, keep_prob=0.9)
+    assert calls == [] and "keep_prob" not in path.read_text()  # the old lines are kept
+
+
 def test_resume_trains_only_the_new_optimizers(monkeypatch, tmp_path):
     path = tmp_path / "r.jsonl"
     grid = {"optimizer": ["sgd", "adam"], "seed": [0, 1], "num_iterations": [300]}
@@ -546,7 +598,7 @@ def test_a_results_file_of_before_optimizers_resumes_as_sgd(monkeypatch, tmp_pat
     path = tmp_path / "old.jsonl"
     grid = {"seed": [0, 1], "num_iterations": [200]}
     fresh = sweep(grid, record_every=100, progress=None)
-    added = ["optimizer", "momentum", "weight_decay", "schedule", "l2", "clip_norm"]
+    added = ["optimizer", "momentum", "weight_decay", "schedule", "l2", "clip_norm", "keep_prob"]
     path.write_text("".join(json.dumps({k: v for k, v in r.items() if k not in added}) + "\n"
                             for r in fresh))
     calls = _spy(monkeypatch)
@@ -580,6 +632,15 @@ def test_a_results_file_of_before_optimizers_resumes_as_sgd(monkeypatch, tmp_pat
     ({"seed": [0]}, {"l2": -1}, ValueError, "l2 must be a finite number >= 0"),
     ({"seed": [0]}, {"l2": "x"}, TypeError, "l2 must be a real number"),
     ({"seed": [0]}, {"clip_norm": 0}, ValueError, "clip_norm must be a finite number > 0"),
+    ({"seed": [0]}, {"keep_prob": 0}, ValueError, r"keep_prob must be a finite number in \(0, 1\]"),
+    ({"seed": [0]}, {"keep_prob": -0.5}, ValueError, r"keep_prob must be a finite number in \(0, 1"),
+    ({"seed": [0]}, {"keep_prob": 1.5}, ValueError, r"keep_prob must be a finite number in \(0, 1"),
+    ({"seed": [0]}, {"keep_prob": float("nan")}, ValueError, "keep_prob must be a finite number"),
+    ({"seed": [0]}, {"keep_prob": float("inf")}, ValueError, "keep_prob must be a finite number"),
+    ({"seed": [0]}, {"keep_prob": "0.8"}, TypeError, "keep_prob of a sweep must be one number"),
+    ({"seed": [0]}, {"keep_prob": True}, TypeError, "keep_prob of a sweep must be one number"),
+    ({"seed": [0]}, {"keep_prob": [0.8, 0.9]}, TypeError,
+     "keep_prob of a sweep must be one number in \\(0, 1\\] for every hidden layer.*got a list"),
 ])
 def test_bad_optimizer_columns_and_settings_are_rejected(grid, kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -607,7 +668,7 @@ def test_dask_sweep_of_optimizers_with_shared_settings_equals_local():
     distributed = pytest.importorskip("dask.distributed")
     grid = {"init": ["he", "xavier"], "optimizer": ["sgd", "adam", "adagrad"], "seed": [0, 1],
             "num_iterations": [500]}
-    shared = {"schedule": "step", "l2": 0.01, "clip_norm": 5.0}
+    shared = {"schedule": "step", "l2": 0.01, "clip_norm": 5.0, "keep_prob": 0.9}
     local = sweep(grid, record_every=100, progress=None, **shared)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster, \
