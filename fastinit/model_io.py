@@ -633,19 +633,10 @@ def _json_params(params: dict[str, Any], name: str) -> dict[str, Any]:
 def _check_state(step: int, slots: np.ndarray, optimizer: Optimizer, dims: list[int],
                  dtype: np.dtype, name: str) -> None:
     """An optimizer state (``step``, ``slots``) that fits ``optimizer`` and the
-    network of layer sizes ``dims`` and ``dtype``; else ValueError."""
-    if step >= 2**63:
-        raise ValueError(f"{name}.step must be below 2**63, got {step}")
+    network of layer sizes ``dims`` and ``dtype``; else ValueError
+    (:meth:`fastinit.optimizers.Optimizer.check_state`)."""
     n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
-    rows = optimizer.initial_state(0, dtype).shape[0]
-    if slots.shape != (rows, n_params):
-        raise ValueError(f"{name}.slots must have shape {(rows, n_params)} ({rows} state "
-                         f"row{'s' if rows > 1 else ''} of {optimizer.name!r}, {n_params} "
-                         f"parameters of layers {dims}), got {slots.shape}")
-    if slots.dtype != dtype:
-        raise ValueError(f"{name}.slots has dtype {slots.dtype}, the parameters {dtype}")
-    if not np.isfinite(slots).all():
-        raise ValueError(f"{name}.slots must contain only finite values")
+    optimizer.check_state(step, slots, n_params, dtype, name)
 
 
 # ---------------------------------------------------------------------------

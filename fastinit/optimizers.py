@@ -268,6 +268,32 @@ class Optimizer:
         """The hyper-parameters, as keyword arguments of the class."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    #: state rows that hold sums or averages of squares (never negative)
+    squares_rows: ClassVar[tuple[int, ...]] = ()
+
+    def check_state(self, step: Any, slots: np.ndarray, n_params: int, dtype: Any,
+                    name: str = "optimizer_state") -> None:
+        """A state (``step``, ``slots``) this optimizer can resume from, for
+        ``n_params`` parameters of ``dtype``; ValueError naming what is wrong."""
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
+            raise TypeError(f"{name}.step must be an integer, got {step!r}")
+        if not 0 <= step < 2**63:
+            raise ValueError(f"{name}.step must be >= 0 and below 2**63, got {step}")
+        rows = self.initial_state(0, dtype).shape[0]
+        if slots.shape != (rows, n_params):
+            raise ValueError(f"{name}.slots must have shape {(rows, n_params)} ({rows} state "
+                             f"row{'s' if rows > 1 else ''} of {self.name!r}, {n_params} "
+                             f"parameters), got {slots.shape}")
+        if slots.dtype != np.dtype(dtype):
+            raise ValueError(f"{name}.slots has dtype {slots.dtype}, the parameters "
+                             f"{np.dtype(dtype)}")
+        if not np.isfinite(slots).all():
+            raise ValueError(f"{name}.slots must contain only finite values")
+        for row in self.squares_rows:
+            if row < rows and (slots[row] < 0).any():
+                raise ValueError(f"{name}.slots[{row}] holds squares of gradients (of "
+                                 f"{self.name!r}) and must not be negative")
+
     @property
     def is_plain(self) -> bool:
         """Plain gradient descent, theta -= lr g (the seed's update)."""
@@ -322,6 +348,7 @@ class RMSprop(Optimizer):
     centered: bool = False
     name: ClassVar[str] = "rmsprop"
     kernel: ClassVar[str] = "rmsprop"
+    squares_rows: ClassVar[tuple[int, ...]] = (0,)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -351,6 +378,7 @@ class Adam(Optimizer):
     name: ClassVar[str] = "adam"
     kernel: ClassVar[str] = "adam"
     decoupled: ClassVar[bool] = False
+    squares_rows: ClassVar[tuple[int, ...]] = (1, 2)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -393,6 +421,7 @@ class Adagrad(Optimizer):
     eps: float = 1e-10
     name: ClassVar[str] = "adagrad"
     kernel: ClassVar[str] = "adagrad"
+    squares_rows: ClassVar[tuple[int, ...]] = (0,)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -709,13 +709,9 @@ def _initial_state(optimizer_state: Any, opt: Optimizer, n_params: int,
     if type(optimizer_state.optimizer) is not type(opt):
         raise ValueError(f"optimizer_state belongs to {type(optimizer_state.optimizer).__name__}, "
                          f"but this training uses {type(opt).__name__}")
-    expected = opt.initial_state(n_params, dtype).shape
-    slots = np.asarray(optimizer_state.slots)
-    if slots.shape != expected:
-        raise ValueError(f"optimizer_state.slots must have shape {expected} for these "
-                         f"parameters, got {slots.shape}")
-    step = check_count(optimizer_state.step, "optimizer_state.step", minimum=0)
-    return check_array(slots, "optimizer_state.slots", dtype).copy(), step
+    slots = check_array(optimizer_state.slots, "optimizer_state.slots", dtype).copy()
+    opt.check_state(optimizer_state.step, slots, n_params, dtype)
+    return slots, int(optimizer_state.step)
 
 
 def _check_validation(validation: Any, X: np.ndarray, Y: np.ndarray, dims: list[int],

@@ -568,6 +568,10 @@ def test_optimizer_state_is_validated(seed_data):
         resume(OptimizerState(Adam(), 1.5, np.zeros((2, P))))
     with pytest.raises(ValueError, match="optimizer_state.slots must contain only finite"):
         resume(OptimizerState(Adam(), 1, np.full((2, P), np.nan)))
+    with pytest.raises(ValueError, match=r"optimizer_state.slots\[1\] holds squares"):
+        resume(OptimizerState(Adam(), 1, np.vstack([np.zeros(P), -np.ones(P)])))
+    with pytest.raises(ValueError, match=r"optimizer_state.slots\[0\] holds squares"):
+        resume(OptimizerState(Adagrad(), 1, -np.ones((1, P))), "adagrad")
     with pytest.raises(ValueError, match="optimizer_state resumes a training: pass its parameters"):
         fastinit.train(X, Y, dims, num_iterations=2, optimizer="adam", optimizer_state=adam)
 
