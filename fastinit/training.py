@@ -73,12 +73,15 @@ class TrainingResult:
     dtype : numpy.dtype
     elapsed : float
         Wall-clock seconds spent in the training loop.
-    status : {"completed", "diverged", "interrupted"}
+    status : {"completed", "diverged", "interrupted", "early_stopped"}
         "diverged": the cost or a parameter became NaN or infinite, training
         stopped and ``parameters`` are the last finite ones; "interrupted":
-        Ctrl-C stopped it (see :func:`train`).
+        Ctrl-C stopped it (see :func:`train`); "early_stopped": the
+        validation loss stopped improving (``patience``) and ``parameters``
+        are those of ``best_iteration``.
     iterations_run : int
-        Gradient-descent iterations whose updates ``parameters`` contain.
+        Steps whose updates ``parameters`` contain (with early stopping, the
+        best iteration's, not the last one run).
     message : str
         Why training stopped early, or "".
     activation, negative_slope
