@@ -680,9 +680,19 @@ def _check_keep_prob(keep_prob: Any, dims: list[int]) -> np.ndarray | None:
         values = [_real(k, f"keep_prob[{i}]", 0, 1, low_open=True) for i, k in enumerate(keep_prob)]
     else:
         values = [_real(keep_prob, "keep_prob", 0, 1, low_open=True)] * hidden
+    for i, v in enumerate(values):
+        if v < KEEP_PROB_MIN:
+            raise ValueError(f"keep_prob must be at least 2**-24 = {KEEP_PROB_MIN:.3g} (the "
+                             f"resolution of the dropout masks' 24-bit thresholds), got {v:g}"
+                             + (f" for hidden layer {i + 1}" if hidden > 1 else ""))
     if all(v == 1 for v in values):
         return None
     return np.array(values + [1.0], dtype=np.float64)
+
+
+#: the smallest keep probability: the masks compare 24-bit hashes with
+#: round(keep * 2^24) (``_kernels_dropout.pxi``); 1 / keep stays finite in float32
+KEEP_PROB_MIN = 2.0 ** -24
 
 
 def _check_update(optimizer: Any, learning_rate: float, schedule: Any, l2: Any,

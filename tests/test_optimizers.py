@@ -42,6 +42,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastinit
 from fastinit import reference
@@ -1051,3 +1053,53 @@ def test_train_models_with_dropout_gives_each_run_its_own_masks(seed_data, n_thr
     assert not np.array_equal(batched[0].parameters["W1"],
                               train_models(X, Y, [2, 10, 5, 1], runs[:1], num_iterations=60,
                                            record_every=20)[0].parameters["W1"])
+
+
+def test_keep_prob_below_the_masks_resolution_is_refused(seed_data):
+    X, Y = seed_data[:2]
+    with pytest.raises(ValueError, match=r"keep_prob must be at least 2\*\*-24"):
+        fastinit.train(X, Y, [2, 3, 1], num_iterations=2, keep_prob=1e-9)
+    with pytest.raises(ValueError, match="for hidden layer 2"):
+        fastinit.train(X, Y, [2, 3, 3, 1], num_iterations=2, keep_prob=[0.5, 1e-30])
+    # the smallest allowed one keeps about one unit in 2^24 and stays finite in float32
+    r = fastinit.train(X, Y, [2, 3, 1], num_iterations=3, keep_prob=2.0 ** -24, dtype="float32")
+    assert r.status == "completed" and np.isfinite(r.costs).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_any_valid_update_trains_without_surprises(data):
+    """Random valid optimizers, schedules, penalties, clipping, dropout and
+    dtypes: training ends "completed" with finite numbers or "diverged" with
+    the last finite parameters, never with another exception or a NaN kept."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    name = data.draw(st.sampled_from(sorted(OPTIMIZERS)))
+    unit = st.floats(0, 0.999)
+    kw = {"weight_decay": data.draw(st.sampled_from([0.0, 1e-3, 10.0]))}
+    if name in ("sgd", "rmsprop"):
+        kw["momentum"] = data.draw(unit)
+    if name in ("adam", "adamw"):
+        kw["betas"] = (data.draw(unit), data.draw(unit))
+        kw["eps"] = data.draw(st.sampled_from([1e-300, 1e-8, 1.0]))
+    schedule = data.draw(st.sampled_from([None, "step", "exponential", "invscaling", "cosine"]))
+    dims = [3, data.draw(st.integers(1, 6)), data.draw(st.integers(1, 3))]
+    m = data.draw(st.integers(1, 40))
+    X = rng.standard_normal((3, m)) * data.draw(st.sampled_from([1.0, 1e3]))
+    Y = rng.integers(0, max(dims[-1], 2), m)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fastinit.DivergenceWarning)
+        r = fastinit.train(
+            X, Y, dims, optimizer=OPTIMIZERS[name](**kw),
+            learning_rate=data.draw(st.sampled_from([1e-3, 0.1, 10.0, 1e6])), schedule=schedule,
+            l2=data.draw(st.sampled_from([0.0, 0.5, 1e6])),
+            clip_norm=data.draw(st.sampled_from([None, 1e-3, 1.0])),
+            keep_prob=data.draw(st.sampled_from([None, 0.5, 2.0 ** -24, 1.0])),
+            batch_size=data.draw(st.sampled_from([None, 1, 7])),
+            dtype=data.draw(st.sampled_from(["float64", "float32"])),
+            num_iterations=data.draw(st.integers(0, 30)), record_every=7, diagnostics=False)
+    assert r.status in ("completed", "diverged")
+    assert all(np.isfinite(v).all() for v in r.parameters.values())
+    assert np.isfinite(r.optimizer_state.slots).all()
+    assert r.optimizer_state.step == r.iterations_run
+    if r.status == "completed":
+        assert np.isfinite(r.final_cost)
