@@ -698,8 +698,8 @@ def _train(args) -> int:
     if test_X is not None:
         report += f", test accuracy {result.accuracy(test_X, test_Y):.4f}"
     print(f"{report}, {result.elapsed * 1000:.0f} ms, status {result.status}")
-    if result.status == "early_stopped":
-        print(result.message)
+    if result.status == "early_stopped" or (result.status == "completed" and result.message):
+        print(result.message)  # stopped early, or the best parameters kept at the end
     elif result.validation_costs is not None and len(result.validation_costs):
         print(f"validation loss {result.validation_costs[-1]:.6g} at iteration "
               f"{result.cost_iterations[-1]} (--val-fraction {args.val_fraction:g})")
