@@ -220,6 +220,8 @@ def loss_from_logits(const floating[:, ::1] ZL,  # IN (n, m) output logits
     L2 penalty): binary or categorical cross-entropy, or half the squared error."""
     cdef floating total
     cdef Py_ssize_t n = ZL.shape[0], m = ZL.shape[1]
+    if Y.shape[0] != n or Y.shape[1] != m or m == 0:
+        raise ValueError("loss_from_logits: ZL and Y must have one and the same non-empty shape")
     with nogil:
         total = _loss_block(loss, &ZL[0, 0], m, &Y[0, 0], m, n, m)
     return (1.0 / m) * total
@@ -235,6 +237,8 @@ def optimizer_update(floating[::1] theta,              # IN/OUT (P,) parameters
     """One update of the fused loops (L2, clipping, schedule, optimizer) on the
     caller's gradient: the BLAS engine's step.  Returns the L2 penalty of the
     parameters before the step (mean over the m examples)."""
+    if hyper.shape[0] != N_HYPER:
+        raise ValueError("optimizer_update: the hyper-parameter vector has the wrong length")
     cdef Optim o = _read_optim(&hyper[0])
     cdef floating penalty
     if (grad.shape[0] != theta.shape[0] or state.shape[1] != theta.shape[0]

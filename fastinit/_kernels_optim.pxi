@@ -128,6 +128,8 @@ cdef inline Py_ssize_t _slots_of(const Optim* o) noexcept nogil:
 
 def optimizer_slots(const double[::1] hyper):
     """Rows of optimizer state the update of this hyper-parameter vector uses."""
+    if hyper.shape[0] != N_HYPER:
+        raise ValueError("optimizer_slots: the hyper-parameter vector has the wrong length")
     cdef Optim o = _read_optim(&hyper[0])
     return _slots_of(&o)
 
@@ -150,6 +152,8 @@ cdef double _scheduled_lr(const Optim* o, Py_ssize_t t) noexcept nogil:
 
 def scheduled_lr(const double[::1] hyper, Py_ssize_t t):
     """The learning rate the kernels use at step t (1 for the first)."""
+    if hyper.shape[0] != N_HYPER:
+        raise ValueError("scheduled_lr: the hyper-parameter vector has the wrong length")
     cdef Optim o = _read_optim(&hyper[0])
     return _scheduled_lr(&o, t)
 

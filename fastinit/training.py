@@ -604,9 +604,9 @@ def train(
     model = _Model(theta, learning_rate, state, first_step)
     records: list[np.ndarray] = []
     stopper = None
-    if X_val is not None and Y_val is not None:
-        stopper = _EarlyStopping(FusedEngine(
-            Problem(X_val, Y_val, net, hyper), theta.shape[0], n_threads).cost, patience, tol)
+    if X_val is not None and Y_val is not None:  # its cost by the training's kind of engine
+        stopper = _EarlyStopping(make_engine(Problem(X_val, Y_val, net, hyper), theta.shape[0],
+                                             engine, n_threads, None, seed).cost, patience, tol)
 
     def step(active, done, n_iter, record):
         stats = None
@@ -790,6 +790,11 @@ class _EarlyStopping:
         cost = self.cost(model.theta, l2=0.0)
         self.costs.append(cost)
         if self.patience is None:
+            return False
+        if self.best_state is None:  # the first record is the best so far, whatever it is
+            self.best = (done, cost)
+            self.best_state = (done, model.theta.copy(), model.state.copy())
+            self.bad = 0
             return False
         improved = cost < self.best[1] - self.tol
         if cost < self.best[1]:

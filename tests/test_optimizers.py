@@ -1103,3 +1103,21 @@ def test_any_valid_update_trains_without_surprises(data):
     assert r.optimizer_state.step == r.iterations_run
     if r.status == "completed":
         assert np.isfinite(r.final_cost)
+
+
+def test_early_stopping_on_a_validation_loss_that_is_never_finite():
+    """A validation loss that is inf from the first record: patience runs out
+    and the first record's parameters are kept, with a matching state (no
+    silently skipped steps)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3, 200))
+    Y = X.sum(0, keepdims=True)
+    Xv, Yv = np.full((3, 20), 1e200), np.zeros((1, 20))
+    r = fastinit.train(X, Y, [3, 4, 1], learning_rate=0.01, num_iterations=1000,
+                       record_every=100, seed=1, loss="mse", validation=(Xv, Yv), patience=2)
+    assert r.status == "early_stopped" and r.best_iteration == 0
+    assert r.iterations_run == 0 and r.optimizer_state.step == 0
+    assert np.isinf(r.validation_costs).all() and len(r.validation_costs) == len(r.costs) == 3
+    initial = fastinit.initialize_parameters([3, 4, 1], "he", seed=1)
+    for key in initial:
+        np.testing.assert_array_equal(r.parameters[key], initial[key])
