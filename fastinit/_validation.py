@@ -231,6 +231,23 @@ def check_real(value: Any, name: str, positive: bool = False,
     return value
 
 
+def check_interval(value: Any, name: str, low: float, high: float = math.inf, *,
+                   low_open: bool = False, high_open: bool = False) -> float:
+    """``value`` as a float in [low, high] (open where asked), else ValueError
+    (TypeError for what is not a real number): optimizer hyper-parameters,
+    probabilities, fractions."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if not math.isfinite(value) or below or above:
+        lo, hi = "(" if low_open else "[", ")" if high_open or high == math.inf else "]"
+        raise ValueError(f"{name} must be a finite number in {lo}{low:g}, {high:g}{hi}, "
+                         f"got {value!r}")
+    return value
+
+
 def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     """One of a few named options (engines, modes, distributions, ...)."""
     if not isinstance(value, str) or value not in choices:

@@ -53,13 +53,13 @@ from numpy.lib import format as npy_format
 from numpy.typing import ArrayLike
 
 from ._files import NPY_MAGIC, ZIP_MAGIC, atomic_write
-from ._validation import (check_activation, check_count, check_learning_rate,
+from ._validation import (check_activation, check_count, check_interval, check_learning_rate,
                           check_parameters, check_seed, check_targets)
 from ._version import __version__
 from .losses import LOSSES, get_loss
 from .network import accuracy_of, forward_propagation, predict_labels, predict_proba
 from .optimizers import (OPTIMIZERS, SCHEDULES, SGD, Constant, Optimizer, OptimizerState,
-                         Schedule, _real)
+                         Schedule)
 from .reference import output_activation
 
 FORMAT = "fastinit-model"
@@ -545,9 +545,9 @@ def _training_metadata(model: Any, dims: list[int], dtype: np.dtype,
         schedule = Constant()
     _check_registered(optimizer, Optimizer, OPTIMIZERS, "model.optimizer")
     _check_registered(schedule, Schedule, SCHEDULES, "model.schedule")
-    l2 = _real(getattr(model, "l2", 0.0), "model.l2", 0)
+    l2 = check_interval(getattr(model, "l2", 0.0), "model.l2", 0)
     clip_norm = getattr(model, "clip_norm", None)
-    clip_norm = 0.0 if clip_norm is None else _real(clip_norm, "model.clip_norm", 0)
+    clip_norm = 0.0 if clip_norm is None else check_interval(clip_norm, "model.clip_norm", 0)
     keep_prob = getattr(model, "keep_prob", None)
     if keep_prob is not None:
         keep_prob = _checked_keep_prob(keep_prob, dims, "model.keep_prob")
@@ -599,7 +599,7 @@ def _checked_keep_prob(keep_prob: Any, dims: list[int], name: str) -> tuple[floa
     if len(keep_prob) != hidden:
         raise ValueError(f"{name} must hold one keep probability per hidden layer "
                          f"({hidden}), got {len(keep_prob)}")
-    return tuple(_real(k, f"{name}[{i}]", 0, 1, low_open=True) for i, k in enumerate(keep_prob))
+    return tuple(check_interval(k, f"{name}[{i}]", 0, 1, low_open=True) for i, k in enumerate(keep_prob))
 
 
 def _check_registered(obj: Any, base: type, registry: dict[str, Any], name: str) -> None:
@@ -987,8 +987,8 @@ def _training(meta: dict[str, Any], slots: np.ndarray | None, dims: list[int],
     optimizer = _registered(meta["optimizer"], OPTIMIZERS, "optimizer")
     schedule = _registered(meta["schedule"], SCHEDULES, "schedule")
     try:
-        l2 = _real(meta["l2"], "metadata 'l2'", 0)
-        clip_norm = _real(meta["clip_norm"], "metadata 'clip_norm'", 0)
+        l2 = check_interval(meta["l2"], "metadata 'l2'", 0)
+        clip_norm = check_interval(meta["clip_norm"], "metadata 'clip_norm'", 0)
         if optimizer.lr is not None:
             check_learning_rate(optimizer.lr, dtype, name="metadata 'optimizer' lr")
         keep_prob = meta.get("keep_prob")

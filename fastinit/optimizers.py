@@ -49,23 +49,9 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from ._simd import kernels as _kernels
+from ._validation import check_interval as _real
 
 _H = _kernels.HYPER_FIELDS
-
-
-def _real(value: Any, name: str, low: float, high: float = math.inf, *,
-          low_open: bool = False, high_open: bool = False) -> float:
-    """``value`` as a float in [low, high] (open where asked), else ValueError/TypeError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    below = value <= low if low_open else value < low
-    above = value >= high if high_open else value > high
-    if not math.isfinite(value) or below or above:
-        lo, hi = "(" if low_open else "[", ")" if high_open or high == math.inf else "]"
-        raise ValueError(f"{name} must be a finite number in {lo}{low:g}, {high:g}{hi}, "
-                         f"got {value!r}")
-    return value
 
 
 def _count(value: Any, name: str) -> int:
@@ -294,10 +280,6 @@ class Optimizer:
                 raise ValueError(f"{name}.slots[{row}] holds squares of gradients (of "
                                  f"{self.name!r}) and must not be negative")
 
-    @property
-    def is_plain(self) -> bool:
-        """Plain gradient descent, theta -= lr g (the seed's update)."""
-        return False
 
 
 @dataclass(frozen=True)
@@ -331,9 +313,6 @@ class SGD(Optimizer):
         hyper[_H["nesterov"]] = self.nesterov
         hyper[_H["variant"]] = _kernels.VARIANT_CODES[self.variant]
 
-    @property
-    def is_plain(self) -> bool:
-        return self.momentum == 0 and self.weight_decay == 0
 
 
 @dataclass(frozen=True)

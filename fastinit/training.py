@@ -34,6 +34,7 @@ from ._validation import (
     check_choice,
     check_count,
     check_features,
+    check_interval,
     check_labels,
     check_layers_dims,
     check_learning_rate,
@@ -670,16 +671,15 @@ def _check_keep_prob(keep_prob: Any, dims: list[int]) -> np.ndarray | None:
     None without dropout."""
     if keep_prob is None:
         return None
-    from .optimizers import _real
-
     hidden = len(dims) - 2
     if isinstance(keep_prob, (list, tuple, np.ndarray)):
         if len(keep_prob) != hidden:
             raise ValueError(f"keep_prob must be one number or one per hidden layer "
                              f"({hidden}), got {len(keep_prob)} values")
-        values = [_real(k, f"keep_prob[{i}]", 0, 1, low_open=True) for i, k in enumerate(keep_prob)]
+        values = [check_interval(k, f"keep_prob[{i}]", 0, 1, low_open=True)
+                  for i, k in enumerate(keep_prob)]
     else:
-        values = [_real(keep_prob, "keep_prob", 0, 1, low_open=True)] * hidden
+        values = [check_interval(keep_prob, "keep_prob", 0, 1, low_open=True)] * hidden
     for i, v in enumerate(values):
         if v < KEEP_PROB_MIN:
             raise ValueError(f"keep_prob must be at least 2**-24 = {KEEP_PROB_MIN:.3g} (the "
@@ -699,15 +699,13 @@ def _check_update(optimizer: Any, learning_rate: float, schedule: Any, l2: Any,
                   clip_norm: Any, dtype: np.dtype) -> tuple[Optimizer, Schedule, np.ndarray]:
     """The validated optimizer (its lr set), schedule and the kernels'
     hyper-parameter vector."""
-    from .optimizers import _real
-
     opt = get_optimizer(optimizer).with_lr(learning_rate)
     if opt.lr is not None:
         check_learning_rate(opt.lr, dtype, name="optimizer's lr")
     sched = get_schedule(schedule)
-    l2 = _real(l2, "l2", 0)
+    l2 = check_interval(l2, "l2", 0)
     if clip_norm is not None:  # 0 (a result's "none") means no clipping too
-        clip_norm = _real(clip_norm, "clip_norm", 0)
+        clip_norm = check_interval(clip_norm, "clip_norm", 0)
     return opt, sched, opt.hyper(sched, l2, clip_norm)
 
 
@@ -742,9 +740,7 @@ def _check_validation(validation: Any, X: np.ndarray, Y: np.ndarray, dims: list[
         Y_val = check_targets(validation[1], X_val.shape[1], dtype, dims[-1], loss,
                               name="validation Y")
         return X, Y, X_val, Y_val
-    from .optimizers import _real
-
-    fraction = _real(validation, "validation", 0, 1, low_open=True, high_open=True)
+    fraction = check_interval(validation, "validation", 0, 1, low_open=True, high_open=True)
     m = X.shape[1]
     n_val = int(round(fraction * m))
     if n_val < 1 or n_val >= m:
@@ -758,9 +754,7 @@ def _check_validation(validation: Any, X: np.ndarray, Y: np.ndarray, dims: list[
 
 def _check_early_stopping(patience: Any, tol: Any,
                           X_val: np.ndarray | None) -> tuple[int | None, float]:
-    from .optimizers import _real
-
-    tol = _real(tol, "tol", 0)
+    tol = check_interval(tol, "tol", 0)
     if patience is not None:
         patience = check_count(patience, "patience", minimum=1)
         if X_val is None:
