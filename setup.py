@@ -3,11 +3,11 @@
 Everything declarative lives in ``pyproject.toml``; this file only describes the
 Cython extensions, because their compiler flags and directives need code:
 
-* the kernels (the seven tiers ``fastinit/_kernels_*.pxi`` and the SIMD
-  micro-kernels ``fastinit/_microkernels*.h``) are compiled twice on x86-64:
+* the kernels (the seven tiers ``fastinit/_core/_kernels_*.pxi`` and the SIMD
+  micro-kernels ``fastinit/_core/_microkernels*.h``) are compiled twice on x86-64:
   ``_kernels_baseline`` for every x86-64 CPU and ``_kernels_avx2`` with
   ``-mavx2 -mfma``, plus ``_kernels_avx512`` (``-mavx512f -mfma``) where the
-  compiler accepts it; ``fastinit._simd`` picks the best one at import time.
+  compiler accepts it; ``fastinit._core._simd`` picks the best one at import time.
   Release builds use ``-O3`` and never ``-march=native``, so a wheel runs on
   any CPU.
 * ``-ffp-contract=off``: the compiler forms no fused multiply-add behind our
@@ -107,9 +107,9 @@ def _openmp_flags():
     return [], []
 
 
-KERNEL_SOURCES = [f"fastinit/_kernels_{tier}.pxi"
+KERNEL_SOURCES = [f"fastinit/_core/_kernels_{tier}.pxi"
                   for tier in ("scalar", "blocks", "optim", "dropout", "layers", "fused", "network")]
-KERNEL_SOURCES += ["fastinit/_microkernels.h", "fastinit/_microkernels_body.h"]
+KERNEL_SOURCES += ["fastinit/_core/_microkernels.h", "fastinit/_core/_microkernels_body.h"]
 
 omp_compile, omp_link = _openmp_flags()
 common_args = common_args + omp_compile
@@ -117,16 +117,16 @@ common_args = common_args + omp_compile
 
 
 def kernel_module(level, instruction_set_args, optional=False):
-    """The extension ``fastinit._kernels_<level>``: the kernel tiers compiled
+    """The extension ``fastinit._core._kernels_<level>``: the kernel tiers compiled
     with these instruction-set flags (an optional one that fails to compile is
     left out, and the build goes on)."""
     return Extension(
-        f"fastinit._kernels_{level}",
-        sources=[f"fastinit/_kernels_{level}.pyx"],
+        f"fastinit._core._kernels_{level}",
+        sources=[f"fastinit/_core/_kernels_{level}.pyx"],
         extra_compile_args=common_args + instruction_set_args,
         extra_link_args=omp_link,
         depends=KERNEL_SOURCES,
-        include_dirs=["fastinit", numpy.get_include()],
+        include_dirs=["fastinit/_core", numpy.get_include()],
         # the network tier reads arrays through NumPy's C API (no deprecated names)
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         optional=optional,
@@ -138,7 +138,7 @@ if X86_64:
     extensions.append(kernel_module("avx2", avx2_args))
     # optional: clang 14 accepts -mavx512f but crashes in its x86 backend on
     # this module ("Cannot select ... X86ISD::PCMPEQ"); without it the AVX2
-    # module runs on AVX-512 CPUs too (fastinit._simd skips a missing module)
+    # module runs on AVX-512 CPUs too (fastinit._core._simd skips a missing module)
     if _compiler_accepts(avx512_args):
         extensions.append(kernel_module("avx512", avx512_args, optional=True))
 

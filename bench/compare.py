@@ -1,5 +1,5 @@
 """Side-by-side timing of fastinit against the pure-NumPy reference (the seed's
-He run, interleaved in one process; see ``fastinit.benchmark``).  The same as
+He run, interleaved in one process; see ``fastinit.studies.benchmark``).  The same as
 ``fastinit bench``.
 
 Usage::

@@ -1,8 +1,8 @@
 """Where the BLAS engine overtakes the fused loop: time per iteration of
 ``fastinit.train`` with ``engine="fused"`` and ``engine="blas"`` (and NumPy's
 reference loop) on networks of growing width, side by side in one process.
-The thresholds of ``choose_engine`` in ``fastinit/_engines.py`` come from it.
-The logic is ``fastinit.benchmark.benchmark_crossover``.
+The thresholds of ``choose_engine`` in ``fastinit/engines/choice.py`` come from it.
+The logic is ``fastinit.studies.benchmark.benchmark_crossover``.
 
 Usage::
 
@@ -10,7 +10,7 @@ Usage::
 """
 import argparse
 
-from fastinit.benchmark import benchmark_crossover
+from fastinit.studies.benchmark import benchmark_crossover
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 import fastinit
-from fastinit._engines import network_spec, pack, workspace
-from fastinit._simd import SIMD_LEVEL, kernels
-from fastinit.optimizers import SGD
+from fastinit.engines.spec import network_spec, pack, workspace
+from fastinit._core._simd import SIMD_LEVEL, kernels
+from fastinit.nn.optimizers import SGD
 
 
 def load_old(directory: Path):

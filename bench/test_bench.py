@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit import reference
+from fastinit.engines import reference
 
 LAYERS = [2, 10, 5, 1]
 ITERATIONS = 2000
@@ -101,7 +101,7 @@ def test_minibatch(benchmark, large, impl):
     X, Y = large
     steps = 2 * -(-X.shape[1] // 256)
     if impl == "numpy":
-        order = lambda epoch: fastinit.training.epoch_order(X.shape[1], epoch, seed=3)  # noqa: E731
+        order = lambda epoch: fastinit.training.loop.epoch_order(X.shape[1], epoch, seed=3)  # noqa: E731
         benchmark(reference.minibatch_train, X, Y, fastinit.initialize_parameters(LAYERS, "he"),
                   0.05, steps, 256, order)
     else:
@@ -134,7 +134,7 @@ def test_fastinit_optimizers(benchmark, data, options):
 @pytest.mark.benchmark(group="mini-batch Adam, m = 1e4, batches of 256")
 @pytest.mark.parametrize("side", ["fastinit", "numpy"])
 def test_minibatch_adam(benchmark, side):
-    from fastinit.training import epoch_order
+    from fastinit.training.loop import epoch_order
 
     rng = np.random.default_rng(0)
     m, batch = 10**4, 256

@@ -6,11 +6,11 @@
 * how long Ctrl-C takes to interrupt a long compiled training.
 
 Run: ``python bench/threads.py [--rounds N]``; the logic is
-``fastinit.benchmark.benchmark_threads``.
+``fastinit.studies.benchmark.benchmark_threads``.
 """
 import argparse
 
-from fastinit.benchmark import benchmark_threads
+from fastinit.studies.benchmark import benchmark_threads
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -116,7 +116,7 @@ def check_labels(
 
 def check_targets(Y: Any, m: int, dtype: np.dtype, n_outputs: int, loss: Any,
                   name: str = "Y") -> np.ndarray:
-    """The targets of a loss (:mod:`fastinit.losses`) as the kernels take
+    """The targets of a loss (:mod:`fastinit.nn.losses`) as the kernels take
     them, shape (n_outputs, m): class labels for the cross-entropies (see
     :func:`check_labels`; 0/1 per unit, shape (k, m), for a binary
     cross-entropy of k >= 2 sigmoid units: multilabel), real values for
@@ -139,9 +139,9 @@ def check_targets(Y: Any, m: int, dtype: np.dtype, n_outputs: int, loss: Any,
 
 
 def check_activation(activation: Any, negative_slope: Any = 0.01) -> tuple[str, float]:
-    """A hidden-layer activation name of the registry (:mod:`fastinit.activations`;
+    """A hidden-layer activation name of the registry (:mod:`fastinit.nn.activations`;
     an alias gives its canonical name) and leaky_relu's negative slope."""
-    from .activations import get_activation
+    from .nn.activations import get_activation
 
     activation = get_activation(activation).name
     slope = _as_float(negative_slope, "negative_slope")

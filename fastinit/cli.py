@@ -17,19 +17,19 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import datasets
-from ._files import atomic_write, check_writable
+from .io import datasets
+from .io._files import atomic_write, check_writable
 from ._progress import ProgressLine
 from ._version import __version__
-from .experiments import ComparisonRow, compare_initializations, format_table
+from .studies.experiments import ComparisonRow, compare_initializations, format_table
 from ._validation import output_units
-from .activations import ACTIVATIONS
-from .initializers import INITIALIZERS
-from .datafiles import DEFAULT_LABELS, DataFile, encode_labels, is_number, read_data
-from .model_io import MAX_LAYERS, load_model, save_model
-from .optimizers import OPTIMIZERS, SCHEDULES, CosineAnnealing, Schedule
-from .sweeps import WITH_MOMENTUM  # the optimizers that have a momentum (--momentum)
-from .training import train
+from .nn.activations import ACTIVATIONS
+from .nn.initializers import INITIALIZERS
+from .io.datafiles import DEFAULT_LABELS, DataFile, encode_labels, is_number, read_data
+from .io.model_io import MAX_LAYERS, load_model, save_model
+from .nn.optimizers import OPTIMIZERS, SCHEDULES, CosineAnnealing, Schedule
+from .studies.sweeps import WITH_MOMENTUM  # the optimizers that have a momentum (--momentum)
+from .training.loop import train
 
 
 #: largest ``--iterations`` (the seed notebook runs 15000)
@@ -432,7 +432,7 @@ def _sweep_grid(args) -> dict:
 
 def _sweep_iterations(grid: dict) -> int:
     """The largest iteration count of a grid (cosine's horizon)."""
-    from .sweeps import DEFAULTS
+    from .studies.sweeps import DEFAULTS
 
     values = grid.get("num_iterations", [DEFAULTS["num_iterations"]])
     counts = [v for v in values if isinstance(v, int) and not isinstance(v, bool)] \
@@ -499,7 +499,7 @@ def _read_grid(path: str) -> dict:
 
 def _check_sweep_outputs(args) -> None:
     """Refuse bad --results, --plot and --by before any training."""
-    from .sweeps import DEFAULTS
+    from .studies.sweeps import DEFAULTS
 
     if args.results is not None:
         check_writable(args.results, "--results")
@@ -515,7 +515,7 @@ def _check_sweep_outputs(args) -> None:
 
 
 def _sweep(args) -> int:
-    from .sweeps import sweep
+    from .studies.sweeps import sweep
 
     _check_sweep_outputs(args)
     grid = _sweep_grid(args)
@@ -799,7 +799,7 @@ def _csv_field(text: str) -> str:
 
 
 def _bench(args) -> int:
-    from .benchmark import (benchmark_optimizers, benchmark_paths, benchmark_sweep,
+    from .studies.benchmark import (benchmark_optimizers, benchmark_paths, benchmark_sweep,
                             benchmark_table, compare_with_numpy)
 
     if args.sweep:

@@ -13,9 +13,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import check_array, check_parameters
-from .experiments import SEED_HIDDEN_LAYERS
-from .network import accuracy_of, predict_labels
-from .training import train
+from .studies.experiments import SEED_HIDDEN_LAYERS
+from .nn.network import accuracy_of, predict_labels
+from .training.loop import train
 
 
 def model(

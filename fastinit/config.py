@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from . import _kernels_baseline, _simd
+from ._core import _kernels_baseline, _simd
 from ._validation import available_cpus
 from ._version import __version__
 

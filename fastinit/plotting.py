@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._files import atomic_write, check_writable
+from .io._files import atomic_write, check_writable
 from ._validation import check_array
 
 
@@ -328,7 +328,7 @@ def plot_comparison(rows: Any, data: Any, class_names: Any = None) -> Any:
     -------
     matplotlib.figure.Figure
     """
-    from .network import predict_labels
+    from .nn.network import predict_labels
 
     plt = pyplot()
     rows = list(rows)

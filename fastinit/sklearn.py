@@ -25,9 +25,9 @@ except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
     ) from exc
 
 from ._validation import output_units
-from .initializers import Initializer
-from .network import predict_proba
-from .training import TrainingResult, train
+from .nn.initializers import Initializer
+from .nn.network import predict_proba
+from .training.loop import TrainingResult, train
 
 __all__ = ["FastInitClassifier"]
 
@@ -49,7 +49,7 @@ class FastInitClassifier(ClassifierMixin, BaseEstimator):
     init : str or Initializer, default "he"
         Any name of :data:`fastinit.INITIALIZERS` or an initializer object.
     activation : str, default "relu"
-        A name of :data:`fastinit.activations.ACTIVATIONS`.
+        A name of :data:`fastinit.nn.activations.ACTIVATIONS`.
     learning_rate : float, default 0.01
     max_iter : int, default 15000
         Gradient-descent iterations of ``fit`` (mini-batch steps when

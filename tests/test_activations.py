@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit import layers, reference
+from fastinit.nn import layers
+from fastinit.engines import reference
 from helpers import assert_close, random_network
 
 ACTIVATIONS = list(fastinit.ACTIVATIONS)  # the registry: a new activation is tested here at once
@@ -140,7 +141,7 @@ def test_blobs_like_three_class_problem_is_learned():
 
 
 def test_the_registry_and_the_kernels_agree():
-    from fastinit._simd import available
+    from fastinit._core._simd import available
 
     for module in available().values():
         assert set(module.ACTIVATION_CODES) == set(fastinit.ACTIVATIONS)

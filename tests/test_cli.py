@@ -91,7 +91,7 @@ def test_train_then_predict_from_npy_and_csv(tmp_path):
     assert "test accuracy" in proc.stdout and model.exists()
     import fastinit
 
-    X, Y = fastinit.datasets.load_named("blobs")[:2]
+    X, Y = fastinit.io.datasets.load_named("blobs")[:2]
     np.save(tmp_path / "x.npy", X.T[:20])
     np.savetxt(tmp_path / "x.csv", X.T[:20], delimiter=",")
     for name in ("x.npy", "x.csv"):
@@ -191,7 +191,8 @@ def test_bad_outputs_are_refused_before_any_training(tmp_path, args, message):
 def test_a_read_only_folder_is_refused_before_training(tmp_path, monkeypatch, capsys):
     """In process, with the OS answering "not writable" (root may write
     anywhere, so a chmod would prove nothing when the tests run as root)."""
-    from fastinit import _files, cli
+    from fastinit.io import _files
+    from fastinit import cli
 
     monkeypatch.setattr(_files.os, "access", lambda path, mode: False)
     code = cli.main(["train", "--out", str(tmp_path / "m.npz")])
@@ -440,7 +441,7 @@ def test_train_with_dropout_saves_what_a_lone_train_gives(tmp_path):
     assert "status completed" in proc.stdout and f"saved {model}" in proc.stdout
     saved = fastinit.load_model(model)
     assert saved.layers_dims == [2, 10, 5, 1] and saved.keep_prob == (0.8, 0.8)
-    X, Y = fastinit.datasets.load_named("circles")[:2]
+    X, Y = fastinit.io.datasets.load_named("circles")[:2]
     alone = fastinit.train(X, Y, [2, 10, 5, 1], keep_prob=0.8, num_iterations=300, seed=3,
                            optimizer="adam", diagnostics=False)
     for name, value in alone.parameters.items():

@@ -12,7 +12,7 @@ import pytest
 
 import fastinit
 from fastinit._progress import ProgressLine
-from fastinit.datafiles import encode_labels, read_data
+from fastinit.io.datafiles import encode_labels, read_data
 
 
 def _moons_csv(path, n=200, header=True, names=("left", "right"), seed=1):
@@ -78,7 +78,7 @@ def test_npy_and_npz(tmp_path):
     np.savez(tmp_path / "one.npz", rows)
     assert read_data(tmp_path / "one.npz").X.shape == (3, 3)
     # the default labels (train --data): a .npz's y, else the last column
-    from fastinit.datafiles import DEFAULT_LABELS
+    from fastinit.io.datafiles import DEFAULT_LABELS
 
     assert read_data(tmp_path / "one.npz", label_column=DEFAULT_LABELS).labels.tolist() == [1, 0, 2]
     assert read_data(tmp_path / "d.npz", label_column=DEFAULT_LABELS).labels.tolist() == [

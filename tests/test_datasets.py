@@ -114,15 +114,15 @@ def test_datasets_train_with_softmax_and_sigmoid():
                                   "make_xor"])
 def test_data_sets_beyond_the_machine_are_refused_before_allocating(make):
     with pytest.raises(ValueError, match=r"n_samples=1000000000000 .* would need [\d.]+ GiB"):
-        getattr(fastinit.datasets, make)(n_samples=10**12)
+        getattr(fastinit.io.datasets, make)(n_samples=10**12)
 
 
-@pytest.mark.parametrize("name", sorted(fastinit.datasets.NAMED_DATASETS))
+@pytest.mark.parametrize("name", sorted(fastinit.io.datasets.NAMED_DATASETS))
 def test_each_named_dataset_tests_on_the_distribution_it_trains_on(name):
     """A model fitted on a named problem's training split scores within a few
     points on its test split: both splits come from one distribution (the
     blobs once drew their test clusters elsewhere: 99% train, 43% test)."""
-    train_X, train_Y, test_X, test_Y = fastinit.datasets.load_named(name)
+    train_X, train_Y, test_X, test_Y = fastinit.io.datasets.load_named(name)
     n_classes = int(train_Y.max()) + 1
     dims = [train_X.shape[0], 10, 5, 1 if n_classes == 2 else n_classes]
     result = fastinit.train(train_X, train_Y, dims, init="he", learning_rate=0.05,

@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit.optimizers import SGD
-from fastinit import _engines, reference
-from fastinit._simd import kernels
+from fastinit.nn.optimizers import SGD
+from fastinit._core import threads as kernel_threads
+from fastinit.engines import choice as engine_choice, fused as fused_engine, reference
+from fastinit.engines import spec as engine_spec
+from fastinit._core._simd import kernels
 from helpers import assert_close, random_data
 
 # A problem of several chunks of examples (at least 2048 examples each), so
@@ -50,14 +52,14 @@ def test_engine_matches_reference(dtype, engine, layers_dims, m, activation):
 
 
 def test_blas_engine_is_chosen_for_wide_layers_only():
-    assert _engines.choose_engine([2, 10, 5, 1], n_examples=300) == "fused"
-    assert _engines.choose_engine([2, 64, 64, 1], n_examples=300) == "fused"  # measured 0.60
-    assert _engines.choose_engine([2, 128, 128, 1], n_examples=300) == "blas"  # measured 1.07
-    assert _engines.choose_engine([2, 256, 256, 1], n_examples=10**4) == "fused"  # 0.69
-    assert _engines.choose_engine([256, 256, 1], n_examples=10**4) == "blas"  # wide input: 1.11
-    assert _engines.choose_engine([2, 512, 512, 1], n_examples=10**5) == "blas"  # 1.72
-    assert _engines.choose_engine([784, 128, 64, 1]) == "blas"
-    assert _engines.choose_engine([784, 128, 64, 1], "fused") == "fused"
+    assert engine_choice.choose_engine([2, 10, 5, 1], n_examples=300) == "fused"
+    assert engine_choice.choose_engine([2, 64, 64, 1], n_examples=300) == "fused"  # measured 0.60
+    assert engine_choice.choose_engine([2, 128, 128, 1], n_examples=300) == "blas"  # measured 1.07
+    assert engine_choice.choose_engine([2, 256, 256, 1], n_examples=10**4) == "fused"  # 0.69
+    assert engine_choice.choose_engine([256, 256, 1], n_examples=10**4) == "blas"  # wide input: 1.11
+    assert engine_choice.choose_engine([2, 512, 512, 1], n_examples=10**5) == "blas"  # 1.72
+    assert engine_choice.choose_engine([784, 128, 64, 1]) == "blas"
+    assert engine_choice.choose_engine([784, 128, 64, 1], "fused") == "fused"
     with pytest.raises(ValueError, match="engine must be one of"):
         fastinit.train(np.zeros((2, 4)), np.zeros((1, 4)), [2, 1], engine="gpu")
 
@@ -93,9 +95,9 @@ def test_threads_used_follow_the_chunks():
     assert chunk % kernels.BLOCK_SIZE == 0  # whole blocks of either dtype
     assert kernels.chunking(2 * chunk + 1)[1] == 3
     assert kernels.chunking(10**9)[1] <= 256  # the number of chunk gradients stays bounded
-    assert _engines.threads_used(300, 8) == 1  # small problems stay single-threaded
+    assert kernel_threads.threads_used(300, 8) == 1  # small problems stay single-threaded
     expected = 2 if kernels.OPENMP else 1
-    assert _engines.threads_used(M_CHUNKED, 2) == expected
+    assert kernel_threads.threads_used(M_CHUNKED, 2) == expected
 
 
 def test_fused_step_equals_explicit_step_across_chunks(dtype):
@@ -154,7 +156,7 @@ def test_batched_models_equal_individual_trainings(dtype, threads):
     """train_models (one compiled call for many models) gives each model the
     bits of its own train() call, diverging ones included, for m over
     several chunks and any thread count."""
-    from fastinit.training import train_models
+    from fastinit.training.loop import train_models
 
     rng = np.random.default_rng(11)
     X, Y = random_data(2, M_CHUNKED, rng, dtype)
@@ -174,12 +176,12 @@ def test_batched_models_equal_individual_trainings(dtype, threads):
 
 
 def test_batched_models_of_wide_networks_fall_back_to_train():
-    from fastinit.training import train_models
+    from fastinit.training.loop import train_models
 
     rng = np.random.default_rng(12)
     X, Y = random_data(2, 64, rng)
     dims = [2, 130, 130, 1]  # 16,900 weights on 64 examples: the BLAS engine
-    assert _engines.choose_engine(dims, n_examples=64) == "blas"
+    assert engine_choice.choose_engine(dims, n_examples=64) == "blas"
     got = train_models(X, Y, dims, [("he", 1, 0.01), ("he", 2, 0.01)], num_iterations=5,
                        record_every=2)
     for seed, result in zip((1, 2), got):
@@ -217,7 +219,7 @@ class _no_warning:
 
 FORK_SCRIPT = """
 import os, sys, numpy as np, fastinit
-from fastinit.training import train_models
+from fastinit.training.loop import train_models
 X, Y = fastinit.load_dataset()[:2]
 X, Y = np.tile(X, 20), np.tile(Y, 20)
 a = fastinit.train(X, Y, [2, 10, 5, 1], num_iterations=20, n_threads=2, diagnostics=False)
@@ -242,8 +244,8 @@ def test_a_process_forked_after_threads_ran_does_not_hang():
 
 
 def test_the_layout_table_is_read_by_the_kernels_column_names():
-    from fastinit._engines import pack
-    from fastinit._simd import kernels
+    from fastinit.engines.spec import pack
+    from fastinit._core._simd import kernels
 
     dims = [3, 4, 2]
     params = fastinit.initialize_parameters(dims)
@@ -273,26 +275,26 @@ def _owner(a: np.ndarray) -> np.ndarray:
 ])
 def test_workspace_nbytes_is_what_workspace_allocates(dtype, dims, activation, sizes, threads,
                                                       rows):
-    layout, act_size = _engines.layout_of(dims, kernels.ACTIVATION_CODES[activation])
+    layout, act_size = engine_spec.layout_of(dims, kernels.ACTIVATION_CODES[activation])
     n_params = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
-    work = _engines.workspace(n_params, layout, act_size, sizes, threads, dtype, rows=rows)
+    work = engine_spec.workspace(n_params, layout, act_size, sizes, threads, dtype, rows=rows)
     owners = {id(_owner(a)): _owner(a) for a in work.buffers.values()}
     assert len(owners) == len(work.buffers)  # one allocation per buffer
-    assert _engines.workspace_nbytes(n_params, layout, act_size, sizes, threads, dtype,
+    assert engine_spec.workspace_nbytes(n_params, layout, act_size, sizes, threads, dtype,
                                      rows=rows) == sum(a.nbytes for a in owners.values())
 
 
 def test_training_memory_check_counts_the_fused_workspace(dtype):
     """The memory check of train() counts at least what the fused engine allocates."""
-    from fastinit.training import _training_bytes
+    from fastinit.training.loop import _training_bytes
 
     dims, m, threads = [2, 10, 5, 1], 5000, 2
     hidden_act = kernels.ACTIVATION_CODES["gelu"]
     params = fastinit.initialize_parameters(dims, dtype=dtype)
-    theta, layout, act_size = _engines.pack(params, dims, hidden_act)
+    theta, layout, act_size = engine_spec.pack(params, dims, hidden_act)
     X, Y = random_data(2, m, np.random.default_rng(5))
-    net = _engines.NetworkSpec(layout, act_size, hidden_act, 0.01, 0)
-    problem = _engines.Problem(X.astype(dtype), Y.astype(dtype), net, SGD(lr=0.01).hyper())
-    engine = _engines.FusedEngine(problem, theta.shape[0], threads)
+    net = engine_spec.NetworkSpec(layout, act_size, hidden_act, 0.01, 0)
+    problem = engine_spec.Problem(X.astype(dtype), Y.astype(dtype), net, SGD(lr=0.01).hyper())
+    engine = fused_engine.FusedEngine(problem, theta.shape[0], threads)
     allocated = sum(_owner(a).nbytes for a in engine.work.buffers.values())
     assert _training_bytes(dims, m, dtype, "fused", threads, hidden_act) >= allocated

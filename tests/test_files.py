@@ -2,7 +2,7 @@
 
 The model files of ``save_model`` and ``fastinit train --out`` and the
 figures of ``save_figure``, ``compare --plot`` and ``sweep --plot`` are
-written through :func:`fastinit._files.atomic_write`: a failure at any point
+written through :func:`fastinit.io._files.atomic_write`: a failure at any point
 (here: the final rename, or the renderer) leaves the old file byte for byte
 and no temporary file behind.  The command line is run in-process here so
 that the failures can be injected.
@@ -103,7 +103,7 @@ def _calls(module: str) -> list[tuple[str, ast.Call, str]]:
     return found
 
 
-@pytest.mark.parametrize("module", ["cli.py", "plotting.py", "model_io.py"])
+@pytest.mark.parametrize("module", ["cli.py", "plotting.py", "io/model_io.py"])
 def test_writes_go_through_atomic_write(module):
     """No module that writes user files opens one for writing or saves a
     figure or an array to a path itself."""
@@ -119,11 +119,11 @@ def test_writes_go_through_atomic_write(module):
         if name == "savefig":
             assert function == "save_figure", f"{module}: {function} calls savefig"
         if name in ("savez", "savez_compressed", "save", "savetxt", "tofile"):
-            assert (module, function) == ("model_io.py", "_model_bytes"), (module, function)
+            assert (module, function) == ("io/model_io.py", "_model_bytes"), (module, function)
 
 
 def test_sweep_results_option_is_checked_not_created(tmp_path, capsys):
-    """--results is appended to by fastinit.sweeps; the command line only checks it."""
+    """--results is appended to by fastinit.studies.sweeps; the command line only checks it."""
     assert cli.main(["sweep", "--n-seeds", "1", "--results", str(tmp_path)]) == 2
     assert f"--results '{tmp_path}' is a directory" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

@@ -19,7 +19,7 @@ def test_gradient_check_is_small_for_correct_gradients(activation, dims):
 
 
 def test_gradient_check_detects_a_wrong_gradient(monkeypatch):
-    import fastinit.gradcheck as gc
+    import fastinit.nn.gradcheck as gc
 
     rng = np.random.default_rng(1)
     params = random_network([3, 4, 1], rng)

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit import layers, reference
+from fastinit.nn import layers
+from fastinit.engines import reference
 from helpers import random_data, random_network
 
 FD_RTOL = {np.dtype(np.float64): 1e-7, np.dtype(np.float32): 3e-4}

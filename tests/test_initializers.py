@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit.initializers import (
+from fastinit.nn.initializers import (
     INITIALIZERS,
     Constant,
     Identity,
@@ -171,7 +171,7 @@ def test_samplers_are_bounded():
     w = TruncatedNormal(bound=0.1)((200, 200), np.random.RandomState(0))
     assert np.abs(w).max() <= 0.1
     with pytest.raises(ValueError, match=r"max_iter must be an integer in \[1, 1000\]"):
-        fastinit.initializers.LSUV(max_iter=10**12)
+        fastinit.nn.initializers.LSUV(max_iter=10**12)
 
 
 C = 0.87962566103423978  # Keras divides by it: the truncated draws keep the target variance

@@ -1,11 +1,12 @@
-"""Every compiled layer kernel against the NumPy reference (fastinit.reference)."""
+"""Every compiled layer kernel against the NumPy reference (fastinit.engines.reference)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 import fastinit
-from fastinit import layers, reference
+from fastinit.nn import layers
+from fastinit.engines import reference
 from helpers import assert_close, random_data, random_network
 
 # (n_out, n_in, m): width-1 layers, one example, ragged and exact blocks, large m
@@ -172,9 +173,9 @@ def test_simd_modules_agree_to_rounding(dtype, rtol):
     and chunks.  Over 500 iterations of the seed's training their costs and
     parameters agree to 1e-12 relative in float64 (1e-5 in float32: a few ulp
     of float32 grown over the run), and each module repeats its own bits."""
-    from fastinit._engines import network_spec, pack, workspace
-    from fastinit._simd import available
-    from fastinit.optimizers import SGD
+    from fastinit.engines.spec import network_spec, pack, workspace
+    from fastinit._core._simd import available
+    from fastinit.nn.optimizers import SGD
 
     modules = available()
     if len(modules) < 2:

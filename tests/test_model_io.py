@@ -219,7 +219,7 @@ def _no_member_read(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("a member was read before the archive was checked")
 
-    monkeypatch.setattr(fastinit.model_io, "_read_member", fail)
+    monkeypatch.setattr(fastinit.io.model_io, "_read_member", fail)
 
 
 def test_zip_bomb_is_refused_before_decompressing(tmp_path, monkeypatch):
@@ -227,7 +227,7 @@ def test_zip_bomb_is_refused_before_decompressing(tmp_path, monkeypatch):
     np.savez_compressed(path, W1=np.zeros((5000, 5000)), b1=np.zeros((5000, 1)),
                         __fastinit__=np.array("{}"))  # 200 MB of zeros
     assert path.stat().st_size < 2**20
-    monkeypatch.setattr(fastinit.model_io, "MAX_MODEL_BYTES", 2**20)
+    monkeypatch.setattr(fastinit.io.model_io, "MAX_MODEL_BYTES", 2**20)
     _no_member_read(monkeypatch)
     with pytest.raises(ValueError, match="would take 200040\\d+ bytes once decompressed"):
         fastinit.load_model(path)
@@ -243,13 +243,13 @@ def test_a_header_promising_more_than_its_member_is_refused(tmp_path, trained, m
         header, {"descr": "<f8", "fortran_order": False, "shape": (10**9, 10**9)})
     _zip_of(path, [*members, ("W1.npy", header.getvalue() + b"\0" * 160)])
 
-    read_into = fastinit.model_io._read_into
+    read_into = fastinit.io.model_io._read_into
 
     def checked(f, view, name):
         assert name != "W1.npy", "W1's data read before its header was checked"
         read_into(f, view, name)
 
-    monkeypatch.setattr(fastinit.model_io, "_read_into", checked)
+    monkeypatch.setattr(fastinit.io.model_io, "_read_into", checked)
     with pytest.raises(ValueError, match="declares 8000000000000000000 bytes"):
         fastinit.load_model(path)
 
@@ -257,7 +257,7 @@ def test_a_header_promising_more_than_its_member_is_refused(tmp_path, trained, m
 def test_too_many_members_are_refused_before_reading(tmp_path, monkeypatch):
     path = tmp_path / "many.npz"
     _zip_of(path, [(f"W{l}.npy", b"") for l in range(1, 12)])
-    monkeypatch.setattr(fastinit.model_io, "MAX_MEMBERS", 5)
+    monkeypatch.setattr(fastinit.io.model_io, "MAX_MEMBERS", 5)
     _no_member_read(monkeypatch)
     with pytest.raises(ValueError, match="lists 11 members"):
         fastinit.load_model(path)
@@ -266,13 +266,13 @@ def test_too_many_members_are_refused_before_reading(tmp_path, monkeypatch):
 def test_an_oversized_file_is_refused_without_reading_it(tmp_path, monkeypatch):
     path = tmp_path / "big.npz"
     path.write_bytes(b"PK\x03\x04" + b"\0" * 10**6)
-    monkeypatch.setattr(fastinit.model_io, "MAX_MODEL_BYTES", 1000)
+    monkeypatch.setattr(fastinit.io.model_io, "MAX_MODEL_BYTES", 1000)
     with pytest.raises(ValueError, match="more than a model file can be"):
         fastinit.load_model(path)
 
 
 def test_bounds_are_sane():
-    m = fastinit.model_io
+    m = fastinit.io.model_io
     assert 0 < m.MAX_MODEL_BYTES <= 2**30
     assert m.MAX_MEMBERS == 2 * m.MAX_LAYERS + 2  # W, b per layer; metadata; optimizer state
 
@@ -356,11 +356,11 @@ def test_save_refuses_too_many_layers_and_too_many_bytes(tmp_path, trained, monk
     path = tmp_path / "m.npz"
     fastinit.save_model(path, trained)
     before = path.read_bytes()
-    monkeypatch.setattr(fastinit.model_io, "MAX_LAYERS", 2)
+    monkeypatch.setattr(fastinit.io.model_io, "MAX_LAYERS", 2)
     with pytest.raises(ValueError, match="3 layers; a model file holds at most 2"):
         fastinit.save_model(path, trained)
-    monkeypatch.setattr(fastinit.model_io, "MAX_LAYERS", 256)
-    monkeypatch.setattr(fastinit.model_io, "MAX_MODEL_BYTES", 100)
+    monkeypatch.setattr(fastinit.io.model_io, "MAX_LAYERS", 256)
+    monkeypatch.setattr(fastinit.io.model_io, "MAX_MODEL_BYTES", 100)
     with pytest.raises(ValueError, match="a model file holds at most 100"):
         fastinit.save_model(path, trained)
     assert path.read_bytes() == before
@@ -416,7 +416,7 @@ def test_foreign_byte_order_and_fortran_order_load(tmp_path, trained):
 # Format version 2: the training's options and optimizer state
 # ---------------------------------------------------------------------------
 
-from fastinit.optimizers import (  # noqa: E402
+from fastinit.nn.optimizers import (  # noqa: E402
     OPTIMIZERS, SCHEDULES, SGD, Adam, CosineAnnealing, OptimizerState, StepLR)
 
 _NET = [2, 5, 3, 1]
@@ -550,7 +550,7 @@ def test_version_1_files_load_as_before(tmp_path, seed_data, n_out):
     m = fastinit.load_model(path)
     assert m.loss == ("binary_cross_entropy" if n_out == 1 else "categorical_cross_entropy")
     assert m.optimizer == SGD() and m.optimizer.lr is None
-    assert m.schedule == fastinit.optimizers.Constant() and m.l2 == 0 and m.clip_norm == 0
+    assert m.schedule == fastinit.nn.optimizers.Constant() and m.l2 == 0 and m.clip_norm == 0
     assert m.optimizer_state is None and m.keep_prob is None and m.seed is None
     np.testing.assert_array_equal(m.predict_proba(X), r.predict_proba(X))
     np.testing.assert_array_equal(m.predict(X), np.array(["a", "b", "c"])[r.predict(X)])
@@ -884,7 +884,7 @@ def test_a_state_counts_towards_the_size_bound(tmp_path, seed_data, monkeypatch)
     stateless = dataclasses.replace(r, optimizer_state=None)
     fastinit.save_model(tmp_path / "m.npz", stateless)
     with zipfile.ZipFile(tmp_path / "m.npz") as z:
-        monkeypatch.setattr(fastinit.model_io, "MAX_MODEL_BYTES",
+        monkeypatch.setattr(fastinit.io.model_io, "MAX_MODEL_BYTES",
                             sum(i.file_size for i in z.infolist()))
     with pytest.raises(ValueError, match=r"optimizer state take|members would take \d+ bytes"):
         fastinit.save_model(tmp_path / "m.npz", r)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit import reference
-from fastinit._simd import kernels
+from fastinit.engines import reference
+from fastinit._core._simd import kernels
 from helpers import assert_close, random_network
 
 NETWORKS = [[2, 1], [1, 1, 1], [2, 10, 5, 1], [3, 7, 4], [5, 33, 2], [4, 8, 8, 8, 8, 1]]

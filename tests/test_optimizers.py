@@ -1,10 +1,10 @@
 """Optimizers, learning-rate schedules, the L2 penalty, gradient clipping and
 the losses of the compiled training loops (``_kernels_optim.pxi``,
-:mod:`fastinit.optimizers`, :mod:`fastinit.losses`).
+:mod:`fastinit.nn.optimizers`, :mod:`fastinit.nn.losses`).
 
-The registries are parametrized over (:data:`~fastinit.optimizers.OPTIMIZERS`,
-:data:`~fastinit.optimizers.SCHEDULES`, :data:`~fastinit.losses.LOSSES`): a new
-entry is trained against its NumPy twin in :mod:`fastinit.reference` without
+The registries are parametrized over (:data:`~fastinit.nn.optimizers.OPTIMIZERS`,
+:data:`~fastinit.nn.optimizers.SCHEDULES`, :data:`~fastinit.nn.losses.LOSSES`): a new
+entry is trained against its NumPy twin in :mod:`fastinit.engines.reference` without
 touching this file (with its default hyper-parameters; add non-default
 settings to ``OPTIMIZER_SETTINGS`` / ``SCHEDULE_SETTINGS``).
 
@@ -46,11 +46,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastinit
-from fastinit import reference
-from fastinit._engines import FusedEngine, NetworkSpec, Problem, pack
-from fastinit._simd import kernels
-from fastinit.losses import LOSSES
-from fastinit.optimizers import (
+from fastinit.engines import reference
+from fastinit.engines.fused import FusedEngine
+from fastinit.engines.spec import NetworkSpec, Problem, pack
+from fastinit._core._simd import kernels
+from fastinit.nn.losses import LOSSES
+from fastinit.nn.optimizers import (
     OPTIMIZERS,
     SCHEDULES,
     SGD,
@@ -64,7 +65,7 @@ from fastinit.optimizers import (
     StepLR,
     get_optimizer,
 )
-from fastinit.training import epoch_order, train_models
+from fastinit.training.loop import epoch_order, train_models
 from helpers import RTOL, assert_close, random_network
 
 TRAIN_RTOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-4}
@@ -275,9 +276,9 @@ def test_loss_trains_as_the_reference(loss, engine, batch_size, dtype):
     assert result.final_cost == pytest.approx(expected, rel=1e-5 if dtype == np.float32 else 1e-12)
 
 
-@pytest.mark.parametrize("alias", sorted(fastinit.losses.ALIASES))
+@pytest.mark.parametrize("alias", sorted(fastinit.nn.losses.ALIASES))
 def test_loss_aliases_train_as_their_loss(alias):
-    name = fastinit.losses.ALIASES[alias]
+    name = fastinit.nn.losses.ALIASES[alias]
     n_out = 1 if name == "binary_cross_entropy" else 2
     X, Y, _ = _data(np.dtype(np.float64), name, n_out, m=40)
     runs = [fastinit.train(X, Y, [3, 4, n_out], loss=loss, num_iterations=20, record_every=5,
@@ -808,7 +809,7 @@ BAD_ARGUMENTS = [
     (lambda: StepLR(step_size=2**53 + 1), ValueError, "step_size must be an int"),
     (lambda: ExponentialLR(gamma=0), ValueError, "gamma must be"),
     (lambda: ExponentialLR(gamma=1.5), ValueError, "gamma must be"),
-    (lambda: fastinit.optimizers.InvScaling(power_t=-1), ValueError, "power_t must be"),
+    (lambda: fastinit.nn.optimizers.InvScaling(power_t=-1), ValueError, "power_t must be"),
     (lambda: CosineAnnealing(t_max=0), ValueError, "t_max must be an int"),
     (lambda: CosineAnnealing(eta_min=-1), ValueError, "eta_min must be"),
     (lambda: _train(l2=-0.1), ValueError, r"l2 must be a finite number in \[0, inf\)"),

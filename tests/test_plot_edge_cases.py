@@ -10,7 +10,7 @@ import pytest
 
 import fastinit
 from fastinit import plotting
-from fastinit.sweeps import SweepTable
+from fastinit.studies.sweeps import SweepTable
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -37,7 +37,7 @@ def legend_texts(legend):
 
 
 def blobs():
-    from fastinit.datasets import load_named
+    from fastinit.io.datasets import load_named
 
     return load_named("blobs")
 
@@ -388,7 +388,7 @@ def test_diagnostics_other_activations_and_bare_diagnostics(seed_data):
     d = fastinit.diagnose(fastinit.initialize_parameters_he([2, 4, 3]), X, Y % 3)  # one record
     cols = columns(fastinit.plot_diagnostics(d, activation="relu"))
     assert len(cols) == 2 and cols[1][0].get_title() == "layer 2 (output, sigmoid)"
-    r = fastinit.train(*fastinit.datasets.load_named("blobs")[:2], [2, 4, 3], num_iterations=100)
+    r = fastinit.train(*fastinit.io.datasets.load_named("blobs")[:2], [2, 4, 3], num_iterations=100)
     assert columns(fastinit.plot_diagnostics(r))[1][0].get_title() == "layer 2 (output, softmax)"
 
 

@@ -26,7 +26,8 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 import fastinit  # noqa: E402
-from fastinit import layers, reference  # noqa: E402
+from fastinit.nn import layers  # noqa: E402
+from fastinit.engines import reference
 
 MAX_EXAMPLES = int(os.environ.get("FASTINIT_HYPOTHESIS_EXAMPLES", "200"))
 SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,

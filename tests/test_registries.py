@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fastinit import reference
-from fastinit._engines import pack
-from fastinit._simd import kernels
-from fastinit.activations import ACTIVATIONS
-from fastinit.losses import LOSSES
-from fastinit.optimizers import OPTIMIZERS, SCHEDULES
+from fastinit.engines import reference
+from fastinit.engines.spec import pack
+from fastinit._core._simd import kernels
+from fastinit.nn.activations import ACTIVATIONS
+from fastinit.nn.losses import LOSSES
+from fastinit.nn.optimizers import OPTIMIZERS, SCHEDULES
 
 from helpers import random_network
 
@@ -94,10 +94,10 @@ def test_extending_guide_names_the_routines_that_exist():
 
     root = Path(__file__).resolve().parents[1]
     guide = root / "docs" / "extending.md"
-    if not guide.exists() or not list((root / "fastinit").glob("*.pxi")):
+    if not guide.exists() or not list((root / "fastinit" / "_core").glob("*.pxi")):
         pytest.skip("the repository is not beside the tests (a copy run against a wheel)")
     text = guide.read_text()
-    sources = "".join(p.read_text() for p in (root / "fastinit").glob("*.pxi"))
+    sources = "".join(p.read_text() for p in (root / "fastinit" / "_core").glob("*.pxi"))
     for routine in ("_slots_of", "_update", "_output_block", "_loss_block",
                     "_output_is_probability", "_output_gradient_block", "_scheduled_lr"):
         assert routine in text and f" {routine}(" in sources, routine

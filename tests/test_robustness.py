@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit.training import train_models
-from fastinit import layers
+from fastinit.training.loop import train_models
+from fastinit.nn import layers
 
 # ---------------------------------------------------------------------------
 # divergence
@@ -259,7 +259,7 @@ def test_allocations_beyond_the_machine_are_refused_before_they_happen(call, mat
     ({"learning_rate": 10**400}, ValueError, "learning_rate must be a finite number"),
     ({"negative_slope": 10**400}, ValueError, "negative_slope must be a finite number"),
     ({"progress": 5}, TypeError, "progress must be callable"),
-    ({"init": fastinit.initializers.Normal(std=1e300), "dtype": "float32"}, ValueError,
+    ({"init": fastinit.nn.initializers.Normal(std=1e300), "dtype": "float32"}, ValueError,
      "weights too large for float32"),
 ])
 def test_bad_training_arguments_name_their_cause(kwargs, exc, match):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit import reference
-from fastinit.initializers import LSUV
+from fastinit.engines import reference
+from fastinit.nn.initializers import LSUV
 from helpers import random_network
 
 
@@ -123,7 +123,7 @@ def test_seed_comparison_on_another_dataset():
 
 
 def test_compare_initializations_takes_multi_class_data():
-    data = fastinit.datasets.load_named("blobs")
+    data = fastinit.io.datasets.load_named("blobs")
     rows = fastinit.compare_initializations(inits=["he"], num_iterations=200, print_cost=False,
                                             data=data)
     assert rows[0].result.layers_dims[-1] == int(data[1].max()) + 1  # a softmax output

@@ -61,19 +61,19 @@ def test_mypy_passes_on_the_package():
 
 
 def test_kernel_stubs_match_the_built_modules(tmp_path):
-    from fastinit._simd import available
+    from fastinit._core._simd import available
 
     # built, and run by this CPU: importing the AVX-512 module on a CPU without
     # AVX-512 stops the process on an illegal instruction
-    modules = [f"fastinit._kernels_{level}" for level in LEVELS
-               if importlib.util.find_spec(f"fastinit._kernels_{level}") is not None
+    modules = [f"fastinit._core._kernels_{level}" for level in LEVELS
+               if importlib.util.find_spec(f"fastinit._core._kernels_{level}") is not None
                and level in available()]
-    assert "fastinit._kernels_baseline" in modules  # always built
+    assert "fastinit._core._kernels_baseline" in modules  # always built
     if INSTALLED == SOURCE.resolve():
         cwd = ROOT
     else:
-        for stub in sorted(SOURCE.glob("_kernels_*.pyi")):
-            installed = INSTALLED / stub.name
+        for stub in sorted((SOURCE / "_core").glob("_kernels_*.pyi")):
+            installed = INSTALLED / "_core" / stub.name
             assert installed.is_file() and installed.read_bytes() == stub.read_bytes(), (
                 f"the installed fastinit ({INSTALLED}) has other stubs than the source tree: "
                 f"{installed} differs from {stub}; reinstall it")

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastinit
-from fastinit.sweeps import DEFAULTS, SweepTable, config_key, expand_grid, sweep
+from fastinit.studies.sweeps import DEFAULTS, SweepTable, config_key, expand_grid, sweep
 
 GRID = {"init": ["zeros", "random", "he"], "seed": [0, 1], "learning_rate": [0.01, 0.05],
         "num_iterations": [1500]}
@@ -255,7 +255,7 @@ def test_a_short_sweep_tells_learning_rates_apart_by_final_cost(seed_data):
 def test_converged_at_uses_the_final_cost_after_the_last_record():
     from types import SimpleNamespace
 
-    from fastinit.sweeps import converged_at
+    from fastinit.studies.sweeps import converged_at
 
     def result(costs, final):
         return SimpleNamespace(cost_iterations=np.arange(len(costs)) * 1000, costs=costs,
@@ -326,7 +326,7 @@ def test_two_concurrent_sweeps_on_one_file_neither_duplicate_nor_interleave(tmp_
 def test_grids_are_bounded_before_they_are_built():
     import itertools
 
-    from fastinit.sweeps import MAX_CONFIGS
+    from fastinit.studies.sweeps import MAX_CONFIGS
 
     with pytest.raises(ValueError, match="combinations, more than"):
         expand_grid({"seed": range(10**6), "learning_rate": [0.1, 0.2], "init": ["he"] * 10**3})
@@ -412,20 +412,20 @@ OPT_GRID = {"init": ["he", "xavier"], "optimizer": ["sgd", "rmsprop", "adam", "a
 
 def _spy(monkeypatch):
     """Count the batched calls of sweeps and the runs of each."""
-    from fastinit import sweeps
+    from fastinit.studies import sweeps
 
     calls = []
 
     def spy(X, Y, dims, runs, *args, **kwargs):
         calls.append(list(runs))
-        return fastinit.training.train_models(X, Y, dims, runs, *args, **kwargs)
+        return fastinit.training.loop.train_models(X, Y, dims, runs, *args, **kwargs)
 
     monkeypatch.setattr(sweeps, "train_models", spy)
     return calls
 
 
 def _alone(X, Y, record, **kwargs):
-    from fastinit.sweeps import optimizer_of
+    from fastinit.studies.sweeps import optimizer_of
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fastinit.DivergenceWarning)
@@ -493,8 +493,8 @@ def test_momentum_and_weight_decay_columns(seed_data):
         assert record["final_cost"] == result.final_cost
     momentum = table[2]
     assert momentum["final_cost"] != table[0]["final_cost"]
-    assert (fastinit.optimizers.SGD(momentum=0.9)
-            == fastinit.sweeps.optimizer_of(momentum))
+    assert (fastinit.nn.optimizers.SGD(momentum=0.9)
+            == fastinit.studies.sweeps.optimizer_of(momentum))
     assert "momentum 0.0, 0.9 (2)" in table.describe()
     with pytest.raises(ValueError, match="optimizer 'adam' has no momentum"):
         sweep(configs=[{"optimizer": "adam", "momentum": 0.9}])
@@ -511,13 +511,13 @@ def test_shared_schedule_l2_and_clipping(seed_data, tmp_path):
     for record in table:
         assert record["schedule"] == {"name": "cosine", "t_max": 400, "eta_min": 0.0}
         assert (record["l2"], record["clip_norm"]) == (0.001, 1.0)
-        result = _alone(X, Y, record, schedule=fastinit.optimizers.CosineAnnealing(t_max=400),
+        result = _alone(X, Y, record, schedule=fastinit.nn.optimizers.CosineAnnealing(t_max=400),
                         l2=0.001, clip_norm=1.0)
         assert record["final_cost"] == result.final_cost
     assert "schedule cosine(t_max=400, eta_min=0), l2 0.001, clip_norm 1.0" in table.describe()
     again = sweep({"optimizer": ["sgd", "adam"], "num_iterations": [400]}, record_every=200,
                   results=path, progress=None,
-                  schedule=fastinit.optimizers.CosineAnnealing(t_max=400), l2=1e-3, clip_norm=1)
+                  schedule=fastinit.nn.optimizers.CosineAnnealing(t_max=400), l2=1e-3, clip_norm=1)
     assert _without_times(again) == _without_times(table)
     with pytest.raises(ValueError, match="made with schedule=cosine.*l2=0.001.*this sweep uses "
                                          "schedule=constant, l2=0.0"):
@@ -616,7 +616,7 @@ def test_a_results_file_of_before_optimizers_resumes_as_sgd(monkeypatch, tmp_pat
 @pytest.mark.parametrize("grid, kwargs, error, match", [
     ({"optimizer": ["nadam"]}, {}, ValueError, "optimizer must be one of"),
     ({"optimizer": [5]}, {}, TypeError, "sweeps take optimizer by name"),
-    ({"optimizer": [fastinit.optimizers.Adam()]}, {}, TypeError, "sweeps take optimizer by name"),
+    ({"optimizer": [fastinit.nn.optimizers.Adam()]}, {}, TypeError, "sweeps take optimizer by name"),
     ({"optimizer": "adam"}, {}, TypeError, "must be a list of values"),
     ({"momentum": [1.0]}, {}, ValueError, r"momentum must be a finite number in \[0, 1\)"),
     ({"momentum": [-0.5]}, {}, ValueError, "momentum must be a finite number >= 0"),

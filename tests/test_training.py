@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit import reference
+from fastinit.engines import reference
 from helpers import assert_close, random_data
 
 
@@ -129,7 +129,7 @@ def test_minibatch_training_is_reproducible_and_matches_a_numpy_loop(seed_data):
     costs = []
     for step in range(600):
         if step % 5 == 0:  # 300 examples / 64 -> 5 batches per epoch
-            order = fastinit.training.epoch_order(300, step // 5, seed=7)
+            order = fastinit.training.loop.epoch_order(300, step // 5, seed=7)
             assert sorted(order) == list(range(300))
             Xs, Ys = X[:, order], Y[:, order].astype(float)
         if step % 100 == 0:
@@ -202,7 +202,7 @@ def test_final_cost_of_a_diverged_run_is_that_of_the_kept_parameters(seed_data):
 def test_train_models_reports_the_final_cost_of_train(seed_data):
     X, Y = seed_data[:2]
     runs = [("he", 1, 0.01), ("xavier", 2, 0.1)]
-    batch = fastinit.training.train_models(X, Y, [2, 10, 5, 1], runs, num_iterations=1000)
+    batch = fastinit.training.loop.train_models(X, Y, [2, 10, 5, 1], runs, num_iterations=1000)
     for (init, seed, lr), got in zip(runs, batch):
         alone = fastinit.train(X, Y, [2, 10, 5, 1], init=init, seed=seed, learning_rate=lr,
                                num_iterations=1000, diagnostics=False)
@@ -245,10 +245,10 @@ def test_blas_and_fused_minibatches_take_the_same_steps(seed_data):
 
 
 def test_epoch_order_is_a_seeded_permutation():
-    a = fastinit.training.epoch_order(1000, 3, seed=11)
+    a = fastinit.training.loop.epoch_order(1000, 3, seed=11)
     assert sorted(a) == list(range(1000))
-    np.testing.assert_array_equal(a, fastinit.training.epoch_order(1000, 3, seed=11))
-    assert not np.array_equal(a, fastinit.training.epoch_order(1000, 4, seed=11))
-    assert not np.array_equal(a, fastinit.training.epoch_order(1000, 3, seed=12))
+    np.testing.assert_array_equal(a, fastinit.training.loop.epoch_order(1000, 3, seed=11))
+    assert not np.array_equal(a, fastinit.training.loop.epoch_order(1000, 4, seed=11))
+    assert not np.array_equal(a, fastinit.training.loop.epoch_order(1000, 3, seed=12))
     with pytest.raises(ValueError, match="seed must be an integer in"):
-        fastinit.training.epoch_order(10, 0, seed=-1)
+        fastinit.training.loop.epoch_order(10, 0, seed=-1)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit import layers
+from fastinit.nn import layers
 
 X = np.random.default_rng(0).standard_normal((2, 6))
 Y = np.array([[0, 1, 1, 0, 1, 0]])
