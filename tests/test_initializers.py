@@ -194,3 +194,55 @@ def test_names_draw_the_distribution_of_the_framework_they_come_from(name, trunc
         assert np.abs(W).max() <= 2 * std and np.abs(W).max() > 1.99 * std
     else:  # 120,000 plain normal draws go beyond 2 std thousands of times
         assert (np.abs(W) > 2 * std).sum() > 1000
+
+
+# ------------------------------------------------ scikit-learn's MLP scheme
+@pytest.mark.parametrize("hidden_activation, factor", [("relu", 6.0), ("logistic", 2.0)])
+@pytest.mark.parametrize("seed", [0, 3, 12345])
+def test_sklearn_scheme_draws_scikit_learns_mlp_parameters(hidden_activation, factor, seed):
+    """From the same integer seed, "sklearn" gives MLPClassifier's initial
+    coefs_ and intercepts_ bit for bit (transposed to fastinit's layout), and
+    leaves NumPy's global random state alone."""
+    sk = pytest.importorskip("sklearn.neural_network")
+    dims = [4, 7, 3, 2]
+    mlp = sk.MLPClassifier(hidden_layer_sizes=dims[1:-1], activation=hidden_activation,
+                           random_state=seed)
+    mlp._random_state = np.random.RandomState(seed)  # as fit() sets it
+    expected = [mlp._init_coef(dims[l], dims[l + 1], np.float64) for l in range(len(dims) - 1)]
+    np.random.seed(99)
+    before = np.random.get_state()[1].copy()
+    init = fastinit.nn.initializers.ScikitLearn(factor=factor)
+    params = fastinit.initialize_parameters(dims, init, seed=seed)
+    assert np.array_equal(np.random.get_state()[1], before)
+    for l, (coef, intercept) in enumerate(expected, start=1):
+        assert np.array_equal(params[f"W{l}"], coef.T)
+        assert np.array_equal(params[f"b{l}"].ravel(), intercept)
+    # the registry's default is relu's factor
+    if factor == 6.0:
+        by_name = fastinit.initialize_parameters(dims, "sklearn", seed=seed)
+        assert all(np.array_equal(by_name[k], params[k]) for k in params)
+
+
+def test_sklearn_scheme_biases_follow_into_lsuv_and_float32():
+    from fastinit.nn.initializers import LSUV, ScikitLearn
+
+    X = np.random.RandomState(0).randn(3, 50)
+    params = fastinit.initialize_parameters([3, 5, 1], LSUV(base=ScikitLearn()), seed=1, X=X)
+    assert np.all(params["b1"] != 0)
+    p32 = fastinit.initialize_parameters([3, 5, 1], "sklearn", seed=1, dtype="float32")
+    p64 = fastinit.initialize_parameters([3, 5, 1], "sklearn", seed=1)
+    assert p32["b1"].dtype == np.float32 and np.array_equal(p32["b1"], p64["b1"].astype(np.float32))
+    with pytest.raises(ValueError, match="factor"):
+        ScikitLearn(factor=0)
+
+
+def test_an_initializer_with_a_wrong_bias_shape_is_refused():
+    class BadBias(fastinit.Initializer):
+        def __call__(self, shape, rng):
+            return np.zeros(shape)
+
+        def bias(self, shape, rng):
+            return np.zeros(shape[0] + 1)
+
+    with pytest.raises(ValueError, match="biases of shape"):
+        fastinit.initialize_parameters([2, 3, 1], BadBias())

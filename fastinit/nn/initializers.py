@@ -6,7 +6,8 @@ notebook) and never touches NumPy's global random state.  The generator is
 NumPy's legacy ``RandomState`` (MT19937 + polar normal draws) because that is
 the stream ``np.random.seed(3); np.random.randn(...)`` used in the notebook:
 with it, ``"random"`` and ``"he"`` print the notebook's expected values exactly.
-Layers are drawn in order, ``W1`` first, from one stream.  Biases are zeros.
+Layers are drawn in order, ``W1`` first, from one stream.  Biases are zeros,
+except scikit-learn's scheme, which draws them too (``Initializer.bias``).
 
 Each name means what the framework it comes from documents, with that
 framework's defaults, so that a user moving from PyTorch (``torch.nn.init``)
@@ -48,6 +49,9 @@ variance_scaling    Keras     the family the named ones derive from (default
 orthogonal          both      a random orthogonal matrix × gain (Saxe et al.)
 identity            both      gain × the identity (PyTorch ``eye_``, Keras
                               ``Identity``; where the shape allows)
+sklearn             sklearn   U(±√(6 / (fan_in + fan_out))), biases too, drawn
+                              in scikit-learn's layout: its MLPs' parameters
+                              (factor 2 for a logistic hidden layer)
 lsuv                paper     orthogonal, then each layer rescaled on the
                               training data until its output variance is 1
                               (Mishkin & Matas 2015); needs the data: ``X=``
@@ -94,6 +98,12 @@ class Initializer:
 
     def __call__(self, shape: Shape, rng: np.random.RandomState) -> np.ndarray:
         raise NotImplementedError
+
+    def bias(self, shape: Shape, rng: np.random.RandomState) -> np.ndarray:
+        """The biases ``(fan_out, 1)`` of a layer whose weights have ``shape``,
+        drawn right after them; zeros (and no draw) unless a scheme says
+        otherwise."""
+        return np.zeros((shape[0], 1))
 
     #: a short comment for result tables
     comment = ""
@@ -247,6 +257,36 @@ class VarianceScaling(Initializer):
 
 
 @dataclass(frozen=True)
+class ScikitLearn(Initializer):
+    """scikit-learn's MLP initialization (``MLPClassifier``, ``MLPRegressor``):
+    weights *and biases* ~ U(±√(factor / (fan_in + fan_out))), each layer's
+    weights drawn as a (fan_in, fan_out) array (scikit-learn's ``coefs_``
+    layout) and then its biases, from the one stream.  ``factor`` is 6, or 2
+    when the hidden activation is the logistic sigmoid (scikit-learn's rule,
+    which the output layer follows too).  From the same integer seed the
+    parameters equal scikit-learn's ``random_state=seed`` ones bit for bit.
+    """
+
+    factor: float = 6.0
+
+    def __post_init__(self):
+        check_real(self.factor, "factor", positive=True)
+
+    def bound(self, shape: Shape) -> float:
+        fan_out, fan_in = shape
+        return math.sqrt(self.factor / (fan_in + fan_out))
+
+    def __call__(self, shape, rng):
+        fan_out, fan_in = shape
+        bound = self.bound(shape)
+        return rng.uniform(-bound, bound, (fan_in, fan_out)).T
+
+    def bias(self, shape, rng):
+        bound = self.bound(shape)
+        return rng.uniform(-bound, bound, shape[0]).reshape(-1, 1)
+
+
+@dataclass(frozen=True)
 class Orthogonal(Initializer):
     """A random (semi-)orthogonal matrix times ``gain``: rows orthonormal when
     fan_out <= fan_in, columns orthonormal otherwise, so ``W Wᵀ`` or ``Wᵀ W``
@@ -309,6 +349,9 @@ class LSUV(Initializer):
 
     def __call__(self, shape, rng):
         return self.base(shape, rng)
+
+    def bias(self, shape, rng):
+        return self.base.bias(shape, rng)
 
     def refine(self, parameters: dict, X: np.ndarray, activation: str = "relu",
                negative_slope: float = 0.01) -> "LSUVReport":
@@ -385,6 +428,7 @@ INITIALIZERS: MappingProxyType = MappingProxyType({
     "orthogonal": Orthogonal,
     "identity": Identity,
     "lsuv": LSUV,
+    "sklearn": ScikitLearn,
 })
 
 def get_initializer(init: str | Initializer) -> Initializer:
@@ -484,8 +528,12 @@ def initialize_parameters(
         if not np.isfinite(W).all():
             raise ValueError(f"init {initializer!r} gives layer {l} weights too large for "
                              f"{dtype}: they overflow to inf")
+        b = np.asarray(initializer.bias(shape, rng), dtype=np.float64)
+        if b.shape != (dims[l], 1) or not np.isfinite(b).all():
+            raise ValueError(f"init {initializer!r} returned biases of shape {b.shape} "
+                             f"(expected {(dims[l], 1)}) or with non-finite values")
         parameters[f"W{l}"] = W
-        parameters[f"b{l}"] = np.zeros((dims[l], 1), dtype=dtype)
+        parameters[f"b{l}"] = np.ascontiguousarray(b, dtype=dtype)
     if isinstance(initializer, LSUV):
         if X is None:
             raise ValueError("init 'lsuv' is data-dependent: pass the training data as X")
