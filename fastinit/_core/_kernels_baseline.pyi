@@ -109,6 +109,8 @@ def train_minibatch(
     n_threads: int,
     X_batch: _F,
     Y_batch: _F,
+    batch_losses: _F | None = ...,
+    epoch_origin: int = ...,
 ) -> int: ...
 def network_forward(X: Any, parameters: Any, act: int, slope: float, cache: bool = ...,
                     n_threads: int = ...) -> tuple[Any, ...] | _F | None: ...

@@ -606,15 +606,22 @@ def train_minibatch(
         Py_ssize_t order_epoch,                # epoch whose order ``order`` holds (-1: none)
         int n_threads,
         floating[::1] X_batch,                 # WORK (n_x * batch_size,)
-        floating[::1] Y_batch):                # WORK (n_L * batch_size,)
+        floating[::1] Y_batch,                 # WORK (n_L * batch_size,)
+        floating[::1] batch_losses=None,       # OUT (>= n_steps,) or None
+        Py_ssize_t epoch_origin=0):            # the step that starts epoch 0
     """Run mini-batch gradient descent steps ``first_step .. first_step +
-    n_steps - 1`` in place.  Step s takes batch ``s % n_batches`` of epoch
-    ``s // n_batches``: the examples of that epoch in the order
-    ``epoch_order(seed, epoch)``, cut into batches of ``batch_size`` (the last
-    one shorter when batch_size does not divide m), gathered into contiguous
-    buffers and stepped by the full-batch iteration on them (update step s + 1
-    of ``hyper``: the L2 penalty's mean is over the batch).  Returns the
-    epoch whose order ``order`` holds at the end (pass it back next call)."""
+    n_steps - 1`` in place.  Step s takes batch ``k = (s - epoch_origin) %
+    n_batches`` of epoch ``(s - epoch_origin) // n_batches``: the examples of
+    that epoch in the order ``epoch_order(seed, epoch)``, cut into batches of
+    ``batch_size`` (the last one shorter when batch_size does not divide m),
+    gathered into contiguous buffers and stepped by the full-batch iteration
+    on them (update step s + 1 of ``hyper``: the L2 penalty's mean is over the
+    batch).  An order the caller filled is used as it is for the epoch it
+    passes as ``order_epoch`` (scikit-learn's epochs: its own shuffle).  With
+    ``batch_losses``, step s writes the summed loss of its batch, before its
+    update, plus the batch size times the L2 penalty, at ``s - first_step``.
+    Returns the epoch whose order ``order`` holds at the end (pass it back
+    next call)."""
     cdef const Py_ssize_t[:, ::1] layout = net.layout
     cdef int hidden_act = net.hidden_act, loss = net.loss
     cdef floating slope = net.slope
@@ -639,24 +646,38 @@ def train_minibatch(
             or not _state_fits(hyper, n_params, state.shape[0], state.shape[1], first_step)
             or (keep is not None and not _dropout_fits(layout, keep))):
         raise ValueError("train_minibatch: work buffers do not match the problem")
+    if (n_steps < 0 or first_step < epoch_origin
+            or (batch_losses is not None and batch_losses.shape[0] < n_steps)):
+        raise ValueError("train_minibatch: steps, epoch origin or batch losses do not match")
+    cdef Py_ssize_t i
+    if n_steps > 0 and (first_step - epoch_origin) // n_batches == order_epoch:
+        for i in range(m):  # an order the caller filled: every index must be an example's
+            if order[i] < 0 or order[i] >= m:
+                raise ValueError("train_minibatch: order holds an index outside 0 .. m - 1")
     cdef Optim o = _read_optim(&hyper[0])
     cdef Dropout d
     cdef const Dropout* dp = _dropout_of(&d, keep, dropout_seed)
     cdef Py_ssize_t s, epoch, k, nb
+    cdef bint record = batch_losses is not None
+    cdef floating* recorded = &batch_losses[0] if record and n_steps > 0 else NULL
+    cdef floating got
     with nogil:
         for s in range(first_step, first_step + n_steps):
-            epoch = s // n_batches
-            k = s % n_batches
+            epoch = (s - epoch_origin) // n_batches
+            k = (s - epoch_origin) % n_batches
             if epoch != order_epoch:
                 _shuffle(&order[0], m, seed, epoch)
                 order_epoch = epoch
             nb = min(batch_size, m - k * batch_size)
             _gather(&X[0, 0], n_x, m, &order[k * batch_size], nb, &X_batch[0])
             _gather(&Y[0, 0], n_y, m, &order[k * batch_size], nb, &Y_batch[0])
-            _iteration(&theta[0], n_params, &layout[0, 0], L, &X_batch[0], &Y_batch[0], nb,
-                       &lanes[0, 0], &acts[0, 0], &deltas[0, 0], lanes.shape[1], acts.shape[1],
-                       deltas.shape[1], &grad[0, 0], &losses[0, 0], hidden_act, slope, loss,
-                       False, &o, &state[0, 0], s + 1, _threads_of(n_threads, nb), dp)
+            got = _iteration(&theta[0], n_params, &layout[0, 0], L, &X_batch[0], &Y_batch[0], nb,
+                             &lanes[0, 0], &acts[0, 0], &deltas[0, 0], lanes.shape[1],
+                             acts.shape[1], deltas.shape[1], &grad[0, 0], &losses[0, 0],
+                             hidden_act, slope, loss, record, &o, &state[0, 0], s + 1,
+                             _threads_of(n_threads, nb), dp)
+            if record:
+                recorded[s - first_step] = got
     return order_epoch
 
 

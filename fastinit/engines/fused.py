@@ -83,6 +83,7 @@ class MiniBatchEngine(FusedEngine):
         dtype = problem.X.dtype
         self.X_batch = np.empty(problem.X.shape[0] * batch_size, dtype)
         self.Y_batch = np.empty(problem.Y.shape[0] * batch_size, dtype)
+        self.batch_losses = np.empty(0, dtype)
 
     def run(self, theta: np.ndarray, state: np.ndarray, first: int, n_iter: int,
             record: bool) -> float:
@@ -97,6 +98,33 @@ class MiniBatchEngine(FusedEngine):
             n_threads=threads_used(self.batch_size, self.n_threads),
             X_batch=self.X_batch, Y_batch=self.Y_batch)
         return cost
+
+
+    def epoch(self, theta: np.ndarray, state: np.ndarray, order: np.ndarray,
+              first_step: int) -> float:
+        """One epoch over the examples in the caller's ``order`` (a
+        permutation of 0 .. m - 1, scikit-learn's shuffle or the identity),
+        cut into batches in that order: steps ``first_step + 1 ..``, one per
+        batch.  Returns the sum over the batches of each batch's summed loss
+        before its update plus its size times the L2 penalty (scikit-learn's
+        ``accumulated_loss``), added batch after batch in float64."""
+        m = self.problem.X.shape[1]
+        n_batches = -(-m // self.batch_size)
+        if self.batch_losses.shape[0] < n_batches:
+            self.batch_losses = np.empty(n_batches, dtype=self.problem.X.dtype)
+        np.copyto(self.order, order)
+        p = self.problem
+        _kernels.train_minibatch(
+            net=p.net, work=self.work, X=p.X, Y=p.Y, theta=theta, hyper=p.hyper, state=state,
+            batch_size=self.batch_size, first_step=first_step, n_steps=n_batches, seed=self.seed,
+            order=self.order, order_epoch=0, n_threads=threads_used(self.batch_size, self.n_threads),
+            X_batch=self.X_batch, Y_batch=self.Y_batch, batch_losses=self.batch_losses,
+            epoch_origin=first_step)
+        self.order_epoch = -1  # the order is the caller's, not one of epoch_order's
+        total = 0.0
+        for loss in self.batch_losses[:n_batches].tolist():
+            total += loss
+        return total
 
 
 def shuffle_seed(seed: int | None) -> int:

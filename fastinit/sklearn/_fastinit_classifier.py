@@ -24,10 +24,10 @@ except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
         'install it with  pip install "fastinit[sklearn]"'
     ) from exc
 
-from ._validation import output_units
-from .nn.initializers import Initializer
-from .nn.network import predict_proba
-from .training.loop import TrainingResult, train
+from .._validation import output_units
+from ..nn.initializers import Initializer
+from ..nn.network import predict_proba
+from ..training.loop import TrainingResult, train
 
 __all__ = ["FastInitClassifier"]
 

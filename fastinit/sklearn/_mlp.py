@@ -1,0 +1,388 @@
+"""scikit-learn's MLPClassifier and MLPRegressor on fastinit's compiled loops.
+
+The classes here *are* scikit-learn's (subclasses): the constructor
+parameters, their defaults and validation, the fitted attributes, ``fit``,
+``partial_fit``, ``predict``, ``predict_proba``, ``predict_log_proba``,
+``score``, warm starts, the early-stopping split, the label binarizer, the
+warnings and the ``verbose`` lines all come from scikit-learn itself.  What
+fastinit replaces is the arithmetic:
+
+* ``solver="sgd"`` and ``"adam"``: each epoch is one call of the compiled
+  mini-batch loop (``train_minibatch``): the batches of scikit-learn's order
+  (its own shuffle, from its ``random_state`` stream, or the identity with
+  ``shuffle=False``) gathered, forward and back, updated with scikit-learn's
+  formulas (``variant="sklearn"`` of :class:`~fastinit.nn.optimizers.SGD` and
+  :class:`~fastinit.nn.optimizers.Adam`; ``alpha`` as its L2 penalty, the mean
+  over the batch), each batch's loss recorded before its update.  Between
+  epochs scikit-learn's own bookkeeping runs: ``loss_curve_``, the learning
+  rate of ``"invscaling"`` and ``"adaptive"``, ``tol`` / ``n_iter_no_change``,
+  early stopping and its best parameters, ``ConvergenceWarning``.
+* prediction: the compiled forward pass.
+
+``coefs_`` / ``intercepts_`` stay the estimator's state in scikit-learn's
+layout (``coefs_[i]`` of shape (fan_in, fan_out)): during a fit they are views
+of the compiled loop's parameter vector, and every fit and ``partial_fit``
+starts from them, so a warm start continues from parameters a user assigned.
+The optimizer's state (velocities, Adam's moments and step count) survives
+between ``partial_fit`` calls and is new at every ``fit``, as in scikit-learn.
+
+Not yet compiled (a ``ValueError`` says so; scikit-learn's own class does
+them): ``solver="lbfgs"``, ``loss="poisson"``, ``sample_weight``, sparse ``X``
+and ``init="lsuv"``.
+"""
+from __future__ import annotations
+
+import warnings
+from numbers import Integral
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+try:
+    from scipy import sparse as _sparse
+    from sklearn.base import is_classifier
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
+    from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
+    from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
+    from sklearn.utils import shuffle as _shuffle
+    from sklearn.utils._param_validation import Interval, StrOptions
+    from sklearn.utils.validation import validate_data
+except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
+    raise ImportError(
+        "fastinit.sklearn needs scikit-learn, an optional dependency of fastinit: "
+        'install it with  pip install "fastinit[sklearn]"'
+    ) from exc
+
+from .._core._simd import kernels as _kernels
+from .._validation import available_cpus
+from ..engines import reference as _reference
+from ..engines.fused import MiniBatchEngine
+from ..engines.spec import Problem, layer_views, network_spec, pack
+from ..nn.initializers import INITIALIZERS, LSUV, Initializer, ScikitLearn, get_initializer
+from ..nn.network import forward_propagation
+from ..nn.optimizers import SGD, Adam
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+# scikit-learn's activation names -> fastinit's
+_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+# scikit-learn's output activations -> fastinit's loss
+_LOSSES = {"logistic": "binary_cross_entropy", "softmax": "categorical_cross_entropy",
+           "identity": "mse"}
+
+_FASTINIT_CONSTRAINTS = {
+    "init": [StrOptions(set(INITIALIZERS)), Initializer],
+    "dtype": [StrOptions({"float32", "float64"}), None],
+    "n_threads": [Interval(Integral, -1, None, closed="left")],
+}
+
+
+if TYPE_CHECKING:  # the mixin's attributes are scikit-learn's
+    from sklearn.neural_network._multilayer_perceptron import (
+        BaseMultilayerPerceptron as _MixinBase)
+else:
+    _MixinBase = object
+
+
+class _CompiledMLP(_MixinBase):
+    """What both estimators replace in scikit-learn's base class."""
+
+    # set by the subclasses' __init__
+    init: str | Initializer
+    dtype: str | None
+    n_threads: int
+    # fitted state (scikit-learn's, and the compiled optimizer's)
+    coefs_: list[np.ndarray]
+    intercepts_: list[np.ndarray]
+    _no_improvement_count: int
+    _compiled_state: np.ndarray | None = None
+    _compiled_steps: int = 0
+
+    # ------------------------------------------------------------ checks
+    def _check_compiled(self, X: Any, sample_weight: Any) -> None:
+        """A clear error for what the compiled path does not do yet."""
+        what = None
+        if self.solver == "lbfgs":
+            what = "solver='lbfgs'"
+        elif getattr(self, "loss", None) == "poisson":
+            what = "loss='poisson'"
+        elif sample_weight is not None:
+            what = "sample_weight"
+        elif _sparse.issparse(X):
+            what = "a sparse X"
+        elif isinstance(self.init, LSUV) or self.init == "lsuv":
+            what = "init='lsuv'"
+        elif self.n_threads == 0:
+            raise ValueError("n_threads must be -1 (every CPU) or >= 1, got 0")
+        if what is not None:
+            raise ValueError(
+                f"{type(self).__name__}: {what} is not compiled in fastinit yet; "
+                f"use scikit-learn's {type(self).__name__} for it")
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        self._check_compiled(X, sample_weight)
+        return super()._fit(X, y, sample_weight=sample_weight, incremental=incremental)
+
+    # ------------------------------------------------------------ initialization
+    def _init_coef(self, fan_in, fan_out, dtype):
+        """One layer's initial coef (fan_in, fan_out) and intercept (fan_out,)
+        from ``init``, drawn from scikit-learn's ``self._random_state`` stream
+        (the default "sklearn" gives scikit-learn's own values)."""
+        init = self.init
+        if init == "sklearn":
+            init = ScikitLearn(factor=2.0 if self.activation == "logistic" else 6.0)
+        initializer = get_initializer(init)
+        shape = (fan_out, fan_in)
+        W = np.asarray(initializer(shape, self._random_state), dtype=np.float64)
+        b = np.asarray(initializer.bias(shape, self._random_state), dtype=np.float64)
+        if W.shape != shape or b.shape != (fan_out, 1):
+            raise ValueError(f"init {initializer!r} returned weights of shape {W.shape} and "
+                             f"biases of shape {b.shape}, expected {shape} and {(fan_out, 1)}")
+        return W.T.astype(dtype), b.ravel().astype(dtype)
+
+    # ------------------------------------------------------------ the network
+    def _network(self, dtype: np.dtype) -> tuple[list[int], str, np.ndarray]:
+        """Layer sizes, fastinit's loss name and the packed parameter vector
+        of the current ``coefs_`` / ``intercepts_`` in ``dtype``."""
+        dims = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+        parameters = {}
+        for l, (coef, intercept) in enumerate(zip(self.coefs_, self.intercepts_), start=1):
+            parameters[f"W{l}"] = np.ascontiguousarray(np.asarray(coef).T, dtype=dtype)
+            parameters[f"b{l}"] = np.asarray(intercept, dtype=dtype).reshape(-1, 1)
+        act = _kernels.ACTIVATION_CODES[_ACTIVATIONS[self.activation]]
+        theta = pack(parameters, dims, act)[0]
+        return dims, _LOSSES[self.out_activation_], theta
+
+    def _compiled_dtype(self, X: np.ndarray) -> np.dtype:
+        if self.dtype is not None:
+            return np.dtype(self.dtype)
+        return np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
+
+    def _forward_pass_fast(self, X, check_input=True):
+        """The network's outputs for ``X`` (n_samples, n_features): one
+        compiled forward pass."""
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        if _sparse.issparse(X):
+            raise ValueError(f"{type(self).__name__}: a sparse X is not compiled in fastinit "
+                             f"yet; pass X.toarray()")
+        dtype = np.dtype(self.coefs_[0].dtype)
+        Xt = np.ascontiguousarray(np.asarray(X, dtype=dtype).T)
+        parameters = {}
+        for l, (coef, intercept) in enumerate(zip(self.coefs_, self.intercepts_), start=1):
+            parameters[f"W{l}"] = np.ascontiguousarray(coef.T)
+            parameters[f"b{l}"] = np.asarray(intercept).reshape(-1, 1)
+        cache = forward_propagation(Xt, parameters, _ACTIVATIONS[self.activation])[1]
+        # sigmoid per unit (binary, multilabel), softmax or identity
+        logits = cache[-4]
+        return np.ascontiguousarray(
+            _reference.output_activation(logits, _LOSSES[self.out_activation_]).T)
+
+    # ------------------------------------------------------------ the epochs
+    def _fit_stochastic(self, X, y, sample_weight, activations, deltas, coef_grads,
+                        intercept_grads, layer_units, incremental):
+        """scikit-learn's ``_fit_stochastic``, each epoch's batches in the
+        compiled loop (see the module docstring)."""
+        params = self.coefs_ + self.intercepts_
+        new_optimizer = not incremental or not hasattr(self, "_optimizer")
+        if new_optimizer:
+            if self.solver == "sgd":
+                self._optimizer = SGDOptimizer(params, self.learning_rate_init, self.learning_rate,
+                                               self.momentum, self.nesterovs_momentum,
+                                               self.power_t)
+            else:
+                self._optimizer = AdamOptimizer(params, self.learning_rate_init, self.beta_1,
+                                                self.beta_2, self.epsilon)
+
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            should_stratify = is_classifier(self) and self.n_outputs_ == 1
+            stratify = y if should_stratify else None
+            X_train, X_val, y_train, y_val = train_test_split(
+                X, y, random_state=self._random_state, test_size=self.validation_fraction,
+                stratify=stratify)
+            if X_val.shape[0] < 2:
+                raise ValueError("The validation set is too small. Increase "
+                                 "'validation_fraction' or the size of your dataset.")
+            if is_classifier(self):
+                y_val = self._label_binarizer.inverse_transform(y_val)
+        else:
+            X_train, y_train = X, y
+            X_val = y_val = None
+
+        if not is_classifier(self) and self.n_outputs_ > 1:
+            # scikit-learn's squared loss is a mean over the outputs too (its
+            # gradient is not): the compiled loss would report k times it
+            raise ValueError(f"{type(self).__name__}: several outputs are not compiled in "
+                             f"fastinit yet; use scikit-learn's {type(self).__name__}")
+        n_samples = X_train.shape[0]
+        sample_idx = np.arange(n_samples, dtype=np.intp)
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn("Got `batch_size` less than 1 or larger than "
+                              "sample size. It is going to be clipped")
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        n_batches = -(-n_samples // batch_size)
+
+        # the compiled problem: examples as columns, parameters packed
+        dtype = self._compiled_dtype(X_train)
+        dims, loss, theta = self._network(dtype)
+        act = _kernels.ACTIVATION_CODES[_ACTIVATIONS[self.activation]]
+        net = network_spec(dims, act, 0.0, _kernels.LOSS_CODES[loss])
+        optimizer: SGD | Adam
+        if self.solver == "sgd":
+            momentum = float(self.momentum)
+            optimizer = SGD(lr=self.learning_rate_init, momentum=momentum,
+                            nesterov=bool(self.nesterovs_momentum) and momentum > 0,
+                            variant="sklearn")
+        else:
+            optimizer = Adam(lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
+                             eps=self.epsilon, variant="sklearn")
+        hyper = optimizer.hyper(l2=float(self.alpha))
+        Xt = np.ascontiguousarray(np.asarray(X_train, dtype=dtype).T)
+        Yt = np.ascontiguousarray(np.asarray(y_train, dtype=dtype).reshape(n_samples, -1).T)
+        problem = Problem(Xt, Yt, net, hyper)
+        n_threads = self.n_threads if self.n_threads > 0 else available_cpus()
+        engine = MiniBatchEngine(problem, theta.shape[0], n_threads, batch_size, seed=0)
+        state = self._compiled_state
+        if new_optimizer or state is None or state.dtype != dtype \
+                or state.shape != (max(optimizer.n_slots, 1), theta.shape[0]):
+            state = self._compiled_state = optimizer.initial_state(theta.shape[0], dtype)
+            self._compiled_steps = 0
+        # during the fit coefs_ / intercepts_ are views of theta (scikit-learn's
+        # early stopping copies them, its _score reads them)
+        views = layer_views(theta, net.layout)
+        self.coefs_ = [W.T for W, _ in views]
+        self.intercepts_ = [b for _, b in views]
+        lr_field = _kernels.HYPER_FIELDS["lr"]
+
+        try:
+            self.n_iter_ = 0
+            for it in range(self.max_iter):
+                if self.shuffle:
+                    sample_idx = _shuffle(sample_idx, random_state=self._random_state)
+                hyper[lr_field] = getattr(self._optimizer, "learning_rate",
+                                          self.learning_rate_init)
+                accumulated_loss = engine.epoch(theta, state, sample_idx, self._compiled_steps)
+                self._compiled_steps += n_batches
+                if isinstance(self._optimizer, AdamOptimizer):
+                    self._optimizer.t = self._compiled_steps
+
+                self.n_iter_ += 1
+                self.loss_ = accumulated_loss / X_train.shape[0]
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                self._update_no_improvement_count(early_stopping, X_val, y_val, None)
+                self._optimizer.iteration_ends(self.t_)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = ("Validation score did not improve more than "
+                               "tol=%f for %d consecutive epochs."
+                               % (self.tol, self.n_iter_no_change))
+                    else:
+                        msg = ("Training loss did not improve more than tol=%f"
+                               " for %d consecutive epochs." % (self.tol, self.n_iter_no_change))
+                    is_stopping = self._optimizer.trigger_stopping(msg, self.verbose)
+                    if is_stopping:
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet." % self.max_iter,
+                        ConvergenceWarning)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        # plain arrays again (scikit-learn's layout, the estimator's dtype)
+        self.coefs_ = [np.array(c) for c in self.coefs_]
+        self.intercepts_ = [np.array(b) for b in self.intercepts_]
+        if early_stopping:
+            self.coefs_ = self._best_coefs
+            self.intercepts_ = self._best_intercepts
+
+
+def _doc(sk_class: type, extra: str) -> str:
+    return (f"scikit-learn's ``{sk_class.__name__}``, trained in fastinit's compiled loops.\n\n"
+            "Everything scikit-learn documents for it holds (parameters, defaults,\n"
+            "attributes, methods, warnings); swapping the import changes the speed.\n"
+            "See :mod:`fastinit.sklearn._mlp` for what runs compiled.\n\n"
+            "Parameters\n----------\n"
+            "(scikit-learn's, then)\n\n"
+            "init : str or Initializer, default \"sklearn\"\n"
+            "    Any name of :data:`fastinit.INITIALIZERS` or an initializer object;\n"
+            "    \"sklearn\" is scikit-learn's own scheme (the same initial values).\n"
+            "dtype : {\"float64\", \"float32\"} or None, default None\n"
+            "    The compiled loop's precision; None follows ``X`` (float32 stays\n"
+            "    float32, anything else is float64), as scikit-learn does.\n"
+            "n_threads : int, default 1\n"
+            "    Threads of the compiled loop (-1: every CPU); the fitted model is\n"
+            "    the same bits for any value.\n" + extra)
+
+
+class MLPClassifier(_CompiledMLP, _SkMLPClassifier):
+    __doc__ = _doc(_SkMLPClassifier, "")
+
+    _parameter_constraints: dict = {**_SkMLPClassifier._parameter_constraints,
+                                    **_FASTINIT_CONSTRAINTS}
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 init="sklearn", dtype=None, n_threads=1):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
+            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun)
+        self.init = init
+        self.dtype = dtype
+        self.n_threads = n_threads
+
+
+class MLPRegressor(_CompiledMLP, _SkMLPRegressor):
+    __doc__ = _doc(_SkMLPRegressor, "")
+
+    _parameter_constraints: dict = {**_SkMLPRegressor._parameter_constraints,
+                                    **_FASTINIT_CONSTRAINTS}
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 init="sklearn", dtype=None, n_threads=1):
+        super().__init__(
+            loss=loss, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
+            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun)
+        self.init = init
+        self.dtype = dtype
+        self.n_threads = n_threads

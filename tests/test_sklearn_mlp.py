@@ -1,0 +1,277 @@
+"""fastinit.sklearn.MLPClassifier / MLPRegressor against scikit-learn itself.
+
+Both are fitted from the same data and ``random_state`` (so the same initial
+``coefs_``: init="sklearn" draws scikit-learn's values) and compared after
+each fit.  Tolerance 1e-9 relative (float64): the two run the same formulas
+in a different order of additions (blocked sums in the kernels, BLAS in
+scikit-learn), about 1e-16 per operation, grown by the training's
+sensitivity over tens of epochs to 1e-14 .. 1e-12 here.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+
+from sklearn import neural_network as sk  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+
+from fastinit import sklearn as fi  # noqa: E402
+
+RTOL = 1e-9
+
+
+def _data(kind, n=160, n_features=5, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, n_features)
+    if kind == "binary":
+        y = (X[:, 0] + 0.5 * X[:, 1] ** 2 > 0.3).astype(int)
+    elif kind == "multiclass":
+        y = np.digitize(X[:, 0] + X[:, 2], [-0.7, 0.7])
+    elif kind == "multilabel":
+        y = np.stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0, X[:, 3] > 0.5], axis=1).astype(int)
+    elif kind == "strings":
+        y = np.array(["cat", "dog", "eel"])[np.digitize(X[:, 0], [-0.5, 0.5])]
+    else:  # regression
+        y = X[:, 0] - 2 * X[:, 1] * X[:, 2] + 0.1 * rng.randn(n)
+    return X, y
+
+
+def _assert_same_fit(a, b, rtol=RTOL):
+    assert b.n_iter_ == a.n_iter_ and b.t_ == a.t_
+    assert len(b.coefs_) == len(a.coefs_)
+    for ca, cb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        assert cb.shape == ca.shape and cb.dtype == ca.dtype
+        np.testing.assert_allclose(cb, ca, rtol=rtol, atol=rtol * np.abs(ca).max())
+    if getattr(a, "loss_curve_", None) is not None:
+        np.testing.assert_allclose(b.loss_curve_, a.loss_curve_, rtol=rtol)
+        assert b.best_loss_ == pytest.approx(a.best_loss_, rel=rtol) if a.best_loss_ else True
+
+
+def _both(sk_class, fi_class, X, y, **params):
+    with warnings.catch_warnings(record=True) as caught_a:
+        warnings.simplefilter("always")
+        a = sk_class(**params).fit(X, y)
+    with warnings.catch_warnings(record=True) as caught_b:
+        warnings.simplefilter("always")
+        b = fi_class(**params).fit(X, y)
+    assert [str(w.message) for w in caught_b] == [str(w.message) for w in caught_a]
+    return a, b
+
+
+SOLVERS = [
+    dict(solver="adam"),
+    dict(solver="adam", alpha=0.05, batch_size=32, beta_1=0.8, epsilon=1e-6),
+    dict(solver="sgd", learning_rate_init=0.05),                       # Nesterov momentum 0.9
+    dict(solver="sgd", learning_rate_init=0.05, nesterovs_momentum=False),
+    dict(solver="sgd", learning_rate_init=0.1, momentum=0.0),
+    dict(solver="sgd", learning_rate="invscaling", learning_rate_init=0.5, power_t=0.3),
+    dict(solver="sgd", learning_rate="adaptive", learning_rate_init=0.2, alpha=0.01,
+         n_iter_no_change=2, tol=1e-2),
+    dict(solver="sgd", learning_rate_init=0.05, alpha=0.3, batch_size=50),
+]
+
+
+@pytest.mark.parametrize("params", SOLVERS, ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()))
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_classifier_epochs_equal_scikit_learns(params, shuffle, kind):
+    X, y = _data(kind)
+    a, b = _both(sk.MLPClassifier, fi.MLPClassifier, X, y, hidden_layer_sizes=(12, 6),
+                 max_iter=25, shuffle=shuffle, random_state=3, **params)
+    _assert_same_fit(a, b)
+    assert b.out_activation_ == a.out_activation_ and b.n_outputs_ == a.n_outputs_
+    np.testing.assert_array_equal(b.predict(X), a.predict(X))
+    np.testing.assert_allclose(b.predict_proba(X), a.predict_proba(X), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(b.predict_log_proba(X), a.predict_log_proba(X), rtol=1e-9,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("params", SOLVERS[:6], ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()))
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+def test_regressor_epochs_equal_scikit_learns(params, activation):
+    X, y = _data("regression")
+    a, b = _both(sk.MLPRegressor, fi.MLPRegressor, X, y, hidden_layer_sizes=(9,),
+                 activation=activation, max_iter=20, random_state=1,
+                 **{**params, "learning_rate_init": params.get("learning_rate_init", 0.001) / 5})
+    _assert_same_fit(a, b)
+    np.testing.assert_allclose(b.predict(X), a.predict(X), rtol=1e-9, atol=1e-12)
+    assert b.score(X, y) == pytest.approx(a.score(X, y), rel=1e-9)
+
+
+def test_string_labels_and_a_stop_on_tol_as_scikit_learn():
+    """n_iter_no_change / tol stop the same epoch (no ConvergenceWarning)."""
+    X, y = _data("strings")
+    a, b = _both(sk.MLPClassifier, fi.MLPClassifier, X, y, hidden_layer_sizes=(8,),
+                 max_iter=500, tol=1e-3, n_iter_no_change=3, learning_rate_init=0.02,
+                 random_state=0)
+    assert a.n_iter_ < 500
+    _assert_same_fit(a, b)
+    np.testing.assert_array_equal(b.classes_, a.classes_)
+    np.testing.assert_array_equal(b.predict(X), a.predict(X))
+
+
+def test_max_iter_warns_as_scikit_learn():
+    X, y = _data("binary")
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(3\\) reached"):
+        fi.MLPClassifier(max_iter=3, random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", ["MLPClassifier", "MLPRegressor"])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_early_stopping_stops_at_the_same_epoch_with_the_same_best(cls, solver):
+    kind = "multiclass" if cls == "MLPClassifier" else "regression"
+    X, y = _data(kind, n=300)
+    a, b = _both(getattr(sk, cls), getattr(fi, cls), X, y, hidden_layer_sizes=(10,),
+                 solver=solver, early_stopping=True, validation_fraction=0.2,
+                 n_iter_no_change=4, max_iter=300, random_state=2,
+                 learning_rate_init=0.01 if solver == "adam" else 0.02)
+    assert a.n_iter_ < 300
+    _assert_same_fit(a, b)
+    np.testing.assert_allclose(b.validation_scores_, a.validation_scores_, rtol=1e-9)
+    assert b.best_validation_score_ == pytest.approx(a.best_validation_score_, rel=1e-9)
+    assert a.best_loss_ is None and b.best_loss_ is None
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_partial_fit_sequences_match(solver):
+    """Optimizer state (velocities, Adam's moments and step) survives between
+    calls; batches of different sizes (so steps are not a multiple of the
+    batches per call)."""
+    X, y = _data("multiclass", n=200)
+    params = dict(hidden_layer_sizes=(7,), solver=solver, batch_size=16, random_state=5,
+                  learning_rate_init=0.01)
+    a, b = sk.MLPClassifier(**params), fi.MLPClassifier(**params)
+    for start, stop in [(0, 50), (50, 73), (73, 200), (0, 200), (10, 45)]:
+        a.partial_fit(X[start:stop], y[start:stop], classes=np.unique(y))
+        b.partial_fit(X[start:stop], y[start:stop], classes=np.unique(y))
+        _assert_same_fit(a, b)
+    r = dict(params, random_state=6)
+    ra, rb = sk.MLPRegressor(**r), fi.MLPRegressor(**r)
+    Xr, yr = _data("regression")
+    for start, stop in [(0, 33), (33, 160), (5, 100)]:
+        ra.partial_fit(Xr[start:stop], yr[start:stop])
+        rb.partial_fit(Xr[start:stop], yr[start:stop])
+        _assert_same_fit(ra, rb)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_warm_start_continues_from_assigned_coefs(solver):
+    """coefs_ / intercepts_ are the state: a warm start continues from
+    parameters the user assigned, as scikit-learn's does."""
+    X, y = _data("binary")
+    params = dict(hidden_layer_sizes=(6,), solver=solver, max_iter=5, random_state=0,
+                  warm_start=True)
+    a, b = _both(sk.MLPClassifier, fi.MLPClassifier, X, y, **params)
+    rng = np.random.RandomState(42)
+    coefs = [rng.randn(*c.shape) * 0.3 for c in a.coefs_]
+    intercepts = [rng.randn(*i.shape) * 0.1 for i in a.intercepts_]
+    for est in (a, b):
+        est.coefs_ = [c.copy() for c in coefs]
+        est.intercepts_ = [i.copy() for i in intercepts]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, y)
+    _assert_same_fit(a, b)
+
+
+def test_verbose_prints_the_same_lines(capsys):
+    X, y = _data("binary")
+    params = dict(hidden_layer_sizes=(5,), max_iter=4, verbose=True, random_state=0,
+                  solver="sgd", learning_rate="adaptive", n_iter_no_change=1, tol=10.0)
+    sk.MLPClassifier(**params).fit(X, y)
+    expected = capsys.readouterr().out
+    fi.MLPClassifier(**params).fit(X, y)
+    assert capsys.readouterr().out == expected and "Iteration 1, loss = " in expected
+
+
+def test_float32_follows_the_input_and_agrees_to_float32_precision():
+    X, y = _data("multiclass")
+    a = sk.MLPClassifier(hidden_layer_sizes=(8,), max_iter=10, random_state=0).fit(
+        X.astype(np.float32), y)
+    b = fi.MLPClassifier(hidden_layer_sizes=(8,), max_iter=10, random_state=0).fit(
+        X.astype(np.float32), y)
+    assert b.coefs_[0].dtype == np.float32 == a.coefs_[0].dtype
+    for ca, cb in zip(a.coefs_, b.coefs_):
+        np.testing.assert_allclose(cb, ca, rtol=1e-4, atol=1e-5)
+    c = fi.MLPClassifier(hidden_layer_sizes=(8,), max_iter=10, random_state=0,
+                         dtype="float64").fit(X.astype(np.float32), y)
+    assert c.coefs_[0].dtype == np.float64
+
+
+def test_threads_give_the_same_bits():
+    X, y = _data("binary", n=9000, n_features=4)
+    fits = [fi.MLPClassifier(hidden_layer_sizes=(16,), batch_size=4500, max_iter=3,
+                             random_state=0, n_threads=t).fit(X, y) for t in (1, 2, -1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for f in fits[1:]:
+            for c0, c in zip(fits[0].coefs_, f.coefs_):
+                assert np.array_equal(c0, c)
+            assert f.loss_curve_ == fits[0].loss_curve_
+
+
+@pytest.mark.parametrize("init", ["he", "xavier_uniform", "orthogonal", "zeros"])
+def test_any_registered_initializer(init):
+    X, y = _data("binary")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = fi.MLPClassifier(hidden_layer_sizes=(6, 4), init=init, max_iter=5,
+                               random_state=0).fit(X, y)
+    assert est.coefs_[0].shape == (5, 6) and est.intercepts_[1].shape == (4,)
+    if init == "zeros":  # biases zero too, and units of a layer stay equal
+        assert not np.any(est.coefs_[0][:, 0] - est.coefs_[0][:, 1])
+
+
+def test_params_clone_and_grid_search_over_init():
+    est = fi.MLPClassifier(hidden_layer_sizes=(5,), max_iter=20, init="he", n_threads=2,
+                           dtype="float32", random_state=0)
+    params = est.get_params()
+    assert params["init"] == "he" and params["n_threads"] == 2 and params["dtype"] == "float32"
+    assert set(sk.MLPClassifier().get_params()) <= set(params)
+    assert clone(est).get_params() == params
+    X, y = _data("binary")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(est, {"init": ["he", "sklearn"]}, cv=2).fit(X, y)
+    assert search.best_params_["init"] in ("he", "sklearn")
+
+
+@pytest.mark.parametrize("cls, kwargs, fit_kwargs, what", [
+    ("MLPClassifier", dict(solver="lbfgs"), {}, "solver='lbfgs'"),
+    ("MLPRegressor", dict(loss="poisson"), {}, "loss='poisson'"),
+    ("MLPClassifier", {}, dict(sample_weight=np.ones(160)), "sample_weight"),
+    ("MLPClassifier", dict(init="lsuv"), {}, "init='lsuv'"),
+])
+def test_what_is_not_compiled_yet_says_so(cls, kwargs, fit_kwargs, what):
+    kind = "binary" if cls == "MLPClassifier" else "regression"
+    X, y = _data(kind)
+    if kwargs.get("loss") == "poisson":
+        y = np.abs(y)
+    with pytest.raises(ValueError, match=f"{what}.* not compiled in fastinit yet"):
+        getattr(fi, cls)(**kwargs).fit(X, y, **fit_kwargs)
+
+
+def test_sparse_input_and_several_regression_outputs_say_so():
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    X, y = _data("binary")
+    with pytest.raises(ValueError, match="sparse X is not compiled"):
+        fi.MLPClassifier(max_iter=2).fit(scipy_sparse.csr_matrix(X), y)
+    Xr, yr = _data("regression")
+    with pytest.raises(ValueError, match="several outputs are not compiled"):
+        fi.MLPRegressor(max_iter=2).fit(Xr, np.stack([yr, yr], axis=1))
+
+
+def test_bad_fastinit_parameters_are_refused_clearly():
+    X, y = _data("binary")
+    with pytest.raises(ValueError, match="init"):
+        fi.MLPClassifier(init="glorious").fit(X, y)
+    with pytest.raises(ValueError, match="dtype"):
+        fi.MLPClassifier(dtype="float16").fit(X, y)
+    with pytest.raises(ValueError, match="n_threads"):
+        fi.MLPClassifier(n_threads=0).fit(X, y)
