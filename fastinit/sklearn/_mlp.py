@@ -46,7 +46,6 @@ try:
     from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
     from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
     from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
-    from sklearn.utils import shuffle as _shuffle
     from sklearn.utils._param_validation import Interval, StrOptions
     from sklearn.utils.validation import validate_data
 except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
@@ -266,7 +265,7 @@ class _CompiledMLP(_MixinBase):
             self.n_iter_ = 0
             for it in range(self.max_iter):
                 if self.shuffle:
-                    sample_idx = _shuffle(sample_idx, random_state=self._random_state)
+                    sample_idx = _shuffled(sample_idx, self._random_state)
                 hyper[lr_field] = getattr(self._optimizer, "learning_rate",
                                           self.learning_rate_init)
                 accumulated_loss = engine.epoch(theta, state, sample_idx, self._compiled_steps)
@@ -314,6 +313,16 @@ class _CompiledMLP(_MixinBase):
         if early_stopping:
             self.coefs_ = self._best_coefs
             self.intercepts_ = self._best_intercepts
+
+
+def _shuffled(sample_idx: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
+    """``sklearn.utils.shuffle(sample_idx, random_state=random_state)``
+    without its input checks (a tenth of a millisecond per epoch): the same
+    draw from the same stream (``resample``: ``random_state.shuffle`` of
+    ``arange(n)``), so the same order."""
+    order = np.arange(sample_idx.shape[0])
+    random_state.shuffle(order)
+    return sample_idx[order]
 
 
 def _doc(sk_class: type, extra: str) -> str:
