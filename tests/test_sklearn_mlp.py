@@ -242,8 +242,84 @@ def test_params_clone_and_grid_search_over_init():
     assert search.best_params_["init"] in ("he", "sklearn")
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel", "regression"])
+def test_lbfgs_loss_and_gradient_equal_scikit_learns(activation, kind):
+    """At the same parameters, the compiled loss and gradient L-BFGS-B gets
+    are scikit-learn's to rounding; then the fits agree where the problem is
+    well conditioned (alpha > 0, few iterations: L-BFGS's line search
+    amplifies last-bit differences on flat, ill-conditioned losses)."""
+    from sklearn.neural_network._multilayer_perceptron import _pack
+
+    X, y = _data(kind)
+    cls = "MLPRegressor" if kind == "regression" else "MLPClassifier"
+    params = dict(solver="lbfgs", hidden_layer_sizes=(7,), activation=activation, alpha=0.05,
+                  max_iter=15, random_state=4)
+    a, b = _both(getattr(sk, cls), getattr(fi, cls), X, y, **params)
+    assert b.n_iter_ == a.n_iter_
+    assert b.loss_ == pytest.approx(a.loss_, rel=1e-6)
+    for ca, cb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        np.testing.assert_allclose(cb, ca, rtol=1e-5, atol=1e-5 * np.abs(ca).max())
+    # the loss and gradient at a's final point, from both
+    packed = _pack(a.coefs_, a.intercepts_)
+    Y = (a._label_binarizer.transform(y) if cls == "MLPClassifier" else y.reshape(-1, 1))
+    Y = np.asarray(Y, dtype=float)
+    units = [X.shape[1], 7, Y.shape[1]]
+    buffers = ([X, None, None], [None, None],
+               [np.empty((i, o)) for i, o in zip(units, units[1:])], [np.empty(o) for o in units[1:]])
+    expected = a._loss_grad_lbfgs(packed.copy(), X, Y, None, *buffers)
+    seen = []
+    original = type(b)._loss_grad_lbfgs
+
+    def spy(self, p, *args):
+        if not seen:
+            seen.append(original(self, packed.copy(), *args))
+        return original(self, p, *args)
+
+    type(b)._loss_grad_lbfgs = spy
+    try:
+        getattr(fi, cls)(**dict(params, max_iter=1)).fit(X, y)
+    finally:
+        type(b)._loss_grad_lbfgs = original
+    loss, grad = seen[0]
+    assert loss == pytest.approx(expected[0], rel=1e-13)
+    np.testing.assert_allclose(grad, expected[1], rtol=0, atol=1e-13 * np.abs(expected[1]).max())
+
+
+@pytest.mark.slow
+def test_scikit_learns_own_mlp_tests_pass_with_only_the_import_changed(tmp_path):
+    """scikit-learn's test module for these classes, the import swapped: every
+    test passes except the ones listed, each for a stated reason."""
+    import os
+    import subprocess
+    import sys
+
+    source = os.path.join(os.path.dirname(sk.__file__), "tests", "test_mlp.py")
+    if not os.path.exists(source):
+        pytest.skip("this scikit-learn install ships no tests")
+    text = open(source, encoding="utf-8").read()
+    swapped = text.replace("from sklearn.neural_network import MLPClassifier, MLPRegressor",
+                           "from fastinit.sklearn import MLPClassifier, MLPRegressor")
+    assert swapped != text
+    (tmp_path / "test_mlp_swapped.py").write_text(swapped, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-rfE", "test_mlp_swapped.py"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=900)
+    failed = sorted({line.split()[1].split("::")[1].split("[")[0]
+                     for line in proc.stdout.splitlines()
+                     if line.startswith(("FAILED", "ERROR"))})
+    expected = {
+        "test_gradient": "calls the private _loss_grad_lbfgs outside a fit",
+        "test_multioutput_regression": "several regression outputs: not compiled yet",
+        "test_sparse_matrices": "sparse X: not compiled yet",
+        "test_mlp_sample_weight_with_early_stopping": "sample_weight: not compiled yet",
+        "test_mlp_vs_poisson_glm_equivalent": "loss='poisson': not compiled yet",
+    }
+    assert failed == sorted(expected), proc.stdout[-3000:]
+    assert " passed" in proc.stdout
+
+
 @pytest.mark.parametrize("cls, kwargs, fit_kwargs, what", [
-    ("MLPClassifier", dict(solver="lbfgs"), {}, "solver='lbfgs'"),
     ("MLPRegressor", dict(loss="poisson"), {}, "loss='poisson'"),
     ("MLPClassifier", {}, dict(sample_weight=np.ones(160)), "sample_weight"),
     ("MLPClassifier", dict(init="lsuv"), {}, "init='lsuv'"),

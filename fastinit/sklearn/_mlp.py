@@ -26,9 +26,12 @@ starts from them, so a warm start continues from parameters a user assigned.
 The optimizer's state (velocities, Adam's moments and step count) survives
 between ``partial_fit`` calls and is new at every ``fit``, as in scikit-learn.
 
+* ``solver="lbfgs"``: SciPy's L-BFGS-B as scikit-learn drives it, each loss
+  and gradient one compiled pass over the data (a gradient step of size 0).
+
 Not yet compiled (a ``ValueError`` says so; scikit-learn's own class does
-them): ``solver="lbfgs"``, ``loss="poisson"``, ``sample_weight``, sparse ``X``
-and ``init="lsuv"``.
+them): ``loss="poisson"``, ``sample_weight``, sparse ``X``, ``init="lsuv"``
+and a regressor with several outputs.
 """
 from __future__ import annotations
 
@@ -57,7 +60,11 @@ except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
 from .._core._simd import kernels as _kernels
 from .._validation import available_cpus
 from ..engines import reference as _reference
-from ..engines.fused import MiniBatchEngine
+from ..engines.fused import FusedEngine, MiniBatchEngine
+from ..engines.spec import B_OFFSET as _B_AT
+from ..engines.spec import N_IN as _N_IN
+from ..engines.spec import N_OUT as _N_OUT
+from ..engines.spec import W_OFFSET as _W_AT
 from ..engines.spec import Problem, layer_views, network_spec, pack
 from ..nn.initializers import INITIALIZERS, LSUV, Initializer, ScikitLearn, get_initializer
 from ..nn.network import forward_propagation
@@ -103,9 +110,7 @@ class _CompiledMLP(_MixinBase):
     def _check_compiled(self, X: Any, sample_weight: Any) -> None:
         """A clear error for what the compiled path does not do yet."""
         what = None
-        if self.solver == "lbfgs":
-            what = "solver='lbfgs'"
-        elif getattr(self, "loss", None) == "poisson":
+        if getattr(self, "loss", None) == "poisson":
             what = "loss='poisson'"
         elif sample_weight is not None:
             what = "sample_weight"
@@ -173,11 +178,71 @@ class _CompiledMLP(_MixinBase):
         for l, (coef, intercept) in enumerate(zip(self.coefs_, self.intercepts_), start=1):
             parameters[f"W{l}"] = np.ascontiguousarray(coef.T)
             parameters[f"b{l}"] = np.asarray(intercept).reshape(-1, 1)
-        cache = forward_propagation(Xt, parameters, _ACTIVATIONS[self.activation])[1]
+        diverged = np.full((Xt.shape[1], self.coefs_[-1].shape[1]), np.nan, dtype=dtype)
+        if not all(np.isfinite(p).all() for p in parameters.values()):
+            return diverged  # scikit-learn's outputs are NaN too (its _score is then NaN)
+        try:
+            cache = forward_propagation(Xt, parameters, _ACTIVATIONS[self.activation])[1]
+        except FloatingPointError:  # overflow on the way
+            return diverged
         # sigmoid per unit (binary, multilabel), softmax or identity
         logits = cache[-4]
         return np.ascontiguousarray(
             _reference.output_activation(logits, _LOSSES[self.out_activation_]).T)
+
+    # ------------------------------------------------------------ L-BFGS
+    def _fit_lbfgs(self, X, y, sample_weight, activations, deltas, coef_grads,
+                   intercept_grads, layer_units):
+        """scikit-learn's ``_fit_lbfgs`` (SciPy's L-BFGS-B with ``max_iter``,
+        ``max_fun``, ``tol``), the loss and gradient of each evaluation from
+        one compiled pass over the data (:meth:`_loss_grad_lbfgs`)."""
+        self._check_outputs()
+        dtype = self._compiled_dtype(X)
+        dims, loss, theta = self._network(dtype)
+        act = _kernels.ACTIVATION_CODES[_ACTIVATIONS[self.activation]]
+        net = network_spec(dims, act, 0.0, _kernels.LOSS_CODES[loss])
+        # one plain gradient step of size 0: the cost before it and its gradient
+        # (with alpha's term), theta unchanged (theta - 0 * g is theta)
+        optimizer = SGD(lr=1.0)
+        hyper = optimizer.hyper(l2=float(self.alpha))
+        hyper[_kernels.HYPER_FIELDS["lr"]] = 0.0
+        n = X.shape[0]
+        Xt = np.ascontiguousarray(np.asarray(X, dtype=dtype).T)
+        Yt = np.ascontiguousarray(np.asarray(y, dtype=dtype).reshape(n, -1).T)
+        engine = FusedEngine(Problem(Xt, Yt, net, hyper), theta.shape[0], self._threads())
+        # position in theta of each entry of scikit-learn's packed vector
+        # (every coefs_[i] raveled as (fan_in, fan_out), then every intercept)
+        where = []
+        for row in net.layout:
+            n_in, n_out, w_at = (int(row[c]) for c in (_N_IN, _N_OUT, _W_AT))
+            where.append((w_at + np.arange(n_out * n_in).reshape(n_out, n_in).T).ravel())
+        where += [int(row[_B_AT]) + np.arange(int(row[_N_OUT])) for row in net.layout]
+        self._compiled_lbfgs = (engine, theta, optimizer.initial_state(theta.shape[0], dtype),
+                                np.concatenate(where))
+        try:
+            super()._fit_lbfgs(X, y, sample_weight, activations, deltas, coef_grads,
+                               intercept_grads, layer_units)
+        finally:
+            del self._compiled_lbfgs
+
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight, activations, deltas,
+                         coef_grads, intercept_grads):
+        """scikit-learn's loss (mean loss + alpha / 2n sum of squared weights)
+        and its gradient, packed as scikit-learn packs them."""
+        engine, theta, state, where = self._compiled_lbfgs
+        theta[where] = packed_coef_inter
+        loss = engine.run(theta, state, 0, 1, True)
+        return loss, engine.gradient[where].astype(np.float64)
+
+    def _threads(self) -> int:
+        return self.n_threads if self.n_threads > 0 else available_cpus()
+
+    def _check_outputs(self) -> None:
+        if not is_classifier(self) and self.n_outputs_ > 1:
+            # scikit-learn's squared loss is a mean over the outputs too (its
+            # gradient is not): the compiled loss would report k times it
+            raise ValueError(f"{type(self).__name__}: several outputs are not compiled in "
+                             f"fastinit yet; use scikit-learn's {type(self).__name__}")
 
     # ------------------------------------------------------------ the epochs
     def _fit_stochastic(self, X, y, sample_weight, activations, deltas, coef_grads,
@@ -213,11 +278,7 @@ class _CompiledMLP(_MixinBase):
             X_train, y_train = X, y
             X_val = y_val = None
 
-        if not is_classifier(self) and self.n_outputs_ > 1:
-            # scikit-learn's squared loss is a mean over the outputs too (its
-            # gradient is not): the compiled loss would report k times it
-            raise ValueError(f"{type(self).__name__}: several outputs are not compiled in "
-                             f"fastinit yet; use scikit-learn's {type(self).__name__}")
+        self._check_outputs()
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=np.intp)
         if self.batch_size == "auto":
@@ -247,8 +308,7 @@ class _CompiledMLP(_MixinBase):
         Xt = np.ascontiguousarray(np.asarray(X_train, dtype=dtype).T)
         Yt = np.ascontiguousarray(np.asarray(y_train, dtype=dtype).reshape(n_samples, -1).T)
         problem = Problem(Xt, Yt, net, hyper)
-        n_threads = self.n_threads if self.n_threads > 0 else available_cpus()
-        engine = MiniBatchEngine(problem, theta.shape[0], n_threads, batch_size, seed=0)
+        engine = MiniBatchEngine(problem, theta.shape[0], self._threads(), batch_size, seed=0)
         state = self._compiled_state
         if new_optimizer or state is None or state.dtype != dtype \
                 or state.shape != (max(optimizer.n_slots, 1), theta.shape[0]):
