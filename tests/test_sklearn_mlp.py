@@ -311,7 +311,6 @@ def test_scikit_learns_own_mlp_tests_pass_with_only_the_import_changed(tmp_path)
     expected = {
         "test_gradient": "calls the private _loss_grad_lbfgs outside a fit",
         "test_multioutput_regression": "several regression outputs: not compiled yet",
-        "test_sparse_matrices": "sparse X: not compiled yet",
         "test_mlp_sample_weight_with_early_stopping": "sample_weight: not compiled yet",
         "test_mlp_vs_poisson_glm_equivalent": "loss='poisson': not compiled yet",
     }
@@ -333,11 +332,40 @@ def test_what_is_not_compiled_yet_says_so(cls, kwargs, fit_kwargs, what):
         getattr(fi, cls)(**kwargs).fit(X, y, **fit_kwargs)
 
 
-def test_sparse_input_and_several_regression_outputs_say_so():
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_sparse_input_fits_as_scikit_learn(fmt, solver, monkeypatch):
+    """Batches densified one at a time (and prediction a block of rows at a
+    time: a small block here, so several are joined)."""
+    from fastinit.sklearn import _mlp
+
     scipy_sparse = pytest.importorskip("scipy.sparse")
-    X, y = _data("binary")
-    with pytest.raises(ValueError, match="sparse X is not compiled"):
-        fi.MLPClassifier(max_iter=2).fit(scipy_sparse.csr_matrix(X), y)
+    monkeypatch.setattr(_mlp, "_SPARSE_BLOCK_VALUES", 37)
+    X, y = _data("multiclass")
+    X[np.abs(X) < 0.8] = 0.0
+    Xs = getattr(scipy_sparse, f"{fmt}_matrix")(X)
+    params = dict(hidden_layer_sizes=(6,), solver=solver, max_iter=12, batch_size=48,
+                  random_state=0, learning_rate_init=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = sk.MLPClassifier(**params).fit(Xs, y)
+        b = fi.MLPClassifier(**params).fit(Xs, y)
+        c = fi.MLPClassifier(**params).fit(X, y)
+    _assert_same_fit(a, b)
+    _assert_same_fit(c, b, rtol=1e-12)
+    np.testing.assert_allclose(b.predict_proba(Xs), a.predict_proba(X), rtol=1e-9, atol=1e-12)
+    # L-BFGS: the loss and gradient block by block
+    lbfgs = dict(solver="lbfgs", hidden_layer_sizes=(6,), max_iter=8, alpha=0.1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = sk.MLPClassifier(**lbfgs).fit(Xs, y)
+        b = fi.MLPClassifier(**lbfgs).fit(Xs, y)
+    assert b.n_iter_ == a.n_iter_ and b.loss_ == pytest.approx(a.loss_, rel=1e-8)
+    for ca, cb in zip(a.coefs_, b.coefs_):
+        np.testing.assert_allclose(cb, ca, rtol=1e-6, atol=1e-6 * np.abs(ca).max())
+
+
+def test_several_regression_outputs_say_so():
     Xr, yr = _data("regression")
     with pytest.raises(ValueError, match="several outputs are not compiled"):
         fi.MLPRegressor(max_iter=2).fit(Xr, np.stack([yr, yr], axis=1))

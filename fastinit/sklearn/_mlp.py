@@ -29,9 +29,12 @@ between ``partial_fit`` calls and is new at every ``fit``, as in scikit-learn.
 * ``solver="lbfgs"``: SciPy's L-BFGS-B as scikit-learn drives it, each loss
   and gradient one compiled pass over the data (a gradient step of size 0).
 
+* a sparse ``X`` (CSR, CSC): each batch densified on its own (for L-BFGS
+  and prediction, a block of rows at a time), never the whole matrix.
+
 Not yet compiled (a ``ValueError`` says so; scikit-learn's own class does
-them): ``loss="poisson"``, ``sample_weight``, sparse ``X``, ``init="lsuv"``
-and a regressor with several outputs.
+them): ``loss="poisson"``, ``sample_weight``, ``init="lsuv"`` and a
+regressor with several outputs.
 """
 from __future__ import annotations
 
@@ -114,8 +117,6 @@ class _CompiledMLP(_MixinBase):
             what = "loss='poisson'"
         elif sample_weight is not None:
             what = "sample_weight"
-        elif _sparse.issparse(X):
-            what = "a sparse X"
         elif isinstance(self.init, LSUV) or self.init == "lsuv":
             what = "init='lsuv'"
         elif self.n_threads == 0:
@@ -169,9 +170,12 @@ class _CompiledMLP(_MixinBase):
         compiled forward pass."""
         if check_input:
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        if _sparse.issparse(X):
-            raise ValueError(f"{type(self).__name__}: a sparse X is not compiled in fastinit "
-                             f"yet; pass X.toarray()")
+        if _sparse.issparse(X):  # a block of rows densified at a time, never the whole matrix
+            X = X.tocsr()
+            rows = max(1, _SPARSE_BLOCK_VALUES // max(1, X.shape[1]))
+            return np.concatenate([self._forward_pass_fast(X[i:i + rows].toarray(), False)
+                                   for i in range(0, X.shape[0], rows)] or
+                                  [np.empty((0, self.coefs_[-1].shape[1]))])
         dtype = np.dtype(self.coefs_[0].dtype)
         Xt = np.ascontiguousarray(np.asarray(X, dtype=dtype).T)
         parameters = {}
@@ -204,12 +208,29 @@ class _CompiledMLP(_MixinBase):
         # one plain gradient step of size 0: the cost before it and its gradient
         # (with alpha's term), theta unchanged (theta - 0 * g is theta)
         optimizer = SGD(lr=1.0)
-        hyper = optimizer.hyper(l2=float(self.alpha))
+        sparse = _sparse.issparse(X)
+        alpha = float(self.alpha)
+        hyper = optimizer.hyper(l2=0.0 if sparse else alpha)  # sparse: alpha's term added once
         hyper[_kernels.HYPER_FIELDS["lr"]] = 0.0
         n = X.shape[0]
-        Xt = np.ascontiguousarray(np.asarray(X, dtype=dtype).T)
         Yt = np.ascontiguousarray(np.asarray(y, dtype=dtype).reshape(n, -1).T)
-        engine = FusedEngine(Problem(Xt, Yt, net, hyper), theta.shape[0], self._threads())
+        state = optimizer.initial_state(theta.shape[0], dtype)
+        evaluate: Any
+        if sparse:
+            rows = max(1, _SPARSE_BLOCK_VALUES // max(1, X.shape[1]))
+            blocks = _SparseRows(X, Yt, net, hyper, rows, self._threads(), theta.shape[0])
+            weights = np.zeros(theta.shape[0], dtype=bool)
+            for row in net.layout:
+                weights[int(row[_W_AT]):int(row[_B_AT])] = True
+
+            def evaluate() -> tuple[float, np.ndarray]:
+                return blocks.loss_gradient(theta, state, alpha, weights)
+        else:
+            Xt = np.ascontiguousarray(np.asarray(X, dtype=dtype).T)
+            engine = FusedEngine(Problem(Xt, Yt, net, hyper), theta.shape[0], self._threads())
+
+            def evaluate() -> tuple[float, np.ndarray]:
+                return engine.run(theta, state, 0, 1, True), engine.gradient
         # position in theta of each entry of scikit-learn's packed vector
         # (every coefs_[i] raveled as (fan_in, fan_out), then every intercept)
         where = []
@@ -217,8 +238,7 @@ class _CompiledMLP(_MixinBase):
             n_in, n_out, w_at = (int(row[c]) for c in (_N_IN, _N_OUT, _W_AT))
             where.append((w_at + np.arange(n_out * n_in).reshape(n_out, n_in).T).ravel())
         where += [int(row[_B_AT]) + np.arange(int(row[_N_OUT])) for row in net.layout]
-        self._compiled_lbfgs = (engine, theta, optimizer.initial_state(theta.shape[0], dtype),
-                                np.concatenate(where))
+        self._compiled_lbfgs = (evaluate, theta, np.concatenate(where))
         try:
             super()._fit_lbfgs(X, y, sample_weight, activations, deltas, coef_grads,
                                intercept_grads, layer_units)
@@ -229,10 +249,10 @@ class _CompiledMLP(_MixinBase):
                          coef_grads, intercept_grads):
         """scikit-learn's loss (mean loss + alpha / 2n sum of squared weights)
         and its gradient, packed as scikit-learn packs them."""
-        engine, theta, state, where = self._compiled_lbfgs
+        evaluate, theta, where = self._compiled_lbfgs
         theta[where] = packed_coef_inter
-        loss = engine.run(theta, state, 0, 1, True)
-        return loss, engine.gradient[where].astype(np.float64)
+        loss, grad = evaluate()
+        return loss, grad[where].astype(np.float64)
 
     def _threads(self) -> int:
         return self.n_threads if self.n_threads > 0 else available_cpus()
@@ -305,10 +325,15 @@ class _CompiledMLP(_MixinBase):
             optimizer = Adam(lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
                              eps=self.epsilon, variant="sklearn")
         hyper = optimizer.hyper(l2=float(self.alpha))
-        Xt = np.ascontiguousarray(np.asarray(X_train, dtype=dtype).T)
         Yt = np.ascontiguousarray(np.asarray(y_train, dtype=dtype).reshape(n_samples, -1).T)
-        problem = Problem(Xt, Yt, net, hyper)
-        engine = MiniBatchEngine(problem, theta.shape[0], self._threads(), batch_size, seed=0)
+        engine: MiniBatchEngine | _SparseRows
+        if _sparse.issparse(X_train):
+            engine = _SparseRows(X_train, Yt, net, hyper, batch_size, self._threads(),
+                                 theta.shape[0])
+        else:
+            Xt = np.ascontiguousarray(np.asarray(X_train, dtype=dtype).T)
+            engine = MiniBatchEngine(Problem(Xt, Yt, net, hyper), theta.shape[0],
+                                     self._threads(), batch_size, seed=0)
         state = self._compiled_state
         if new_optimizer or state is None or state.dtype != dtype \
                 or state.shape != (max(optimizer.n_slots, 1), theta.shape[0]):
@@ -373,6 +398,64 @@ class _CompiledMLP(_MixinBase):
         if early_stopping:
             self.coefs_ = self._best_coefs
             self.intercepts_ = self._best_intercepts
+
+
+# values of a sparse X densified at once (a block of rows): 4 MiB of float64
+_SPARSE_BLOCK_VALUES = 1 << 19
+
+
+class _SparseRows:
+    """A sparse X (scikit-learn's CSR or CSC) for the compiled loops: the rows
+    of a batch or a block densified on their own into a (n_features, rows)
+    buffer, never the whole matrix, and run by a fused engine per buffer
+    size.  ``epoch`` has the interface of
+    :meth:`~fastinit.engines.fused.MiniBatchEngine.epoch`; ``loss_gradient``
+    gives the whole set's loss and gradient, block by block."""
+
+    def __init__(self, X: Any, Yt: np.ndarray, net: Any, hyper: np.ndarray, rows: int,
+                 n_threads: int, n_params: int):
+        self.X, self.Yt, self.rows = X.tocsr(), Yt, rows
+        n = self.X.shape[0]
+        self.n_blocks = -(-n // rows)
+        sizes = {rows, n - (self.n_blocks - 1) * rows}
+        self.engines = {size: FusedEngine(Problem(np.empty((self.X.shape[1], size), Yt.dtype),
+                                                  np.empty((Yt.shape[0], size), Yt.dtype),
+                                                  net, hyper), n_params, n_threads)
+                        for size in sizes}
+
+    def _run(self, rows: np.ndarray, theta: np.ndarray, state: np.ndarray, step: int) -> float:
+        """Step ``step + 1`` on these rows; their mean loss (+ the L2 penalty
+        of the problem's hyper-parameters, its mean over these rows) before it."""
+        engine = self.engines[rows.shape[0]]
+        engine.problem.X[...] = self.X[rows].toarray().T
+        np.take(self.Yt, rows, axis=1, out=engine.problem.Y)
+        return engine.run(theta, state, step, 1, True)
+
+    def epoch(self, theta: np.ndarray, state: np.ndarray, order: np.ndarray,
+              first_step: int) -> float:
+        total = 0.0
+        for k in range(self.n_blocks):
+            rows = order[k * self.rows:(k + 1) * self.rows]
+            # the batch's mean loss + L2 penalty times its size: what the dense
+            # epoch adds up
+            total += self._run(rows, theta, state, first_step + k) * rows.shape[0]
+        return total
+
+    def loss_gradient(self, theta: np.ndarray, state: np.ndarray, l2: float,
+                      weights: np.ndarray) -> tuple[float, np.ndarray]:
+        """Mean loss + l2 / 2n sum of squared weights, and its gradient, from
+        the blocks' losses and gradients (hyper-parameters without L2, step
+        size 0) weighted by their sizes; ``weights`` marks the weights in
+        ``theta`` (biases are not penalised)."""
+        n = self.X.shape[0]
+        loss, grad = 0.0, np.zeros(theta.shape[0])
+        for k in range(self.n_blocks):
+            rows = np.arange(k * self.rows, min((k + 1) * self.rows, n))
+            loss += self._run(rows, theta, state, 0) * rows.shape[0]
+            grad += self.engines[rows.shape[0]].gradient * rows.shape[0]
+        W = theta[weights].astype(np.float64)
+        grad[weights] += l2 * W
+        return (loss + 0.5 * l2 * float(np.dot(W, W))) / n, grad / n
 
 
 def _shuffled(sample_idx: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
