@@ -150,3 +150,28 @@ def test_minibatch_adam(benchmark, side):
         out = benchmark(reference.minibatch_train, X, Y, initial, 0.001, steps, batch,
                         lambda e: epoch_order(m, e, seed=3), optimizer="adam")
     assert all(np.isfinite(v).all() for v in out.values())
+
+
+@pytest.mark.benchmark(group="MLPClassifier at scikit-learn's defaults, wine (standardized)")
+@pytest.mark.parametrize("side", ["fastinit", "sklearn"])
+def test_mlp_classifier_defaults(benchmark, side):
+    import warnings
+
+    datasets = pytest.importorskip("sklearn.datasets")
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = datasets.load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    if side == "fastinit":
+        from fastinit.sklearn import MLPClassifier
+    else:
+        from sklearn.neural_network import MLPClassifier
+
+    def fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return MLPClassifier(random_state=0).fit(X, y)
+
+    est = benchmark(fit)
+    assert est.score(X, y) > 0.9

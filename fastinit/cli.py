@@ -302,6 +302,7 @@ def _build_parser() -> argparse.ArgumentParser:
                         formatter_class=argparse.RawDescriptionHelpFormatter,
                         epilog=_examples("fastinit bench", "fastinit bench --paths --quick",
                                          "fastinit bench --optimizers",
+                                         "fastinit bench --sklearn --rounds 3",
                                          "fastinit bench --sweep --seeds 10"),
                         description="Time the seed's He run with the NumPy reference and with "
                                     "fastinit, interleaved in one process; print per-round ratios. "
@@ -316,8 +317,12 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="time each optimizer, L2 with clipping and dropout against plain "
                          "gradient descent (seed's run), and mini-batch Adam against a NumPy "
                          "Adam loop")
+    be.add_argument("--sklearn", action="store_true",
+                    help="time scikit-learn's MLPClassifier / MLPRegressor against "
+                         "fastinit.sklearn's at their defaults on scikit-learn's bundled data "
+                         "sets (needs scikit-learn)")
     be.add_argument("--quick", action="store_true",
-                    help="with --table, --paths or --optimizers: less work, noisier")
+                    help="with --table, --paths, --optimizers or --sklearn: less work, noisier")
     be.add_argument("--sweep", action="store_true",
                     help="time a sweep of the seed's experiment (4 initializers x --seeds seeds) "
                          "on 1 and 2 threads against the NumPy reference run serially")
@@ -808,6 +813,10 @@ def _bench(args) -> int:
         benchmark_paths(rounds=args.rounds, quick=args.quick)
     elif args.optimizers:
         benchmark_optimizers(rounds=args.rounds, quick=args.quick)
+    elif args.sklearn:
+        from .sklearn._benchmark import benchmark_sklearn
+
+        benchmark_sklearn(rounds=args.rounds, quick=args.quick)
     elif args.table:
         benchmark_table(rounds=min(args.rounds, 3), quick=args.quick)
     else:
