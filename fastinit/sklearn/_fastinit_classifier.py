@@ -14,15 +14,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-try:
-    from sklearn.base import BaseEstimator, ClassifierMixin
-    from sklearn.utils.multiclass import check_classification_targets
-    from sklearn.utils.validation import check_is_fitted, validate_data
-except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
-    raise ImportError(
-        "fastinit.sklearn needs scikit-learn, an optional dependency of fastinit: "
-        'install it with  pip install "fastinit[sklearn]"'
-    ) from exc
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import output_units
 from ..nn.initializers import Initializer

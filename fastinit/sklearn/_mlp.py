@@ -44,21 +44,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-try:
-    from scipy import sparse as _sparse
-    from sklearn.base import is_classifier
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.model_selection import train_test_split
-    from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
-    from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
-    from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
-    from sklearn.utils._param_validation import Interval, StrOptions
-    from sklearn.utils.validation import validate_data
-except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
-    raise ImportError(
-        "fastinit.sklearn needs scikit-learn, an optional dependency of fastinit: "
-        'install it with  pip install "fastinit[sklearn]"'
-    ) from exc
+from scipy import sparse as _sparse
+from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
+from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
+from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import validate_data
 
 from .._core._simd import kernels as _kernels
 from .._validation import available_cpus
@@ -468,7 +462,14 @@ def _shuffled(sample_idx: np.ndarray, random_state: np.random.RandomState) -> np
     return sample_idx[order]
 
 
-def _doc(sk_class: type, extra: str) -> str:
+def _scikit_learns(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of an ``__init__`` that scikit-learn's class takes (all
+    but fastinit's ``init``, ``dtype``, ``n_threads``)."""
+    return {k: v for k, v in arguments.items()
+            if k not in ("self", "__class__", *_FASTINIT_CONSTRAINTS)}
+
+
+def _doc(sk_class: type) -> str:
     return (f"scikit-learn's ``{sk_class.__name__}``, trained in fastinit's compiled loops.\n\n"
             "Everything scikit-learn documents for it holds (parameters, defaults,\n"
             "attributes, methods, warnings); swapping the import changes the speed.\n"
@@ -483,11 +484,11 @@ def _doc(sk_class: type, extra: str) -> str:
             "    float32, anything else is float64), as scikit-learn does.\n"
             "n_threads : int, default 1\n"
             "    Threads of the compiled loop (-1: every CPU); the fitted model is\n"
-            "    the same bits for any value.\n" + extra)
+            "    the same bits for any value.\n")
 
 
 class MLPClassifier(_CompiledMLP, _SkMLPClassifier):
-    __doc__ = _doc(_SkMLPClassifier, "")
+    __doc__ = _doc(_SkMLPClassifier)
 
     _parameter_constraints: dict = {**_SkMLPClassifier._parameter_constraints,
                                     **_FASTINIT_CONSTRAINTS}
@@ -499,22 +500,14 @@ class MLPClassifier(_CompiledMLP, _SkMLPClassifier):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="sklearn", dtype=None, n_threads=1):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
-            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun)
+        super().__init__(**_scikit_learns(locals()))
         self.init = init
         self.dtype = dtype
         self.n_threads = n_threads
 
 
 class MLPRegressor(_CompiledMLP, _SkMLPRegressor):
-    __doc__ = _doc(_SkMLPRegressor, "")
+    __doc__ = _doc(_SkMLPRegressor)
 
     _parameter_constraints: dict = {**_SkMLPRegressor._parameter_constraints,
                                     **_FASTINIT_CONSTRAINTS}
@@ -526,15 +519,7 @@ class MLPRegressor(_CompiledMLP, _SkMLPRegressor):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  init="sklearn", dtype=None, n_threads=1):
-        super().__init__(
-            loss=loss, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
-            solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun)
+        super().__init__(**_scikit_learns(locals()))
         self.init = init
         self.dtype = dtype
         self.n_threads = n_threads
