@@ -105,6 +105,8 @@ APPLICATIONS = {"__init__", "__main__", "cli", "sklearn", "plotting", "compat"}
 ALLOWED_UPWARD = {
     ("_validation", "nn"): "check_activation reads the activation registry (a lazy import)",
     ("studies.experiments", "plotting"): "plot=True draws the study's figure (a lazy import)",
+    ("io.model_io", "sklearn"): "a model file of an estimator gives the estimator back (a lazy "
+                                "import, only for such a file)",
 }
 
 

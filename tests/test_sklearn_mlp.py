@@ -21,6 +21,7 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
+import fastinit  # noqa: E402
 from fastinit import sklearn as fi  # noqa: E402
 
 RTOL = 1e-9
@@ -379,3 +380,101 @@ def test_bad_fastinit_parameters_are_refused_clearly():
         fi.MLPClassifier(dtype="float16").fit(X, y)
     with pytest.raises(ValueError, match="n_threads"):
         fi.MLPClassifier(n_threads=0).fit(X, y)
+
+
+# ------------------------------------------------------------ model files
+def _fitted(kind, **params):
+    X, y = _data(kind)
+    if kind == "bools":
+        X, y = _data("binary")
+        y = y.astype(bool)
+    cls = fi.MLPRegressor if kind == "regression" else fi.MLPClassifier
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return cls(**{"hidden_layer_sizes": (6, 4), "max_iter": 8, "random_state": 0,
+                      **params}).fit(X, y), X
+
+
+@pytest.mark.parametrize("kind, params", [
+    ("binary", {}), ("multiclass", {"solver": "sgd", "early_stopping": True}),
+    ("multilabel", {"activation": "tanh"}), ("strings", {"init": "he"}), ("bools", {}),
+    ("regression", {"solver": "lbfgs", "activation": "identity"}),
+    ("multiclass", {}), ("binary", {"dtype": "float32"})])
+def test_a_fitted_estimator_round_trips_through_a_model_file(tmp_path, kind, params):
+    """save_model / load_model give back the estimator: same class, params,
+    fitted attributes, predictions to the bit; no pickle (format version 3)."""
+    import json
+    import zipfile
+
+    est, X = _fitted(kind, **params)
+    path = tmp_path / "est.npz"
+    fastinit.save_model(path, est)
+    with zipfile.ZipFile(path) as z:
+        assert all(n.endswith(".npy") for n in z.namelist())
+    with np.load(path, allow_pickle=False) as f:
+        assert json.loads(str(f["__fastinit__"][()]))["format_version"] == 3
+    back = fastinit.load_model(path)
+    assert type(back) is type(est) and back.get_params() == est.get_params()
+    for name in ("n_iter_", "t_", "loss_", "n_features_in_", "n_outputs_", "n_layers_",
+                 "out_activation_", "best_loss_", "best_validation_score_"):
+        assert getattr(back, name, None) == getattr(est, name, None), name
+    assert getattr(back, "loss_curve_", None) == getattr(est, "loss_curve_", None)
+    assert getattr(back, "validation_scores_", None) == getattr(est, "validation_scores_", None)
+    for a, b in zip(est.coefs_ + est.intercepts_, back.coefs_ + back.intercepts_):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert np.array_equal(back.predict(X), est.predict(X))
+    if kind != "regression":
+        assert np.array_equal(back.classes_, est.classes_)
+        assert back.classes_.dtype == est.classes_.dtype
+        assert np.array_equal(back.predict_proba(X), est.predict_proba(X))
+    # and it trains on: a warm start from the loaded parameters
+    y = _data("binary")[1].astype(bool) if kind == "bools" else _data(kind)[1]
+    back.set_params(warm_start=True, max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        back.fit(X, y)
+    assert back.n_iter_ >= 1
+
+
+def _tampered(tmp_path, change):
+    import json
+
+    est, _ = _fitted("multiclass")
+    path = tmp_path / "est.npz"
+    fastinit.save_model(path, est)
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(str(arrays["__fastinit__"][()]))
+    change(meta["estimator"])
+    arrays["__fastinit__"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda e: e.update({"class": "os.system"}), "class must be one of"),
+    (lambda e: e["params"].update({"evil": 1}), "params must name exactly"),
+    (lambda e: e["params"].update({"activation": "swish"}), "activation"),
+    (lambda e: e["params"].update({"hidden_layer_sizes": [7, 4]}), "does not fit the network"),
+    (lambda e: e["fitted"].update({"n_features_in_": 9}), "does not fit the network"),
+    (lambda e: e["fitted"].update({"n_iter_": "many"}), "n_iter_ must be int"),
+    (lambda e: e["fitted"].update({"__class__": 1}), "fitted must hold only"),
+    (lambda e: e["classes"].update({"values": [0, 1]}), "classes for"),
+    (lambda e: e["classes"].update({"dtype": "object"}), "booleans, numbers or strings"),
+    (lambda e: e["classes"].update({"dtype": "not-a-dtype"}), "is not a NumPy dtype"),
+    (lambda e: e.update({"label_type": "continuous"}), "label_type"),
+])
+def test_a_tampered_estimator_file_is_refused_by_name(tmp_path, change, message):
+    path = _tampered(tmp_path, change)
+    with pytest.raises(ValueError, match=message) as info:
+        fastinit.load_model(path)
+    assert str(path) in str(info.value)
+
+
+def test_what_a_model_file_cannot_hold_is_refused_at_save(tmp_path):
+    with pytest.raises(TypeError, match="fitted fastinit.sklearn"):
+        fastinit.save_model(tmp_path / "x.npz", fi.MLPClassifier())
+    est, _ = _fitted("binary", init=fastinit.nn.initializers.Orthogonal())
+    with pytest.raises(TypeError, match="init is a Orthogonal"):
+        fastinit.save_model(tmp_path / "x.npz", est)
+    assert not (tmp_path / "x.npz").exists()

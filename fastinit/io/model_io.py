@@ -46,6 +46,7 @@ import stat
 import struct
 import zipfile
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import IO, Any, Sequence
 
 import numpy as np
@@ -67,7 +68,10 @@ FORMAT = "fastinit-model"
 #: state (else 1, see the module docstring)
 FORMAT_VERSION = 2
 #: the versions load_model reads
-FORMAT_VERSIONS = (1, 2)
+FORMAT_VERSIONS = (1, 2, 3)
+#: the format version of a file that holds a scikit-learn estimator
+#: (``fastinit.sklearn``): version 1's fields, ``loss`` and ``estimator``
+ESTIMATOR_FORMAT_VERSION = 3
 META_KEY = "__fastinit__"
 #: the member of the optimizer's state rows (format version 2)
 STATE_KEY = "optimizer_state"
@@ -179,6 +183,8 @@ class SavedModel:
     keep_prob: tuple[float, ...] | None = None
     seed: int | None = None
     optimizer_state: OptimizerState | None = field(default=None, repr=False, compare=False)
+    #: the fastinit.sklearn estimator a format-3 file holds (what load_model returns)
+    estimator: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # "" (or an alias) becomes the registry name: loss is always a name
@@ -462,6 +468,12 @@ def _model_fields(model: Any) -> tuple[Any, Any, Any, str]:
 def _model_bytes(model: Any, classes: Any = None, feature_names: Any = None,
                  label_name: Any = None) -> bytes:
     """The complete model file of ``model``, checked as :func:`load_model` checks it."""
+    estimator = None
+    if hasattr(model, "_fastinit_model"):  # a fastinit.sklearn estimator: network and block
+        described = model._fastinit_model()
+        estimator = described.pop("estimator")
+        model = SimpleNamespace(negative_slope=0.01, label_name=None,
+                                init=str(estimator["params"].get("init", "")), **described)
     parameters, activation, slope, init = _model_fields(model)
     dims, params = check_parameters(parameters, name="model.parameters")
     activation, slope = check_activation(activation, slope)
@@ -485,14 +497,18 @@ def _model_bytes(model: Any, classes: Any = None, feature_names: Any = None,
     if len(dims) - 1 > MAX_LAYERS:
         raise ValueError(f"model has {len(dims) - 1} layers; a model file holds at most "
                          f"{MAX_LAYERS}")
-    training, slots = _training_metadata(model, dims, params["W1"].dtype, loss.name)
+    if estimator is None:
+        training, slots = _training_metadata(model, dims, params["W1"].dtype, loss.name)
+    else:
+        training, slots = {"loss": loss.name, "estimator": estimator}, None
     size = sum(a.nbytes for a in params.values()) + (0 if slots is None else slots.nbytes)
     if size > MAX_MODEL_BYTES:
         raise ValueError(f"model's parameters{'' if slots is None else ' and optimizer state'} "
                          f"take {size} bytes; a model file holds at most {MAX_MODEL_BYTES}")
     meta: dict[str, Any] = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION if training else 1,
+        "format_version": (ESTIMATOR_FORMAT_VERSION if estimator is not None
+                           else FORMAT_VERSION if training else 1),
         "fastinit_version": __version__,
         "layers_dims": dims,
         "activation": activation,
@@ -508,7 +524,10 @@ def _model_bytes(model: Any, classes: Any = None, feature_names: Any = None,
         meta["feature_names"] = list(feature_names)
     if label_name is not None:
         meta["label_name"] = label_name
-    text = json.dumps(meta, allow_nan=False)
+    try:
+        text = json.dumps(meta, allow_nan=False)
+    except ValueError as exc:  # a NaN or inf in an estimator's fitted attributes
+        raise ValueError(f"model cannot be saved: {exc}") from None
     if len(text) > MAX_METADATA_CHARS:
         raise ValueError(f"model's metadata (initializer, feature names, classes) takes "
                          f"{len(text)} characters; a model file holds at most "
@@ -647,7 +666,7 @@ def _bad(path: str, why: Any) -> ValueError:
     return ValueError(f"{path!r} is not a valid fastinit model file: {why}")
 
 
-def load_model(path: str | os.PathLike) -> SavedModel:
+def load_model(path: str | os.PathLike) -> Any:
     """Read a model written by :func:`save_model`.
 
     Parameters
@@ -656,11 +675,13 @@ def load_model(path: str | os.PathLike) -> SavedModel:
 
     Returns
     -------
-    SavedModel
+    SavedModel or estimator
         With the training's options and optimizer state when the file has
         them (format version 2; :meth:`SavedModel.resume_kwargs` continues
         the training); a file without them (version 1) gives the default
-        loss of the output width, ``SGD()`` and no state.
+        loss of the output width, ``SGD()`` and no state.  A file of a
+        ``fastinit.sklearn`` estimator (version 3) gives back that estimator,
+        fitted, predicting the same bits (``fastinit.sklearn._persist``).
 
     Raises
     ------
@@ -689,9 +710,10 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         try:
-            return _read_model(f, size)
+            model = _read_model(f, size)
         except _Invalid as exc:
             raise _bad(path, exc) from None
+    return model if model.estimator is None else model.estimator
 
 
 def _read_model(f: IO[bytes], size: int) -> SavedModel:
@@ -870,6 +892,10 @@ _V2_OPTIONAL: dict[str, tuple[type, ...]] = {
 }
 
 
+# the fields of format version 3 (a scikit-learn estimator) beyond version 1's
+_V3_FIELDS: dict[str, tuple[type, ...]] = {"loss": (str,), "estimator": (dict,)}
+
+
 def _metadata(raw: np.ndarray) -> dict[str, Any]:
     """The metadata of a model file, every field of its expected type."""
     try:
@@ -883,11 +909,11 @@ def _metadata(raw: np.ndarray) -> dict[str, Any]:
         raise _Invalid(f"format version {_short(version)} is not "
                        f"{' or '.join(map(str, FORMAT_VERSIONS))} (the versions fastinit "
                        f"{__version__} reads)")
-    if version == 1:
-        for key in [*_V2_FIELDS, *_V2_OPTIONAL]:
-            if key in meta:
-                raise _Invalid(f"metadata {key!r} is not part of format version 1")
-        fields = _META_FIELDS
+    if version in (1, ESTIMATOR_FORMAT_VERSION):
+        for key in [*_V2_FIELDS, *_V2_OPTIONAL, "estimator"]:
+            if key in meta and not (version == 3 and key in _V3_FIELDS):
+                raise _Invalid(f"metadata {key!r} is not part of format version {version}")
+        fields = _META_FIELDS if version == 1 else {**_META_FIELDS, **_V3_FIELDS}
     else:
         fields = {**_META_FIELDS, **_V2_FIELDS,
                   **{k: t for k, t in _V2_OPTIONAL.items() if k in meta}}
@@ -957,15 +983,32 @@ def _model(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> SavedModel:
         classes = _checked_classes(meta.get("classes"), dims, "metadata 'classes'", loss.name)
     except ValueError as exc:
         raise _Invalid(str(exc)) from None
-    training = {} if meta["format_version"] == 1 else _training(meta, slots, dims,
+    training = {} if meta["format_version"] != 2 else _training(meta, slots, dims,
                                                                  params["W1"].dtype)
     if slots is not None and "optimizer_state" not in training:
         raise _Invalid(f"its member {STATE_KEY + '.npy'!r} has no {STATE_KEY!r} metadata "
                        f"(format version 2)")
+    estimator = None
+    if meta["format_version"] == ESTIMATOR_FORMAT_VERSION:
+        estimator = _estimator(meta["estimator"], params, loss.name)
     return SavedModel(params, dims, activation, slope, meta.get("init", ""),
                       meta.get("fastinit_version", ""), classes,
                       tuple(names) if names is not None else None, meta.get("label_name"),
-                      loss=loss.name, **training)
+                      loss=loss.name, estimator=estimator, **training)
+
+
+def _estimator(block: Any, params: dict[str, np.ndarray], loss: str) -> Any:
+    """The scikit-learn estimator of a format-3 file (``fastinit.sklearn``,
+    imported only for such a file: it needs scikit-learn)."""
+    try:
+        from ..sklearn._persist import rebuild
+    except ImportError:
+        raise _Invalid("it holds a scikit-learn estimator (format version 3): install "
+                       "scikit-learn to load it") from None
+    try:
+        return rebuild(block, params, loss)
+    except (TypeError, ValueError) as exc:
+        raise _Invalid(str(exc)) from None
 
 
 def _loss(meta: dict[str, Any], dims: list[int]) -> Any:

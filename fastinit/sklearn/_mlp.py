@@ -124,6 +124,13 @@ class _CompiledMLP(_MixinBase):
         self._check_compiled(X, sample_weight)
         return super()._fit(X, y, sample_weight=sample_weight, incremental=incremental)
 
+    def _fastinit_model(self) -> dict[str, Any]:
+        """What :func:`fastinit.save_model` stores of this fitted estimator
+        (``fastinit.sklearn._persist``)."""
+        from ._persist import describe
+
+        return describe(self)
+
     # ------------------------------------------------------------ initialization
     def _init_coef(self, fan_in, fan_out, dtype):
         """One layer's initial coef (fan_in, fan_out) and intercept (fan_out,)
