@@ -110,6 +110,29 @@ def test_gradient_of_a_multi_chunk_problem_equals_the_fused_loop(dtype):
         np.testing.assert_array_equal(trained[key], stepped[key])
 
 
+@pytest.mark.parametrize("dims, activation, m", [
+    ([3, 5, 4], "gelu", 300),          # Z kept for f' in the fused loop; softmax output
+    ([2, 7, 1, 3], "tanh", 389),       # a unit-wide hidden layer; ragged tails of both dtypes
+    ([4, 8, 8, 8, 8, 1], "leaky_relu", 256),
+], ids=str)
+def test_drop_in_passes_and_the_fused_loop_share_the_forward_walk(dtype, dims, activation, m):
+    # one fused step equals forward, backward and update of the drop-in functions
+    # to the bit: both walk the blocks forward with _forward_walk
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((dims[0], m)).astype(dtype)
+    Y = _labels(rng, dims[-1], m)
+    params = fastinit.initialize_parameters(dims, "he", dtype=dtype)
+    AL, cache = fastinit.forward_propagation(X, params, activation)
+    np.testing.assert_array_equal(fastinit.predict_proba(X, params, activation), AL)
+    grads = fastinit.backward_propagation(X, Y, cache, activation)
+    stepped = fastinit.update_parameters(params, grads, 0.5)
+    trained = fastinit.train(X, Y, dims, init="he", num_iterations=1, dtype=dtype,
+                             learning_rate=0.5, activation=activation,
+                             engine="fused").parameters
+    for key in params:
+        np.testing.assert_array_equal(trained[key], stepped[key])
+
+
 @pytest.mark.parametrize("labels", [np.int32, np.int64, np.uint8, np.float32, np.float64, bool])
 def test_every_label_dtype_gives_the_same_gradient(labels):
     rng = np.random.default_rng(3)

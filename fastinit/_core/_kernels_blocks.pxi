@@ -5,7 +5,8 @@
 # fused loops (tier 4) perform the very same operations in the very same
 # order.  ``nbp`` (padded) counts are multiples of FI_PAD: every row holds nbp
 # readable and writable values; a caller with a partial block copies it into a
-# zero-padded buffer first (``_copy_padded``).
+# zero-padded buffer first (``_copy_padded``; ``_input_block`` for a block of
+# the data).
 #
 # Matrix products go to the register-blocked micro-kernels of
 # ``_microkernels.h`` (see the comment at its top for their operation order).
@@ -77,6 +78,23 @@ cdef inline void _copy_padded(
     for j in range(n):
         memcpy(dst + j * ldd, src + j * lds, nb * sizeof(floating))
         memset(dst + j * ldd + nb, 0, (nbp - nb) * sizeof(floating))
+
+
+cdef inline const floating* _input_block(
+        const floating* X, Py_ssize_t m,        # IN  (n, m) the data, one example per column
+        Py_ssize_t start, Py_ssize_t nb, Py_ssize_t n,
+        floating* room, Py_ssize_t ld,          # WORK (n, _padded(nb)), row stride ld
+        Py_ssize_t* ldx) noexcept nogil:        # OUT the returned block's row stride
+    """Examples start .. start+nb-1 of X as a block of ``_padded(nb)``
+    readable columns: X itself, or when nb is not a multiple of FI_PAD a
+    zero-padded copy in ``room``."""
+    cdef Py_ssize_t nbp = _padded(nb)
+    if nbp > nb:
+        _copy_padded(room, ld, X + start, m, n, nb, nbp)
+        ldx[0] = ld
+        return room
+    ldx[0] = m
+    return X + start
 
 
 cdef inline void _zero_padding(floating* Z, Py_ssize_t ldz, Py_ssize_t n,

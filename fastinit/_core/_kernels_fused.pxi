@@ -1,4 +1,7 @@
-# Tier 4 of fastinit's compiled kernels: the fused training loops.
+# Tier 4 of fastinit's compiled kernels: the fused training loops, and the one
+# forward walk over a block of examples through the layers (``_forward_walk``),
+# which they, ``dataset_cost``, ``activation_statistics`` and tier 5's
+# ``network_forward`` (the drop-in forward pass, prediction) all use.
 #
 # Every loop takes the network's *spec* and a *workspace* as two objects
 # (``fastinit._engines.NetworkSpec`` and ``Workspace``), read once per call:
@@ -90,57 +93,245 @@ cdef bint _workspace_fits(const Py_ssize_t[:, ::1] layout, Py_ssize_t n_params,
             and deltas_size >= 2 * widest * BLOCK)
 
 
+# ------------------------------------------------------- the forward walk
+#
+# ``_forward_walk`` is the one forward pass over a block of examples through
+# the layers: the fused loops' (``_block_forward``, from the layout table and
+# theta), ``dataset_cost``'s and ``activation_statistics``' (the same), and
+# tier 5's ``network_forward`` (the drop-in ``forward_propagation`` and
+# prediction, from the parameter arrays, ``_forward_rows``).  Each caller
+# describes the layers in an array of ``WalkLayer``: where each reads its
+# weights, where its activations go and what else it keeps, and the walk does
+# LINEAR -> (keep Z) -> activation -> (dropout) per layer, in the operations
+# the per-layer kernels use, so every caller gets the same bits.
+
+cdef enum:
+    SOFTMAX = -1        # WalkLayer.act of a softmax output (over each column; needs KEEP_Z)
+    KEEP_NONE = 0       # WalkLayer.keep: nothing kept beside A
+    KEEP_Z = 1          # W A_in + b kept (before the activation)
+    KEEP_ACTIVATED = 2  # f(W A_in + b) kept (before the dropout)
+    WALK_LAYERS = 16    # layers _block_forward describes at a time (a stack array)
+
+
+# The walk's products, W A + b and relu(W A + b): the micro-kernels of
+# ``_microkernels.h`` with its row-major weights (column stride 1) compiled in,
+# inlined whole ("flatten") so that the product is specialised whatever the
+# compiler's cloning heuristics decide for the walk's few call sites.
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FI_WALK_FLATTEN __attribute__((flatten))
+    #else
+    #define FI_WALK_FLATTEN
+    #endif
+    static FI_WALK_FLATTEN void fi_walk_bias_d(const double* W, const double* b, ptrdiff_t n_out,
+            ptrdiff_t n_in, const double* A, ptrdiff_t lda, double* Z, ptrdiff_t ldz, ptrdiff_t nv)
+    { fi_dense_forward_d(W, n_in, 1, b, n_out, n_in, A, lda, Z, ldz, nv, FI_EPI_BIAS, NULL, 0); }
+    static FI_WALK_FLATTEN void fi_walk_relu_d(const double* W, const double* b, ptrdiff_t n_out,
+            ptrdiff_t n_in, const double* A, ptrdiff_t lda, double* Z, ptrdiff_t ldz, ptrdiff_t nv)
+    { fi_dense_forward_d(W, n_in, 1, b, n_out, n_in, A, lda, Z, ldz, nv, FI_EPI_RELU, NULL, 0); }
+    static FI_WALK_FLATTEN void fi_walk_bias_f(const float* W, const float* b, ptrdiff_t n_out,
+            ptrdiff_t n_in, const float* A, ptrdiff_t lda, float* Z, ptrdiff_t ldz, ptrdiff_t nv)
+    { fi_dense_forward_f(W, n_in, 1, b, n_out, n_in, A, lda, Z, ldz, nv, FI_EPI_BIAS, NULL, 0); }
+    static FI_WALK_FLATTEN void fi_walk_relu_f(const float* W, const float* b, ptrdiff_t n_out,
+            ptrdiff_t n_in, const float* A, ptrdiff_t lda, float* Z, ptrdiff_t ldz, ptrdiff_t nv)
+    { fi_dense_forward_f(W, n_in, 1, b, n_out, n_in, A, lda, Z, ldz, nv, FI_EPI_RELU, NULL, 0); }
+    """
+    void fi_walk_bias_d(const double* W, const double* b, Py_ssize_t n_out, Py_ssize_t n_in,
+                        const double* A, Py_ssize_t lda, double* Z, Py_ssize_t ldz,
+                        Py_ssize_t nv) noexcept nogil
+    void fi_walk_relu_d(const double* W, const double* b, Py_ssize_t n_out, Py_ssize_t n_in,
+                        const double* A, Py_ssize_t lda, double* Z, Py_ssize_t ldz,
+                        Py_ssize_t nv) noexcept nogil
+    void fi_walk_bias_f(const float* W, const float* b, Py_ssize_t n_out, Py_ssize_t n_in,
+                        const float* A, Py_ssize_t lda, float* Z, Py_ssize_t ldz,
+                        Py_ssize_t nv) noexcept nogil
+    void fi_walk_relu_f(const float* W, const float* b, Py_ssize_t n_out, Py_ssize_t n_in,
+                        const float* A, Py_ssize_t lda, float* Z, Py_ssize_t ldz,
+                        Py_ssize_t nv) noexcept nogil
+
+
+cdef inline void _walk_product(
+        const floating* W, const floating* b, Py_ssize_t n_out, Py_ssize_t n_in,
+        const floating* A, Py_ssize_t lda,      # IN  (n_in, nbp)
+        floating* Z, Py_ssize_t ldz,            # OUT (n_out, nbp)
+        Py_ssize_t nbp, bint relu) noexcept nogil:
+    """Z = W A + b, or relu(W A + b): ``_dense_forward`` of W (column stride 1)."""
+    if floating is double:
+        if relu:
+            fi_walk_relu_d(W, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_D)
+        else:
+            fi_walk_bias_d(W, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_D)
+    else:
+        if relu:
+            fi_walk_relu_f(W, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_F)
+        else:
+            fi_walk_bias_f(W, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_F)
+
+
+cdef struct WalkLayer:
+    # one layer of ``_forward_walk``, described by its caller; pointers of the
+    # walk's dtype, rows of at least _padded(nb) values
+    const void* W       # IN  (n_out, n_in) weights, row-major (row stride n_in)
+    const void* b       # IN  (n_out,) bias
+    Py_ssize_t n_in
+    Py_ssize_t n_out
+    void* A             # OUT (n_out, .) activations, row stride lda: the next layer's input
+    Py_ssize_t lda
+    int keep            # KEEP_NONE, KEEP_Z or KEEP_ACTIVATED
+    void* kept          # OUT (n_out, .) what ``keep`` keeps, row stride ldk (unused for KEEP_NONE)
+    Py_ssize_t ldk
+    int act             # activation code (LINEAR: logits), or SOFTMAX
+    bint drop           # dropout on A (the walk's Dropout, keyed by this layer's index)
+
+
+cdef inline bint _all_finite(const floating* p, Py_ssize_t n) noexcept nogil:
+    """No NaN and no infinity among n values: x - x is 0 exactly for finite x
+    and NaN otherwise.  The flags are or-ed as integers, a reduction the
+    compiler vectorises (a floating-point sum would be one serial chain)."""
+    cdef Py_ssize_t i
+    cdef int bad = 0
+    for i in range(n):
+        bad = bad | (p[i] - p[i] != 0)
+    return bad == 0
+
+
+cdef inline bint _rows_finite(const floating* Z, Py_ssize_t ld, Py_ssize_t rows,
+                              Py_ssize_t nb) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(rows):
+        if not _all_finite(Z + j * ld, nb):
+            return False
+    return True
+
+
+cdef inline const floating* _forward_walk(
+        const WalkLayer* layers, Py_ssize_t n_layers,
+        Py_ssize_t first,                       # index of layers[0] in the network
+        const floating* A_in, Py_ssize_t lda,   # IN  (n_in, _padded(nb)) the block's input
+        Py_ssize_t start, Py_ssize_t nb,        # the examples start .. start+nb-1
+        floating slope,
+        const Dropout* dp,                      # the step's dropout (layers with ``drop``), or NULL
+        int* overflow,                          # IN/OUT the first layer (1-based) whose Z holds
+                                                #     inf or NaN, if still 0; NULL: no check
+        bint pad,                               # zero the padded columns (for a backward pass)
+        Py_ssize_t* ld_out) noexcept nogil:     # OUT the row stride of the returned block
+    """Forward pass of a block through ``n_layers`` layers; returns the last
+    layer's activations.  Per layer: A = f(W A_in + b), computed in ``kept``
+    and copied to A when it is kept (KEEP_Z: Z kept, then f applied to the
+    copy, or the softmax of Z; KEEP_ACTIVATED: f(Z) kept, the copy dropped
+    out), else straight in A (ReLU in the product's epilogue); then, with
+    ``pad``, the padded columns nb .. _padded(nb)-1 of what the layer wrote
+    are zeroed (padded examples add nothing to a gradient; a caller that only
+    reads the nb columns passes False), and the dropout is applied.
+    ``overflow`` needs KEEP_Z on every layer."""
+    cdef Py_ssize_t i, j, n_out, n_in, nbp = _padded(nb), ld, ldk, ldo
+    cdef const WalkLayer* d
+    cdef const floating* W
+    cdef const floating* b
+    cdef floating* A
+    cdef floating* K
+    cdef floating* out
+    cdef floating work[2 * BLOCK]  # (_softmax_block)
+    for i in range(n_layers):
+        d = layers + i
+        W = <const floating*>d.W
+        b = <const floating*>d.b
+        n_in = d.n_in
+        n_out = d.n_out
+        A = <floating*>d.A
+        ld = d.lda
+        K = <floating*>d.kept
+        ldk = d.ldk
+        if d.keep == KEEP_Z:  # Z = W A_in + b kept, A = f(Z) or softmax(Z)
+            _walk_product(W, b, n_out, n_in, A_in, lda, K, ldk, nbp, False)
+            if overflow != NULL and overflow[0] == 0 and not _rows_finite(K, ldk, n_out, nb):
+                overflow[0] = <int>(first + i + 1)
+            if pad:
+                _zero_padding(K, ldk, n_out, nb, nbp)
+            if d.act == SOFTMAX:
+                _softmax_block(K, ldk, A, ld, n_out, nb, work)
+            else:
+                for j in range(n_out):
+                    memcpy(A + j * ld, K + j * ldk, nbp * sizeof(floating))
+                    _activate_row(A + j * ld, 0, d.act, slope, nbp)
+        else:  # A = f(W A_in + b), in A or (KEEP_ACTIVATED) in kept and copied to A
+            out = A
+            ldo = ld
+            if d.keep == KEEP_ACTIVATED:
+                out = K
+                ldo = ldk
+            # (_linear_forward_block: ReLU in the product's epilogue, the others a pass per row)
+            _walk_product(W, b, n_out, n_in, A_in, lda, out, ldo, nbp, d.act == RELU)
+            if d.act != RELU and d.act != LINEAR:
+                for j in range(n_out):
+                    _activate_row(out + j * ldo, 0, d.act, slope, nbp)
+            if d.keep == KEEP_ACTIVATED:
+                if pad:
+                    _zero_padding(K, ldk, n_out, nb, nbp)
+                for j in range(n_out):
+                    memcpy(A + j * ld, K + j * ldk, nbp * sizeof(floating))
+        if pad:
+            _zero_padding(A, ld, n_out, nb, nbp)
+        if d.drop:
+            _dropout_rows(A, ld, n_out, nb, start, dp, first + i)
+        A_in = A
+        lda = ld
+    ld_out[0] = lda
+    return A_in
+
+
 cdef inline const floating* _block_forward(
         const floating* theta, const Py_ssize_t* layout, Py_ssize_t L,
         const floating* X, Py_ssize_t m, Py_ssize_t start, Py_ssize_t nb,
         floating* acts, int hidden_act, floating slope, Py_ssize_t* ldx,
         const Dropout* dp) noexcept nogil:
-    """Forward pass of the ``nb`` examples from ``start`` into ``acts`` (row
-    stride one block): hidden layers LINEAR->activation, the output layer's
-    logits last.  A partial block is zero-padded to ``_padded(nb)`` examples (X
-    copied into the tail of ``acts``, padded hidden activations zeroed).  With
-    dropout (``dp`` not NULL) a hidden layer of keep < 1 keeps its activations
-    before dropout at Z_AT (for f' in the backward pass) and the dropped,
+    """``_forward_walk`` of the ``nb`` examples from ``start`` into ``acts``
+    (row stride one block), the layers described by the layout table and
+    theta: hidden layers LINEAR->activation at ACT_AT, the output layer's
+    logits last.  A partial block is zero-padded to ``_padded(nb)`` examples
+    (X copied into the tail of ``acts``, padded activations zeroed).  A
+    hidden layer keeps its Z at Z_AT where its activation ``_needs_z``; with
+    dropout (``dp`` not NULL) one of keep < 1 keeps its activations before
+    dropout at Z_AT instead (for f' in the backward pass) and the dropped,
     rescaled ones at ACT_AT (ReLU's only the dropped ones: f' > 0 exactly
     where a kept unit's A > 0).  Returns where the block of X was read
     (``*ldx``: its row stride)."""
-    cdef Py_ssize_t l, j, lda = m, nbp = _padded(nb), ld = _block_of(theta)
+    cdef Py_ssize_t l, l0, n, lda, ld = _block_of(theta)
     cdef const Py_ssize_t* row
-    cdef const floating* A_in = X + start
-    cdef floating* Z
-    cdef bint dropped
-    if nbp > nb:
-        A_in = acts + _x_tail_offset(layout, L)
-        lda = ld
-        _copy_padded(acts + _x_tail_offset(layout, L), ld, X + start, m, layout[N_IN], nb, nbp)
-    cdef const floating* X_block = A_in
-    ldx[0] = lda
-    for l in range(L):
-        row = _layer(layout, l)
-        Z = acts + row[ACT_AT]
-        dropped = l < L - 1 and dp != NULL and dp.keep[l] < 1
-        if l < L - 1 and _needs_z(hidden_act):  # keep Z at Z_AT, A = f(Z) at ACT_AT
-            _linear_forward_block(theta + row[W_AT], theta + row[B_AT], row[N_OUT], row[N_IN],
-                                  A_in, lda, acts + row[Z_AT], ld, nbp, LINEAR, slope)
-            _zero_padding(acts + row[Z_AT], ld, row[N_OUT], nb, nbp)
-            for j in range(row[N_OUT]):
-                memcpy(Z + j * ld, acts + row[Z_AT] + j * ld, nbp * sizeof(floating))
-                _activate_row(Z + j * ld, 0, hidden_act, slope, nbp)
-        elif dropped and hidden_act != RELU:  # A before dropout at Z_AT, dropped at ACT_AT
-            _linear_forward_block(theta + row[W_AT], theta + row[B_AT], row[N_OUT], row[N_IN],
-                                  A_in, lda, acts + row[Z_AT], ld, nbp, hidden_act, slope)
-            _zero_padding(acts + row[Z_AT], ld, row[N_OUT], nb, nbp)
-            for j in range(row[N_OUT]):
-                memcpy(Z + j * ld, acts + row[Z_AT] + j * ld, nbp * sizeof(floating))
-        else:
-            _linear_forward_block(theta + row[W_AT], theta + row[B_AT], row[N_OUT], row[N_IN],
-                                  A_in, lda, Z, ld, nbp, hidden_act if l < L - 1 else LINEAR, slope)
-        if l < L - 1:
-            _zero_padding(Z, ld, row[N_OUT], nb, nbp)
-        if dropped:
-            _dropout_rows(Z, ld, row[N_OUT], nb, start, dp, l)
-        A_in = Z
-        lda = ld
+    cdef WalkLayer layers[WALK_LAYERS]
+    cdef WalkLayer* d
+    cdef bint needs_z = _needs_z(hidden_act)
+    cdef const floating* X_block = _input_block(X, m, start, nb, layout[N_IN], acts
+                                                + _x_tail_offset(layout, L), ld, ldx)
+    cdef const floating* A_in = X_block
+    lda = ldx[0]
+    l0 = 0
+    while l0 < L:  # WALK_LAYERS layers at a time
+        n = min(<Py_ssize_t>WALK_LAYERS, L - l0)
+        for l in range(l0, l0 + n):
+            row = _layer(layout, l)
+            d = &layers[l - l0]
+            d.W = theta + row[W_AT]
+            d.b = theta + row[B_AT]
+            d.n_in = row[N_IN]
+            d.n_out = row[N_OUT]
+            d.A = acts + row[ACT_AT]
+            d.lda = ld
+            d.kept = acts + row[Z_AT]
+            d.ldk = ld
+            d.keep = KEEP_NONE
+            d.act = LINEAR
+            d.drop = False
+            if l < L - 1:
+                d.act = hidden_act
+                d.drop = dp != NULL and dp.keep[l] < 1
+                if needs_z:  # Z kept at Z_AT, A = f(Z) at ACT_AT
+                    d.keep = KEEP_Z
+                elif d.drop and hidden_act != RELU:  # A before dropout at Z_AT, dropped at ACT_AT
+                    d.keep = KEEP_ACTIVATED
+        A_in = _forward_walk(layers, n, l0, A_in, lda, start, nb, slope, dp, NULL, True, &lda)
+        l0 = l0 + n
     return X_block
 
 

@@ -23,10 +23,13 @@
 #
 # Passes walk the examples block by block through every layer, with the tier-2
 # routines of the fused loop: the same operations, so the same bits as the
-# per-layer kernels and the fused loop's gradient.  Examples are cut into the
-# fused loop's chunks (``chunking``); threads take whole chunks and weight
-# gradients are summed chunk by chunk in chunk order, so the result does not
-# depend on the thread count.
+# per-layer kernels and the fused loop's gradient.  The forward pass is the
+# fused loop's own walk, ``_forward_walk`` (tier 4): ``_forward_rows`` only
+# describes the layers to it (the parameter arrays, the output arrays or the
+# scratch, the sigmoid or softmax output) and copies a partial block out.
+# Examples are cut into the fused loop's chunks (``chunking``); threads take
+# whole chunks and weight gradients are summed chunk by chunk in chunk order,
+# so the result does not depend on the thread count.
 
 cimport numpy as cnp
 cnp.import_array()
@@ -70,17 +73,6 @@ cdef inline Py_ssize_t _dim(object obj, int axis) noexcept:
 
 cdef inline void* _data(object obj) noexcept:
     return cnp.PyArray_DATA(<cnp.ndarray>obj)
-
-
-cdef inline bint _all_finite(const floating* p, Py_ssize_t n) noexcept nogil:
-    """No NaN and no infinity among n values: x - x is 0 exactly for finite x
-    and NaN otherwise.  The flags are or-ed as integers, a reduction the
-    compiler vectorises (a floating-point sum would be one serial chain)."""
-    cdef Py_ssize_t i
-    cdef int bad = 0
-    for i in range(n):
-        bad = bad | (p[i] - p[i] != 0)
-    return bad == 0
 
 
 cdef bint _finite(object obj) noexcept:
@@ -262,69 +254,55 @@ cdef void* _scratch_for(int nt, Py_ssize_t per_thread) except NULL:
 
 # ---------------------------------------------------------------- forward
 
-cdef inline bint _rows_finite(const floating* Z, Py_ssize_t ld, Py_ssize_t rows,
-                              Py_ssize_t nb) noexcept nogil:
-    cdef Py_ssize_t j
-    for j in range(rows):
-        if not _all_finite(Z + j * ld, nb):
-            return False
-    return True
-
-
 cdef void _forward_rows(const floating* X, Py_ssize_t m, Py_ssize_t start, Py_ssize_t nb,
                         const Net* net, floating** Zs, floating** As, bint cache,
                         floating* scratch, int act, floating slope, int* overflow) noexcept nogil:
-    """Forward pass of examples start .. start+nb-1 (nb <= one block).  Layer
-    l's pre-activations and activations go to ``Zs[l]`` and ``As[l]`` (full
-    (n_l, m) arrays) when ``cache``, else only the output's activations, to
-    ``As[L-1]``; a partial block is computed in ``scratch`` (zero-padded
-    input) and its nb columns are copied out.  ``*overflow`` is set to the
-    first layer (1-based) whose pre-activations hold inf or NaN."""
-    cdef Py_ssize_t l, j, n_in, n_out, blk = _block_of(X), nbp = _padded(nb), lda, ldz, ldo
+    """``_forward_walk`` of examples start .. start+nb-1 (nb <= one block).
+    Layer l's pre-activations and activations go to ``Zs[l]`` and ``As[l]``
+    (full (n_l, m) arrays) when ``cache``, else only the output's
+    activations (sigmoid, or softmax over several units), to ``As[L-1]``; a
+    partial block is computed in ``scratch`` (zero-padded input) and its nb
+    columns are copied out.  ``*overflow`` is set to the first layer
+    (1-based) whose pre-activations hold inf or NaN."""
+    cdef Py_ssize_t l, j, n_out, blk = _block_of(X), ldx, ld
     cdef Py_ssize_t L = net.L
     cdef bint full = nb == blk
-    cdef const floating* A_in = X + start
-    cdef floating* Z
-    cdef floating* A
     cdef floating* room = scratch + net.dims[0] * blk
-    cdef floating work[2 * BLOCK]
-    lda = m
-    if not full:
-        _copy_padded(scratch, blk, X + start, m, net.dims[0], nb, nbp)
-        A_in = scratch
-        lda = blk
+    cdef WalkLayer layers[MAX_NETWORK_LAYERS]
+    cdef WalkLayer* d
+    cdef const floating* A_in = _input_block(X, m, start, nb, net.dims[0], scratch, blk, &ldx)
     for l in range(L):
-        n_in = net.dims[l]
         n_out = net.dims[l + 1]
-        Z = room
-        ldz = blk
+        d = &layers[l]
+        d.W = net.W[l]
+        d.b = net.b[l]
+        d.n_in = net.dims[l]
+        d.n_out = n_out
+        d.keep = KEEP_Z  # for the overflow check, and the cache
+        d.kept = room
+        d.ldk = blk
         if full and cache:
-            Z = Zs[l] + start
-            ldz = m
-        A = room + n_out * blk
-        ldo = blk
+            d.kept = Zs[l] + start
+            d.ldk = m
+        d.A = room + n_out * blk
+        d.lda = blk
         if full and (cache or l == L - 1):
-            A = As[l] + start
-            ldo = m
+            d.A = As[l] + start
+            d.lda = m
         room = room + 2 * n_out * blk
-        _dense_forward(<const floating*>net.W[l], n_in, 1, <const floating*>net.b[l],
-                       n_out, n_in, A_in, lda, Z, ldz, nbp, FI_EPI_BIAS, NULL, 0)
-        if overflow[0] == 0 and not _rows_finite(Z, ldz, n_out, nb):
-            overflow[0] = <int>(l + 1)
-        if l < L - 1 or n_out == 1:
-            for j in range(n_out):
-                memcpy(A + j * ldo, Z + j * ldz, nbp * sizeof(floating))
-                _activate_row(A + j * ldo, 0, act if l < L - 1 else SIGMOID, slope, nbp)
-        else:
-            _softmax_block(Z, ldz, A, ldo, n_out, nb, work)
-        if not full:
-            for j in range(n_out):
+        d.act = act if l < L - 1 else (SIGMOID if n_out == 1 else SOFTMAX)
+        d.drop = False
+    _forward_walk(layers, L, 0, A_in, ldx, start, nb, slope, NULL, overflow, False, &ld)
+    if not full:
+        for l in range(L):
+            d = &layers[l]
+            for j in range(d.n_out):
                 if cache:
-                    memcpy(Zs[l] + j * m + start, Z + j * ldz, nb * sizeof(floating))
+                    memcpy(Zs[l] + j * m + start, <floating*>d.kept + j * d.ldk,
+                           nb * sizeof(floating))
                 if cache or l == L - 1:
-                    memcpy(As[l] + j * m + start, A + j * ldo, nb * sizeof(floating))
-        A_in = A
-        lda = ldo
+                    memcpy(As[l] + j * m + start, <floating*>d.A + j * d.lda,
+                           nb * sizeof(floating))
 
 
 cdef void _forward_all(const floating* X, Py_ssize_t m, const Net* net, floating** Zs,
