@@ -253,7 +253,7 @@ cdef inline floating _cce_from_logits_block(
     return loss
 
 
-# Losses of the output layer (``fastinit.losses`` is their registry): each
+# Losses of the output layer (``fastinit.nn.losses`` is their registry): each
 # fixes the output activation (``_output_block``), the loss summed over the
 # output units of an example (``_loss_block``), and dZ = (1/m) (output - Y),
 # the gradient of the mean loss with respect to the logits (the same form for

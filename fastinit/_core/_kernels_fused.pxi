@@ -4,7 +4,7 @@
 # ``network_forward`` (the drop-in forward pass, prediction) all use.
 #
 # Every loop takes the network's *spec* and a *workspace* as two objects
-# (``fastinit._engines.NetworkSpec`` and ``Workspace``), read once per call:
+# (``fastinit.engines.spec.NetworkSpec`` and ``Workspace``), read once per call:
 #
 #   net.layout        (L, N_COLUMNS) intp, the layout table (LAYOUT_COLUMNS)
 #   net.hidden_act    activation code of the hidden layers (ACTIVATION_CODES)
@@ -488,7 +488,7 @@ cdef bint _buffers_fit(const Py_ssize_t[:, ::1] layout, Py_ssize_t n_params, Py_
                        Py_ssize_t rows, int nt, floating[:, ::1] grad, floating[:, ::1] lanes,
                        floating[:, ::1] acts, floating[:, ::1] deltas,
                        floating[:, ::1] losses):
-    """Whether the work buffers (see ``fastinit._engines.workspace``) fit a
+    """Whether the work buffers (see ``fastinit.engines.spec.workspace``) fit a
     problem of m examples: ``rows`` rows of chunk gradients and chunk losses
     (one per model trained at once), per-thread buffers for nt threads
     (checked before releasing the GIL; the loops trust them)."""

@@ -6,7 +6,7 @@
 # forward cache, the label array) and checks them in C while it holds the GIL:
 # exact ndarrays of one float dtype, native byte order, aligned and
 # C-contiguous, shapes that chain, finite values, valid labels.  It returns
-# None when any check fails, and the Python layer (``fastinit.network``) then
+# None when any check fails, and the Python layer (``fastinit.nn.network``) then
 # validates and converts the inputs itself, raising the error a user should
 # see, and calls the entry point again on clean arrays.  Valid inputs thus
 # cost a few flag and shape comparisons and one finiteness pass in C, and are
@@ -43,7 +43,7 @@ cdef enum:
 cdef struct Net:
     # a network's shape and parameters, read by _Network.read; weight l (0-based)
     # is (dims[l+1], dims[l]); its gradient sits at offset[l] of a flat vector
-    # (W then b, the layout of ``fastinit._engines.pack``)
+    # (W then b, the layout of ``fastinit.engines.spec.pack``)
     Py_ssize_t L
     Py_ssize_t n_params
     Py_ssize_t dims[MAX_NETWORK_LAYERS + 1]
