@@ -38,6 +38,18 @@ cdef extern from "_microkernels.h" nogil:
     double fi_multiply_add_chains_d(Py_ssize_t n)
     float fi_multiply_add_chains_f(Py_ssize_t n)
     const int FI_PEAK_CHAINS
+    void fi_walk_bias_d(const double* W, const double* b, Py_ssize_t n_out, Py_ssize_t n_in,
+                        const double* A, Py_ssize_t lda, double* Z, Py_ssize_t ldz,
+                        Py_ssize_t nv)
+    void fi_walk_relu_d(const double* W, const double* b, Py_ssize_t n_out, Py_ssize_t n_in,
+                        const double* A, Py_ssize_t lda, double* Z, Py_ssize_t ldz,
+                        Py_ssize_t nv)
+    void fi_walk_bias_f(const float* W, const float* b, Py_ssize_t n_out, Py_ssize_t n_in,
+                        const float* A, Py_ssize_t lda, float* Z, Py_ssize_t ldz,
+                        Py_ssize_t nv)
+    void fi_walk_relu_f(const float* W, const float* b, Py_ssize_t n_out, Py_ssize_t n_in,
+                        const float* A, Py_ssize_t lda, float* Z, Py_ssize_t ldz,
+                        Py_ssize_t nv)
 
 
 
@@ -54,6 +66,24 @@ cdef inline void _dense_forward(
         fi_dense_forward_d(W, wr, wc, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_D, epi, M, ldm)
     else:
         fi_dense_forward_f(W, wr, wc, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_F, epi, M, ldm)
+
+
+cdef inline void _walk_product(
+        const floating* W, const floating* b, Py_ssize_t n_out, Py_ssize_t n_in,
+        const floating* A, Py_ssize_t lda,      # IN  (n_in, nbp)
+        floating* Z, Py_ssize_t ldz,            # OUT (n_out, nbp)
+        Py_ssize_t nbp, bint relu) noexcept nogil:
+    """Z = W A + b, or relu(W A + b): ``_dense_forward`` of W (column stride 1)."""
+    if floating is double:
+        if relu:
+            fi_walk_relu_d(W, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_D)
+        else:
+            fi_walk_bias_d(W, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_D)
+    else:
+        if relu:
+            fi_walk_relu_f(W, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_F)
+        else:
+            fi_walk_bias_f(W, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_F)
 
 
 cdef inline void _dense_gradient(

@@ -113,62 +113,6 @@ cdef enum:
     WALK_LAYERS = 16    # layers _block_forward describes at a time (a stack array)
 
 
-# The walk's products, W A + b and relu(W A + b): the micro-kernels of
-# ``_microkernels.h`` with its row-major weights (column stride 1) compiled in,
-# inlined whole ("flatten") so that the product is specialised whatever the
-# compiler's cloning heuristics decide for the walk's few call sites.
-cdef extern from *:
-    """
-    #if defined(__GNUC__) || defined(__clang__)
-    #define FI_WALK_FLATTEN __attribute__((flatten))
-    #else
-    #define FI_WALK_FLATTEN
-    #endif
-    static FI_WALK_FLATTEN void fi_walk_bias_d(const double* W, const double* b, ptrdiff_t n_out,
-            ptrdiff_t n_in, const double* A, ptrdiff_t lda, double* Z, ptrdiff_t ldz, ptrdiff_t nv)
-    { fi_dense_forward_d(W, n_in, 1, b, n_out, n_in, A, lda, Z, ldz, nv, FI_EPI_BIAS, NULL, 0); }
-    static FI_WALK_FLATTEN void fi_walk_relu_d(const double* W, const double* b, ptrdiff_t n_out,
-            ptrdiff_t n_in, const double* A, ptrdiff_t lda, double* Z, ptrdiff_t ldz, ptrdiff_t nv)
-    { fi_dense_forward_d(W, n_in, 1, b, n_out, n_in, A, lda, Z, ldz, nv, FI_EPI_RELU, NULL, 0); }
-    static FI_WALK_FLATTEN void fi_walk_bias_f(const float* W, const float* b, ptrdiff_t n_out,
-            ptrdiff_t n_in, const float* A, ptrdiff_t lda, float* Z, ptrdiff_t ldz, ptrdiff_t nv)
-    { fi_dense_forward_f(W, n_in, 1, b, n_out, n_in, A, lda, Z, ldz, nv, FI_EPI_BIAS, NULL, 0); }
-    static FI_WALK_FLATTEN void fi_walk_relu_f(const float* W, const float* b, ptrdiff_t n_out,
-            ptrdiff_t n_in, const float* A, ptrdiff_t lda, float* Z, ptrdiff_t ldz, ptrdiff_t nv)
-    { fi_dense_forward_f(W, n_in, 1, b, n_out, n_in, A, lda, Z, ldz, nv, FI_EPI_RELU, NULL, 0); }
-    """
-    void fi_walk_bias_d(const double* W, const double* b, Py_ssize_t n_out, Py_ssize_t n_in,
-                        const double* A, Py_ssize_t lda, double* Z, Py_ssize_t ldz,
-                        Py_ssize_t nv) noexcept nogil
-    void fi_walk_relu_d(const double* W, const double* b, Py_ssize_t n_out, Py_ssize_t n_in,
-                        const double* A, Py_ssize_t lda, double* Z, Py_ssize_t ldz,
-                        Py_ssize_t nv) noexcept nogil
-    void fi_walk_bias_f(const float* W, const float* b, Py_ssize_t n_out, Py_ssize_t n_in,
-                        const float* A, Py_ssize_t lda, float* Z, Py_ssize_t ldz,
-                        Py_ssize_t nv) noexcept nogil
-    void fi_walk_relu_f(const float* W, const float* b, Py_ssize_t n_out, Py_ssize_t n_in,
-                        const float* A, Py_ssize_t lda, float* Z, Py_ssize_t ldz,
-                        Py_ssize_t nv) noexcept nogil
-
-
-cdef inline void _walk_product(
-        const floating* W, const floating* b, Py_ssize_t n_out, Py_ssize_t n_in,
-        const floating* A, Py_ssize_t lda,      # IN  (n_in, nbp)
-        floating* Z, Py_ssize_t ldz,            # OUT (n_out, nbp)
-        Py_ssize_t nbp, bint relu) noexcept nogil:
-    """Z = W A + b, or relu(W A + b): ``_dense_forward`` of W (column stride 1)."""
-    if floating is double:
-        if relu:
-            fi_walk_relu_d(W, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_D)
-        else:
-            fi_walk_bias_d(W, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_D)
-    else:
-        if relu:
-            fi_walk_relu_f(W, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_F)
-        else:
-            fi_walk_bias_f(W, b, n_out, n_in, A, lda, Z, ldz, nbp // FI_LANES_F)
-
-
 cdef struct WalkLayer:
     # one layer of ``_forward_walk``, described by its caller; pointers of the
     # walk's dtype, rows of at least _padded(nb) values

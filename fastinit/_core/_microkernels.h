@@ -175,4 +175,26 @@ typedef struct { fi_hf lo, hi; } fi_vf;
 #endif
 #include "_microkernels_body.h"  /* undefines its parameters */
 
+/* ---- the forward walk's products (``_walk_product``) ----
+ * W A + b and relu(W A + b) with row-major weights (column stride 1) compiled
+ * in, inlined whole ("flatten") so that the product is specialised whatever
+ * the compiler's cloning heuristics decide for the walk's few call sites. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FI_WALK_FLATTEN __attribute__((flatten))
+#else
+#define FI_WALK_FLATTEN
+#endif
+static FI_WALK_FLATTEN void fi_walk_bias_d(const double* W, const double* b, ptrdiff_t n_out,
+        ptrdiff_t n_in, const double* A, ptrdiff_t lda, double* Z, ptrdiff_t ldz, ptrdiff_t nv)
+{ fi_dense_forward_d(W, n_in, 1, b, n_out, n_in, A, lda, Z, ldz, nv, FI_EPI_BIAS, NULL, 0); }
+static FI_WALK_FLATTEN void fi_walk_relu_d(const double* W, const double* b, ptrdiff_t n_out,
+        ptrdiff_t n_in, const double* A, ptrdiff_t lda, double* Z, ptrdiff_t ldz, ptrdiff_t nv)
+{ fi_dense_forward_d(W, n_in, 1, b, n_out, n_in, A, lda, Z, ldz, nv, FI_EPI_RELU, NULL, 0); }
+static FI_WALK_FLATTEN void fi_walk_bias_f(const float* W, const float* b, ptrdiff_t n_out,
+        ptrdiff_t n_in, const float* A, ptrdiff_t lda, float* Z, ptrdiff_t ldz, ptrdiff_t nv)
+{ fi_dense_forward_f(W, n_in, 1, b, n_out, n_in, A, lda, Z, ldz, nv, FI_EPI_BIAS, NULL, 0); }
+static FI_WALK_FLATTEN void fi_walk_relu_f(const float* W, const float* b, ptrdiff_t n_out,
+        ptrdiff_t n_in, const float* A, ptrdiff_t lda, float* Z, ptrdiff_t ldz, ptrdiff_t nv)
+{ fi_dense_forward_f(W, n_in, 1, b, n_out, n_in, A, lda, Z, ldz, nv, FI_EPI_RELU, NULL, 0); }
+
 #endif
