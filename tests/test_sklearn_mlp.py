@@ -312,7 +312,6 @@ def test_scikit_learns_own_mlp_tests_pass_with_only_the_import_changed(tmp_path)
     expected = {
         "test_gradient": "calls the private _loss_grad_lbfgs outside a fit",
         "test_multioutput_regression": "several regression outputs: not compiled yet",
-        "test_mlp_sample_weight_with_early_stopping": "sample_weight: not compiled yet",
         "test_mlp_vs_poisson_glm_equivalent": "loss='poisson': not compiled yet",
     }
     assert failed == sorted(expected), proc.stdout[-3000:]
@@ -321,7 +320,6 @@ def test_scikit_learns_own_mlp_tests_pass_with_only_the_import_changed(tmp_path)
 
 @pytest.mark.parametrize("cls, kwargs, fit_kwargs, what", [
     ("MLPRegressor", dict(loss="poisson"), {}, "loss='poisson'"),
-    ("MLPClassifier", {}, dict(sample_weight=np.ones(160)), "sample_weight"),
     ("MLPClassifier", dict(init="lsuv"), {}, "init='lsuv'"),
 ])
 def test_what_is_not_compiled_yet_says_so(cls, kwargs, fit_kwargs, what):
@@ -331,6 +329,76 @@ def test_what_is_not_compiled_yet_says_so(cls, kwargs, fit_kwargs, what):
         y = np.abs(y)
     with pytest.raises(ValueError, match=f"{what}.* not compiled in fastinit yet"):
         getattr(fi, cls)(**kwargs).fit(X, y, **fit_kwargs)
+
+
+@pytest.mark.parametrize("solver, extra", [
+    ("adam", {}), ("sgd", {"batch_size": 32, "alpha": 0.1}),
+    ("lbfgs", {"alpha": 0.05}),
+    ("adam", {"early_stopping": True, "validation_fraction": 0.2, "n_iter_no_change": 3})])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("cls", ["MLPClassifier", "MLPRegressor"])
+def test_sample_weight_fits_as_scikit_learn(solver, extra, sparse, cls):
+    """Weighted losses and gradients in the kernels (each example's loss and
+    dZ times its weight, the mean over the sum of the weights), the batches'
+    means added as scikit-learn adds them; early stopping splits the weights
+    and scores with them."""
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    kind = "multiclass" if cls == "MLPClassifier" else "regression"
+    X, y = _data(kind)
+    w = np.random.RandomState(7).uniform(0.1, 3.0, X.shape[0])
+    XX = scipy_sparse.csr_matrix(X) if sparse else X
+    params = dict(hidden_layer_sizes=(7,), solver=solver, max_iter=20, random_state=0,
+                  learning_rate_init=0.01, **extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = getattr(sk, cls)(**params).fit(XX, y, sample_weight=w)
+        b = getattr(fi, cls)(**params).fit(XX, y, sample_weight=w)
+    _assert_same_fit(a, b, rtol=1e-9 if solver != "lbfgs" else 1e-6)
+    if extra.get("early_stopping"):
+        assert b.validation_scores_ == pytest.approx(a.validation_scores_, rel=1e-9)
+    unweighted = getattr(fi, cls)(**params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        unweighted.fit(XX, y)
+    assert not np.allclose(unweighted.coefs_[0], b.coefs_[0])
+
+
+def test_unit_weights_give_the_unweighted_gradient_bits():
+    """Weights of 1: the same steps as no weights (dZ * 1 and 1 / sum of
+    ones are exact), so the same parameters to the bit."""
+    X, y = _data("multiclass")
+    params = dict(hidden_layer_sizes=(6,), solver="sgd", max_iter=5, random_state=0,
+                  shuffle=False, learning_rate_init=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = fi.MLPClassifier(**params).fit(X, y)
+        b = fi.MLPClassifier(**params).fit(X, y, sample_weight=np.ones(X.shape[0]))
+    for ca, cb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        assert np.array_equal(ca, cb)
+    np.testing.assert_allclose(b.loss_curve_, a.loss_curve_, rtol=1e-14)
+
+
+def test_the_weighted_kernels_check_the_rows_of_y():
+    from fastinit._core._simd import kernels
+    from fastinit.engines.fused import FusedEngine
+    from fastinit.engines.spec import Problem, network_spec, pack
+    from fastinit.nn.optimizers import SGD
+
+    dims = [2, 3, 1]
+    theta = pack(fastinit.initialize_parameters(dims), dims)[0]
+    X = np.random.RandomState(0).randn(2, 10)
+    for weighted, rows in [(True, 1), (False, 2), (True, 3)]:
+        net = network_spec(dims, 1, 0.0, 0, weighted=weighted)
+        engine = FusedEngine(Problem(X, np.ones((rows, 10)), net, SGD(lr=0.1).hyper()),
+                             theta.shape[0], 1)
+        with pytest.raises(ValueError, match="Y has .* rows"):
+            engine.run(theta, np.zeros((1, theta.shape[0])), 0, 1, True)
+    net = network_spec(dims, 1, 0.0, 0, weighted=True)
+    engine = FusedEngine(Problem(X, np.ones((2, 10)), net, SGD(lr=0.1).hyper()),
+                         theta.shape[0], 1)
+    with pytest.raises(ValueError, match="sample weights are taken by"):
+        engine.cost(theta)
+    assert kernels.LOSS_CODES["mse"] == 2
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
@@ -478,3 +546,13 @@ def test_what_a_model_file_cannot_hold_is_refused_at_save(tmp_path):
     with pytest.raises(TypeError, match="init is a Orthogonal"):
         fastinit.save_model(tmp_path / "x.npz", est)
     assert not (tmp_path / "x.npz").exists()
+
+
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+
+@parametrize_with_checks([fi.MLPClassifier(max_iter=50), fi.MLPRegressor(max_iter=50)])
+def test_scikit_learns_estimator_checks(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)

@@ -297,6 +297,29 @@ cdef enum:
 LOSS_CODES = {"binary_cross_entropy": LOSS_BCE, "categorical_cross_entropy": LOSS_CCE,
               "mse": LOSS_MSE}
 
+# Sample weights (scikit-learn's ``sample_weight``): the training loops take
+# a loss code or'ed with LOSS_WEIGHTED (from ``NetworkSpec.weighted``); the
+# weights are then the row after the targets in Y (so a gather of Y's rows
+# gathers them too).  Each example's loss and its dZ are multiplied by its
+# weight, and the mean over m examples becomes the sum divided by the sum of
+# the weights (``_inverse_count``): scikit-learn's weighted average.
+cdef enum:
+    LOSS_WEIGHTED = 256
+    LOSS_KIND = 255    # loss_kind & LOSS_KIND: the loss's code
+
+
+cdef inline floating _inverse_count(const floating* Y, Py_ssize_t n_out, Py_ssize_t m,
+                                    int loss_kind) noexcept nogil:
+    """1 / m, or with LOSS_WEIGHTED 1 / (the sum of the m weights of row
+    ``n_out`` of Y, row stride m), added in order."""
+    cdef Py_ssize_t i
+    cdef floating total = 0
+    if not (loss_kind & LOSS_WEIGHTED):
+        return 1.0 / m
+    for i in range(m):
+        total = total + Y[n_out * m + i]
+    return 1.0 / total
+
 
 cdef inline bint _output_is_probability(int loss) noexcept nogil:
     """Whether the loss's outputs are probabilities (they saturate near 0 and 1)."""

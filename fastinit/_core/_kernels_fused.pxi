@@ -10,6 +10,8 @@
 #   net.hidden_act    activation code of the hidden layers (ACTIVATION_CODES)
 #   net.slope         negative slope of leaky_relu
 #   net.loss          the output layer and its loss (LOSS_CODES)
+#   net.weighted      Y's last row holds sample weights (train_full_batch and
+#                     train_minibatch only; see LOSS_WEIGHTED)
 #   net.keep          (L,) float64 dropout keep probabilities, or None
 #   net.dropout_seed  the dropout masks' seed
 #   work.grad, .lanes, .acts, .deltas, .losses: the scratch buffers
@@ -315,11 +317,23 @@ cdef inline floating _block_pass(
     cdef const floating* X_block = _block_forward(theta, layout, L, X, m, start, nb, acts,
                                                   hidden_act, slope, &ldx, dp)
     cdef floating* Z = acts + _layer(layout, L - 1)[ACT_AT]
+    cdef int kind = loss_kind & LOSS_KIND
+    cdef const floating* w = NULL  # the examples' weights (LOSS_WEIGHTED), else NULL
+    cdef Py_ssize_t i, j
     # output layer: loss (only when recorded) and dZ = (p - Y) / m
     n_out = _layer(layout, L - 1)[N_OUT]
-    if record:
-        loss = _block_loss(Z, ld, Y + start, m, n_out, nb, loss_kind, loss)
-    _output_gradient_block(Z, ld, Y + start, m, inv_m, loss_kind, delta, ld, n_out, nb, work)
+    if loss_kind & LOSS_WEIGHTED:
+        w = Y + n_out * m + start
+    if record and w == NULL:
+        loss = _block_loss(Z, ld, Y + start, m, n_out, nb, kind, loss)
+    elif record:  # each example's loss times its weight, in order
+        for i in range(nb):
+            loss = loss + w[i] * _loss_block(kind, Z + i, ld, Y + start + i, m, n_out, 1)
+    _output_gradient_block(Z, ld, Y + start, m, inv_m, kind, delta, ld, n_out, nb, work)
+    if w != NULL:
+        for j in range(n_out):
+            for i in range(nb):
+                delta[j * ld + i] = delta[j * ld + i] * w[i]
     _zero_padding(delta, ld, n_out, nb, nbp)
     # backward, from the output layer down to the first
     for l in range(L - 1, -1, -1):
@@ -396,14 +410,14 @@ cdef floating _iteration(
         floating* grad, floating* losses,       # WORK (n_chunks, n_params), (n_chunks,)
         int hidden_act, floating slope, int loss_kind, bint record,
         const Optim* o, floating* state, Py_ssize_t t, int nt,
-        const Dropout* dropout) noexcept nogil:
+        const Dropout* dropout, floating inv_m) noexcept nogil:
     """Step t (1 for the first) of training on the m examples of X: the chunks
     (``chunking``) on up to ``nt`` threads or one after the other, the same
     operations either way (so the same bits); returns the summed loss of the
-    parameters before the step when ``record``."""
+    parameters before the step when ``record``.  ``inv_m`` is
+    ``_inverse_count``: 1 / m, or 1 / the sum of the weights."""
     cdef Py_ssize_t c, tid, per_chunk = _per_chunk(m), n_chunks = _n_chunks(m)
     cdef Py_ssize_t half = deltas_row // 2
-    cdef floating inv_m = 1.0 / m
     cdef Dropout d
     cdef const Dropout* dp = NULL
     if dropout != NULL:  # this step's masks
@@ -496,6 +510,26 @@ cdef const Dropout* _dropout_of(Dropout* d, const double[::1] keep, unsigned lon
     return NULL
 
 
+cdef int _unweighted_loss(object net) except -1:
+    """The spec's loss code, for the loops that take no sample weights."""
+    if net.weighted:
+        raise ValueError("sample weights are taken by train_full_batch and train_minibatch "
+                         "only")
+    return net.loss
+
+
+cdef int _weighted_loss(object net, Py_ssize_t y_rows) except -1:
+    """The spec's loss code, or'ed with LOSS_WEIGHTED when ``net.weighted``;
+    Y must then hold one row more than the outputs (the weights).  Checked
+    here: the weighted loops read that row."""
+    cdef const Py_ssize_t[:, ::1] layout = net.layout
+    cdef Py_ssize_t n_out = layout[layout.shape[0] - 1, N_OUT]
+    if y_rows != n_out + (1 if net.weighted else 0):
+        raise ValueError(f"Y has {y_rows} rows; the network has {n_out} outputs"
+                         f"{' and sample weights' if net.weighted else ''}")
+    return net.loss | (LOSS_WEIGHTED if net.weighted else 0)
+
+
 def train_full_batch(
         object net,                            # IN  the network's spec (see the tier's header)
         object work,                           # WORK its workspace (see the tier's header)
@@ -526,7 +560,7 @@ def train_full_batch(
     everything else is trusted.
     """
     cdef const Py_ssize_t[:, ::1] layout = net.layout
-    cdef int hidden_act = net.hidden_act, loss = net.loss
+    cdef int hidden_act = net.hidden_act, loss = _weighted_loss(net, Y.shape[0])
     cdef floating slope = net.slope
     cdef const double[::1] keep = net.keep
     cdef unsigned long long dropout_seed = net.dropout_seed
@@ -545,7 +579,7 @@ def train_full_batch(
     cdef Dropout d
     cdef const Dropout* dp = _dropout_of(&d, keep, dropout_seed)
     cdef Py_ssize_t it
-    cdef floating inv_m = 1.0 / m
+    cdef floating inv_m = _inverse_count(&Y[0, 0], layout[L - 1, N_OUT], m, loss)
     cdef floating loss_sum, recorded = 0
     cdef bint record
     with nogil:
@@ -555,7 +589,7 @@ def train_full_batch(
                                   &lanes[0, 0], &acts[0, 0], &deltas[0, 0], lanes.shape[1],
                                   acts.shape[1], deltas.shape[1], &grad[0, 0], &losses[0, 0],
                                   hidden_act, slope, loss, record, &o, &state[0, 0],
-                                  first_step + it + 1, nt, dp)
+                                  first_step + it + 1, nt, dp, inv_m)
             if record:
                 recorded = loss_sum
     if record_first and n_iter > 0:
@@ -584,7 +618,7 @@ def train_models(
     ``train_full_batch`` (chunk by chunk), so its bits equal a call of that
     kernel on it alone, for any thread count."""
     cdef const Py_ssize_t[:, ::1] layout = net.layout
-    cdef int hidden_act = net.hidden_act, loss = net.loss
+    cdef int hidden_act = net.hidden_act, loss = _unweighted_loss(net)
     cdef floating slope = net.slope
     cdef const double[::1] keep = net.keep
     cdef unsigned long long dropout_seed = net.dropout_seed
@@ -637,7 +671,7 @@ def train_models(
                                       0, 0, deltas.shape[1], &grad[tid, 0], &losses[tid, 0],
                                       hidden_act, slope, loss, record_first and it == 0,
                                       &opts[k], &states[k, 0], first_step + it + 1, 1,
-                                      &drops[k] if dp != NULL else NULL)
+                                      &drops[k] if dp != NULL else NULL, inv_m)
                 if record_first and it == 0:
                     costs[k] = inv_m * loss_sum
     free(opts)
@@ -657,7 +691,7 @@ def dataset_cost(
     of ``train_full_batch``'s recording iteration, with the same sums in the
     same order, so the same bits as the cost it records."""
     cdef const Py_ssize_t[:, ::1] layout = net.layout
-    cdef int hidden_act = net.hidden_act, loss = net.loss
+    cdef int hidden_act = net.hidden_act, loss = _unweighted_loss(net)
     cdef floating slope = net.slope
     cdef floating[:, ::1] acts = work.acts
     cdef floating[:, ::1] losses = work.losses
@@ -758,7 +792,7 @@ def train_minibatch(
     Returns the epoch whose order ``order`` holds at the end (pass it back
     next call)."""
     cdef const Py_ssize_t[:, ::1] layout = net.layout
-    cdef int hidden_act = net.hidden_act, loss = net.loss
+    cdef int hidden_act = net.hidden_act, loss = _weighted_loss(net, Y.shape[0])
     cdef floating slope = net.slope
     cdef const double[::1] keep = net.keep
     cdef unsigned long long dropout_seed = net.dropout_seed
@@ -810,7 +844,8 @@ def train_minibatch(
                              &lanes[0, 0], &acts[0, 0], &deltas[0, 0], lanes.shape[1],
                              acts.shape[1], deltas.shape[1], &grad[0, 0], &losses[0, 0],
                              hidden_act, slope, loss, record, &o, &state[0, 0], s + 1,
-                             _threads_of(n_threads, nb), dp)
+                             _threads_of(n_threads, nb), dp,
+                             _inverse_count(&Y_batch[0], layout[L - 1, N_OUT], nb, loss))
             if record:
                 recorded[s - first_step] = got
     return order_epoch
@@ -830,7 +865,7 @@ def activation_statistics(
     a < 0.01 or a > 0.99 for sigmoid and the output probabilities, never for
     the other activations (nor the identity output of "mse")."""
     cdef const Py_ssize_t[:, ::1] layout = net.layout
-    cdef int hidden_act = net.hidden_act, loss = net.loss
+    cdef int hidden_act = net.hidden_act, loss = _unweighted_loss(net)
     cdef floating slope = net.slope
     cdef Py_ssize_t L = layout.shape[0], m = X.shape[1]
     cdef Py_ssize_t start, nb, l, j, i, n_out, unit0, ldx, ld

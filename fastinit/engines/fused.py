@@ -101,13 +101,14 @@ class MiniBatchEngine(FusedEngine):
 
 
     def epoch(self, theta: np.ndarray, state: np.ndarray, order: np.ndarray,
-              first_step: int) -> float:
+              first_step: int) -> np.ndarray:
         """One epoch over the examples in the caller's ``order`` (a
         permutation of 0 .. m - 1, scikit-learn's shuffle or the identity),
         cut into batches in that order: steps ``first_step + 1 ..``, one per
-        batch.  Returns the sum over the batches of each batch's summed loss
-        before its update plus its size times the L2 penalty (scikit-learn's
-        ``accumulated_loss``), added batch after batch in float64."""
+        batch.  Returns each batch's summed loss before its update plus the L2
+        penalty times its size (with sample weights: weighted, and times the
+        sum of its weights), one per batch (a view, valid until the next
+        call)."""
         m = self.problem.X.shape[1]
         n_batches = -(-m // self.batch_size)
         if self.batch_losses.shape[0] < n_batches:
@@ -121,10 +122,7 @@ class MiniBatchEngine(FusedEngine):
             X_batch=self.X_batch, Y_batch=self.Y_batch, batch_losses=self.batch_losses,
             epoch_origin=first_step)
         self.order_epoch = -1  # the order is the caller's, not one of epoch_order's
-        total = 0.0
-        for loss in self.batch_losses[:n_batches].tolist():
-            total += loss
-        return total
+        return self.batch_losses[:n_batches]
 
 
 def shuffle_seed(seed: int | None) -> int:

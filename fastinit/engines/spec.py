@@ -176,7 +176,8 @@ class NetworkSpec:
     size of one thread's activation buffer (:func:`layout_of`), the hidden
     activation's code and leaky_relu's slope, the loss's code of
     ``LOSS_CODES``, and dropout (keep probability per layer, None for none,
-    and the masks' seed)."""
+    and the masks' seed), and whether Y's last row holds sample weights
+    (``weighted``: the full-batch and mini-batch loops only)."""
 
     layout: np.ndarray
     act_size: int
@@ -185,13 +186,15 @@ class NetworkSpec:
     loss: int
     keep: np.ndarray | None = None
     dropout_seed: int = 0
+    weighted: bool = False
 
 
 def network_spec(dims: Sequence[int], hidden_act: int, slope: float, loss: int,
-                 keep: np.ndarray | None = None, dropout_seed: int = 0) -> NetworkSpec:
+                 keep: np.ndarray | None = None, dropout_seed: int = 0,
+                 weighted: bool = False) -> NetworkSpec:
     """The spec of a network of layer sizes ``dims``."""
     layout, act_size = layout_of(dims, hidden_act, keep)
-    return NetworkSpec(layout, act_size, hidden_act, slope, loss, keep, dropout_seed)
+    return NetworkSpec(layout, act_size, hidden_act, slope, loss, keep, dropout_seed, weighted)
 
 
 @dataclass

@@ -31,9 +31,12 @@ between ``partial_fit`` calls and is new at every ``fit``, as in scikit-learn.
 
 * a sparse ``X`` (CSR, CSC): each batch densified on its own (for L-BFGS
   and prediction, a block of rows at a time), never the whole matrix.
+* ``sample_weight``: in the kernels (``NetworkSpec.weighted``), each
+  example's loss and gradient times its weight, means over the sum of the
+  weights, as scikit-learn weighs them.
 
 Not yet compiled (a ``ValueError`` says so; scikit-learn's own class does
-them): ``loss="poisson"``, ``sample_weight``, ``init="lsuv"`` and a
+them): ``loss="poisson"``, ``init="lsuv"`` and a
 regressor with several outputs.
 """
 from __future__ import annotations
@@ -109,8 +112,6 @@ class _CompiledMLP(_MixinBase):
         what = None
         if getattr(self, "loss", None) == "poisson":
             what = "loss='poisson'"
-        elif sample_weight is not None:
-            what = "sample_weight"
         elif isinstance(self.init, LSUV) or self.init == "lsuv":
             what = "init='lsuv'"
         elif self.n_threads == 0:
@@ -205,7 +206,8 @@ class _CompiledMLP(_MixinBase):
         dtype = self._compiled_dtype(X)
         dims, loss, theta = self._network(dtype)
         act = _kernels.ACTIVATION_CODES[_ACTIVATIONS[self.activation]]
-        net = network_spec(dims, act, 0.0, _kernels.LOSS_CODES[loss])
+        net = network_spec(dims, act, 0.0, _kernels.LOSS_CODES[loss],
+                           weighted=sample_weight is not None)
         # one plain gradient step of size 0: the cost before it and its gradient
         # (with alpha's term), theta unchanged (theta - 0 * g is theta)
         optimizer = SGD(lr=1.0)
@@ -214,7 +216,7 @@ class _CompiledMLP(_MixinBase):
         hyper = optimizer.hyper(l2=0.0 if sparse else alpha)  # sparse: alpha's term added once
         hyper[_kernels.HYPER_FIELDS["lr"]] = 0.0
         n = X.shape[0]
-        Yt = np.ascontiguousarray(np.asarray(y, dtype=dtype).reshape(n, -1).T)
+        Yt = self._targets(y, sample_weight, n, dtype)
         state = optimizer.initial_state(theta.shape[0], dtype)
         evaluate: Any
         if sparse:
@@ -255,6 +257,15 @@ class _CompiledMLP(_MixinBase):
         loss, grad = evaluate()
         return loss, grad[where].astype(np.float64)
 
+    @staticmethod
+    def _targets(y: Any, sample_weight: Any, n: int, dtype: np.dtype) -> np.ndarray:
+        """Y as the kernels take it, (n_outputs, n), with the sample weights
+        as one more row when there are weights (``NetworkSpec.weighted``)."""
+        Y = np.asarray(y, dtype=dtype).reshape(n, -1).T
+        if sample_weight is not None:
+            Y = np.vstack([Y, np.asarray(sample_weight, dtype=dtype).reshape(1, n)])
+        return np.ascontiguousarray(Y)
+
     def _threads(self) -> int:
         return self.n_threads if self.n_threads > 0 else available_cpus()
 
@@ -287,17 +298,24 @@ class _CompiledMLP(_MixinBase):
         if early_stopping:
             should_stratify = is_classifier(self) and self.n_outputs_ == 1
             stratify = y if should_stratify else None
-            X_train, X_val, y_train, y_val = train_test_split(
-                X, y, random_state=self._random_state, test_size=self.validation_fraction,
-                stratify=stratify)
+            if sample_weight is None:
+                X_train, X_val, y_train, y_val = train_test_split(
+                    X, y, random_state=self._random_state, test_size=self.validation_fraction,
+                    stratify=stratify)
+                sample_weight_train = sample_weight_val = None
+            else:
+                (X_train, X_val, y_train, y_val, sample_weight_train,
+                 sample_weight_val) = train_test_split(
+                    X, y, sample_weight, random_state=self._random_state,
+                    test_size=self.validation_fraction, stratify=stratify)
             if X_val.shape[0] < 2:
                 raise ValueError("The validation set is too small. Increase "
                                  "'validation_fraction' or the size of your dataset.")
             if is_classifier(self):
                 y_val = self._label_binarizer.inverse_transform(y_val)
         else:
-            X_train, y_train = X, y
-            X_val = y_val = None
+            X_train, y_train, sample_weight_train = X, y, sample_weight
+            X_val = y_val = sample_weight_val = None
 
         self._check_outputs()
         n_samples = X_train.shape[0]
@@ -315,7 +333,8 @@ class _CompiledMLP(_MixinBase):
         dtype = self._compiled_dtype(X_train)
         dims, loss, theta = self._network(dtype)
         act = _kernels.ACTIVATION_CODES[_ACTIVATIONS[self.activation]]
-        net = network_spec(dims, act, 0.0, _kernels.LOSS_CODES[loss])
+        net = network_spec(dims, act, 0.0, _kernels.LOSS_CODES[loss],
+                           weighted=sample_weight_train is not None)
         optimizer: SGD | Adam
         if self.solver == "sgd":
             momentum = float(self.momentum)
@@ -326,7 +345,11 @@ class _CompiledMLP(_MixinBase):
             optimizer = Adam(lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
                              eps=self.epsilon, variant="sklearn")
         hyper = optimizer.hyper(l2=float(self.alpha))
-        Yt = np.ascontiguousarray(np.asarray(y_train, dtype=dtype).reshape(n_samples, -1).T)
+        Yt = self._targets(y_train, sample_weight_train, n_samples, dtype)
+        # scikit-learn adds each batch's mean loss times its size; a batch's mean
+        # is its summed loss over its size, or over the sum of its weights
+        batch_starts = np.arange(0, n_samples, batch_size)
+        batch_sizes = np.diff(np.append(batch_starts, n_samples)).astype(np.float64)
         engine: MiniBatchEngine | _SparseRows
         if _sparse.issparse(X_train):
             engine = _SparseRows(X_train, Yt, net, hyper, batch_size, self._threads(),
@@ -354,7 +377,19 @@ class _CompiledMLP(_MixinBase):
                     sample_idx = _shuffled(sample_idx, self._random_state)
                 hyper[lr_field] = getattr(self._optimizer, "learning_rate",
                                           self.learning_rate_init)
-                accumulated_loss = engine.epoch(theta, state, sample_idx, self._compiled_steps)
+                sums = engine.epoch(theta, state, sample_idx, self._compiled_steps).tolist()
+                if sample_weight_train is None:
+                    accumulated_loss = 0.0
+                    for batch_sum in sums:
+                        accumulated_loss += batch_sum
+                else:
+                    batch_weights = np.add.reduceat(
+                        np.asarray(sample_weight_train, dtype=np.float64)[sample_idx],
+                        batch_starts)
+                    accumulated_loss = 0.0
+                    for batch_sum, size, weight in zip(sums, batch_sizes.tolist(),
+                                                       batch_weights.tolist()):
+                        accumulated_loss += batch_sum / weight * size
                 self._compiled_steps += n_batches
                 if isinstance(self._optimizer, AdamOptimizer):
                     self._optimizer.t = self._compiled_steps
@@ -366,7 +401,8 @@ class _CompiledMLP(_MixinBase):
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
-                self._update_no_improvement_count(early_stopping, X_val, y_val, None)
+                self._update_no_improvement_count(early_stopping, X_val, y_val,
+                                                  sample_weight_val)
                 self._optimizer.iteration_ends(self.t_)
 
                 if self._no_improvement_count > self.n_iter_no_change:
@@ -416,6 +452,7 @@ class _SparseRows:
     def __init__(self, X: Any, Yt: np.ndarray, net: Any, hyper: np.ndarray, rows: int,
                  n_threads: int, n_params: int):
         self.X, self.Yt, self.rows = X.tocsr(), Yt, rows
+        self.weighted = bool(net.weighted)  # Yt's last row: the sample weights
         n = self.X.shape[0]
         self.n_blocks = -(-n // rows)
         sizes = {rows, n - (self.n_blocks - 1) * rows}
@@ -424,39 +461,45 @@ class _SparseRows:
                                                   net, hyper), n_params, n_threads)
                         for size in sizes}
 
-    def _run(self, rows: np.ndarray, theta: np.ndarray, state: np.ndarray, step: int) -> float:
-        """Step ``step + 1`` on these rows; their mean loss (+ the L2 penalty
-        of the problem's hyper-parameters, its mean over these rows) before it."""
+    def _run(self, rows: np.ndarray, theta: np.ndarray, state: np.ndarray,
+             step: int) -> tuple[float, float]:
+        """Step ``step + 1`` on these rows: their mean loss (weighted, + the L2
+        penalty of the problem's hyper-parameters, its mean over these rows)
+        before it, and their count (or the sum of their weights)."""
         engine = self.engines[rows.shape[0]]
         engine.problem.X[...] = self.X[rows].toarray().T
         np.take(self.Yt, rows, axis=1, out=engine.problem.Y)
-        return engine.run(theta, state, step, 1, True)
+        count = float(engine.problem.Y[-1].sum(dtype=np.float64)) if self.weighted \
+            else float(rows.shape[0])
+        return engine.run(theta, state, step, 1, True), count
 
     def epoch(self, theta: np.ndarray, state: np.ndarray, order: np.ndarray,
-              first_step: int) -> float:
-        total = 0.0
+              first_step: int) -> np.ndarray:
+        sums = np.empty(self.n_blocks)
         for k in range(self.n_blocks):
-            rows = order[k * self.rows:(k + 1) * self.rows]
-            # the batch's mean loss + L2 penalty times its size: what the dense
-            # epoch adds up
-            total += self._run(rows, theta, state, first_step + k) * rows.shape[0]
-        return total
+            mean, count = self._run(order[k * self.rows:(k + 1) * self.rows], theta, state,
+                                    first_step + k)
+            sums[k] = mean * count  # what the dense epoch returns per batch
+        return sums
 
     def loss_gradient(self, theta: np.ndarray, state: np.ndarray, l2: float,
                       weights: np.ndarray) -> tuple[float, np.ndarray]:
-        """Mean loss + l2 / 2n sum of squared weights, and its gradient, from
-        the blocks' losses and gradients (hyper-parameters without L2, step
-        size 0) weighted by their sizes; ``weights`` marks the weights in
-        ``theta`` (biases are not penalised)."""
+        """Mean loss + l2 / 2n sum of squared weights (n: the examples, or
+        the sum of the sample weights), and its gradient, from the blocks'
+        losses and gradients (hyper-parameters without L2, step size 0)
+        weighted by their sizes; ``weights`` marks the weights in ``theta``
+        (biases are not penalised)."""
         n = self.X.shape[0]
-        loss, grad = 0.0, np.zeros(theta.shape[0])
+        loss, total, grad = 0.0, 0.0, np.zeros(theta.shape[0])
         for k in range(self.n_blocks):
             rows = np.arange(k * self.rows, min((k + 1) * self.rows, n))
-            loss += self._run(rows, theta, state, 0) * rows.shape[0]
-            grad += self.engines[rows.shape[0]].gradient * rows.shape[0]
+            mean, count = self._run(rows, theta, state, 0)
+            loss += mean * count
+            grad += self.engines[rows.shape[0]].gradient * count
+            total += count
         W = theta[weights].astype(np.float64)
         grad[weights] += l2 * W
-        return (loss + 0.5 * l2 * float(np.dot(W, W))) / n, grad / n
+        return (loss + 0.5 * l2 * float(np.dot(W, W))) / total, grad / total
 
 
 def _shuffled(sample_idx: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
