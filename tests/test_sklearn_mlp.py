@@ -311,7 +311,6 @@ def test_scikit_learns_own_mlp_tests_pass_with_only_the_import_changed(tmp_path)
                      if line.startswith(("FAILED", "ERROR"))})
     expected = {
         "test_gradient": "calls the private _loss_grad_lbfgs outside a fit",
-        "test_multioutput_regression": "several regression outputs: not compiled yet",
         "test_mlp_vs_poisson_glm_equivalent": "loss='poisson': not compiled yet",
     }
     assert failed == sorted(expected), proc.stdout[-3000:]
@@ -396,7 +395,7 @@ def test_the_weighted_kernels_check_the_rows_of_y():
     net = network_spec(dims, 1, 0.0, 0, weighted=True)
     engine = FusedEngine(Problem(X, np.ones((2, 10)), net, SGD(lr=0.1).hyper()),
                          theta.shape[0], 1)
-    with pytest.raises(ValueError, match="sample weights are taken by"):
+    with pytest.raises(ValueError, match="sample weights and output means are taken by"):
         engine.cost(theta)
     assert kernels.LOSS_CODES["mse"] == 2
 
@@ -434,10 +433,23 @@ def test_sparse_input_fits_as_scikit_learn(fmt, solver, monkeypatch):
         np.testing.assert_allclose(cb, ca, rtol=1e-6, atol=1e-6 * np.abs(ca).max())
 
 
-def test_several_regression_outputs_say_so():
-    Xr, yr = _data("regression")
-    with pytest.raises(ValueError, match="several outputs are not compiled"):
-        fi.MLPRegressor(max_iter=2).fit(Xr, np.stack([yr, yr], axis=1))
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_several_regression_outputs_fit_as_scikit_learn(solver, weighted):
+    """scikit-learn's squared loss of k outputs is reported as a mean over
+    them (its gradient is the summed loss's): the kernels' LOSS_OUTPUT_MEAN."""
+    X, y = _data("regression")
+    Y = np.stack([y, 0.5 * y + X[:, 3], -X[:, 4]], axis=1)
+    w = np.random.RandomState(1).uniform(0.5, 2.0, X.shape[0]) if weighted else None
+    params = dict(hidden_layer_sizes=(8,), solver=solver, max_iter=15, random_state=0,
+                  alpha=0.01, learning_rate_init=0.005)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = sk.MLPRegressor(**params).fit(X, Y, sample_weight=w)
+        b = fi.MLPRegressor(**params).fit(X, Y, sample_weight=w)
+    _assert_same_fit(a, b, rtol=1e-9 if solver != "lbfgs" else 1e-6)
+    assert b.loss_ == pytest.approx(a.loss_, rel=1e-9 if solver != "lbfgs" else 1e-6)
+    np.testing.assert_allclose(b.predict(X), a.predict(X), rtol=1e-5, atol=1e-8)
 
 
 def test_bad_fastinit_parameters_are_refused_clearly():

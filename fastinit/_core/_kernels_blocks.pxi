@@ -303,8 +303,12 @@ LOSS_CODES = {"binary_cross_entropy": LOSS_BCE, "categorical_cross_entropy": LOS
 # gathers them too).  Each example's loss and its dZ are multiplied by its
 # weight, and the mean over m examples becomes the sum divided by the sum of
 # the weights (``_inverse_count``): scikit-learn's weighted average.
+# LOSS_OUTPUT_MEAN (from ``NetworkSpec.output_mean``) records the loss of an
+# example as the mean over its output units instead of their sum (the
+# gradient is unchanged): scikit-learn's squared loss of several outputs.
 cdef enum:
     LOSS_WEIGHTED = 256
+    LOSS_OUTPUT_MEAN = 512
     LOSS_KIND = 255    # loss_kind & LOSS_KIND: the loss's code
 
 

@@ -12,6 +12,8 @@
 #   net.loss          the output layer and its loss (LOSS_CODES)
 #   net.weighted      Y's last row holds sample weights (train_full_batch and
 #                     train_minibatch only; see LOSS_WEIGHTED)
+#   net.output_mean   recorded losses are means over the outputs (the same two
+#                     loops; see LOSS_OUTPUT_MEAN)
 #   net.keep          (L,) float64 dropout keep probabilities, or None
 #   net.dropout_seed  the dropout masks' seed
 #   work.grad, .lanes, .acts, .deltas, .losses: the scratch buffers
@@ -319,16 +321,24 @@ cdef inline floating _block_pass(
     cdef floating* Z = acts + _layer(layout, L - 1)[ACT_AT]
     cdef int kind = loss_kind & LOSS_KIND
     cdef const floating* w = NULL  # the examples' weights (LOSS_WEIGHTED), else NULL
+    cdef floating block
     cdef Py_ssize_t i, j
     # output layer: loss (only when recorded) and dZ = (p - Y) / m
     n_out = _layer(layout, L - 1)[N_OUT]
     if loss_kind & LOSS_WEIGHTED:
         w = Y + n_out * m + start
-    if record and w == NULL:
+    if record and w == NULL and not (loss_kind & LOSS_OUTPUT_MEAN):
         loss = _block_loss(Z, ld, Y + start, m, n_out, nb, kind, loss)
-    elif record:  # each example's loss times its weight, in order
-        for i in range(nb):
-            loss = loss + w[i] * _loss_block(kind, Z + i, ld, Y + start + i, m, n_out, 1)
+    elif record:  # each example's loss times its weight, in order; then / n_out
+        block = 0
+        if w == NULL:
+            block = _block_loss(Z, ld, Y + start, m, n_out, nb, kind, block)
+        else:
+            for i in range(nb):
+                block = block + w[i] * _loss_block(kind, Z + i, ld, Y + start + i, m, n_out, 1)
+        if loss_kind & LOSS_OUTPUT_MEAN:
+            block = block / n_out
+        loss = loss + block
     _output_gradient_block(Z, ld, Y + start, m, inv_m, kind, delta, ld, n_out, nb, work)
     if w != NULL:
         for j in range(n_out):
@@ -512,14 +522,15 @@ cdef const Dropout* _dropout_of(Dropout* d, const double[::1] keep, unsigned lon
 
 cdef int _unweighted_loss(object net) except -1:
     """The spec's loss code, for the loops that take no sample weights."""
-    if net.weighted:
-        raise ValueError("sample weights are taken by train_full_batch and train_minibatch "
-                         "only")
+    if net.weighted or net.output_mean:
+        raise ValueError("sample weights and output means are taken by train_full_batch "
+                         "and train_minibatch only")
     return net.loss
 
 
 cdef int _weighted_loss(object net, Py_ssize_t y_rows) except -1:
-    """The spec's loss code, or'ed with LOSS_WEIGHTED when ``net.weighted``;
+    """The spec's loss code, or'ed with LOSS_WEIGHTED when ``net.weighted``
+    (and LOSS_OUTPUT_MEAN when ``net.output_mean``);
     Y must then hold one row more than the outputs (the weights).  Checked
     here: the weighted loops read that row."""
     cdef const Py_ssize_t[:, ::1] layout = net.layout
@@ -527,7 +538,8 @@ cdef int _weighted_loss(object net, Py_ssize_t y_rows) except -1:
     if y_rows != n_out + (1 if net.weighted else 0):
         raise ValueError(f"Y has {y_rows} rows; the network has {n_out} outputs"
                          f"{' and sample weights' if net.weighted else ''}")
-    return net.loss | (LOSS_WEIGHTED if net.weighted else 0)
+    return (net.loss | (LOSS_WEIGHTED if net.weighted else 0)
+            | (LOSS_OUTPUT_MEAN if net.output_mean else 0))
 
 
 def train_full_batch(

@@ -176,8 +176,10 @@ class NetworkSpec:
     size of one thread's activation buffer (:func:`layout_of`), the hidden
     activation's code and leaky_relu's slope, the loss's code of
     ``LOSS_CODES``, and dropout (keep probability per layer, None for none,
-    and the masks' seed), and whether Y's last row holds sample weights
-    (``weighted``: the full-batch and mini-batch loops only)."""
+    and the masks' seed), whether Y's last row holds sample weights
+    (``weighted``) and whether recorded losses are means over the output units
+    (``output_mean``: scikit-learn's squared loss; both for the full-batch and
+    mini-batch loops only)."""
 
     layout: np.ndarray
     act_size: int
@@ -187,14 +189,16 @@ class NetworkSpec:
     keep: np.ndarray | None = None
     dropout_seed: int = 0
     weighted: bool = False
+    output_mean: bool = False
 
 
 def network_spec(dims: Sequence[int], hidden_act: int, slope: float, loss: int,
                  keep: np.ndarray | None = None, dropout_seed: int = 0,
-                 weighted: bool = False) -> NetworkSpec:
+                 weighted: bool = False, output_mean: bool = False) -> NetworkSpec:
     """The spec of a network of layer sizes ``dims``."""
     layout, act_size = layout_of(dims, hidden_act, keep)
-    return NetworkSpec(layout, act_size, hidden_act, slope, loss, keep, dropout_seed, weighted)
+    return NetworkSpec(layout, act_size, hidden_act, slope, loss, keep, dropout_seed, weighted,
+                       output_mean)
 
 
 @dataclass

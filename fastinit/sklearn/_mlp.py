@@ -36,8 +36,7 @@ between ``partial_fit`` calls and is new at every ``fit``, as in scikit-learn.
   weights, as scikit-learn weighs them.
 
 Not yet compiled (a ``ValueError`` says so; scikit-learn's own class does
-them): ``loss="poisson"``, ``init="lsuv"`` and a
-regressor with several outputs.
+them): ``loss="poisson"`` and ``init="lsuv"``.
 """
 from __future__ import annotations
 
@@ -202,12 +201,12 @@ class _CompiledMLP(_MixinBase):
         """scikit-learn's ``_fit_lbfgs`` (SciPy's L-BFGS-B with ``max_iter``,
         ``max_fun``, ``tol``), the loss and gradient of each evaluation from
         one compiled pass over the data (:meth:`_loss_grad_lbfgs`)."""
-        self._check_outputs()
         dtype = self._compiled_dtype(X)
         dims, loss, theta = self._network(dtype)
         act = _kernels.ACTIVATION_CODES[_ACTIVATIONS[self.activation]]
         net = network_spec(dims, act, 0.0, _kernels.LOSS_CODES[loss],
-                           weighted=sample_weight is not None)
+                           weighted=sample_weight is not None,
+                           output_mean=self._output_mean())
         # one plain gradient step of size 0: the cost before it and its gradient
         # (with alpha's term), theta unchanged (theta - 0 * g is theta)
         optimizer = SGD(lr=1.0)
@@ -269,12 +268,10 @@ class _CompiledMLP(_MixinBase):
     def _threads(self) -> int:
         return self.n_threads if self.n_threads > 0 else available_cpus()
 
-    def _check_outputs(self) -> None:
-        if not is_classifier(self) and self.n_outputs_ > 1:
-            # scikit-learn's squared loss is a mean over the outputs too (its
-            # gradient is not): the compiled loss would report k times it
-            raise ValueError(f"{type(self).__name__}: several outputs are not compiled in "
-                             f"fastinit yet; use scikit-learn's {type(self).__name__}")
+    def _output_mean(self) -> bool:
+        """Whether the loss is reported as a mean over the outputs:
+        scikit-learn's squared loss (its gradient is the summed loss's)."""
+        return not is_classifier(self) and self.n_outputs_ > 1
 
     # ------------------------------------------------------------ the epochs
     def _fit_stochastic(self, X, y, sample_weight, activations, deltas, coef_grads,
@@ -317,7 +314,6 @@ class _CompiledMLP(_MixinBase):
             X_train, y_train, sample_weight_train = X, y, sample_weight
             X_val = y_val = sample_weight_val = None
 
-        self._check_outputs()
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=np.intp)
         if self.batch_size == "auto":
@@ -334,7 +330,8 @@ class _CompiledMLP(_MixinBase):
         dims, loss, theta = self._network(dtype)
         act = _kernels.ACTIVATION_CODES[_ACTIVATIONS[self.activation]]
         net = network_spec(dims, act, 0.0, _kernels.LOSS_CODES[loss],
-                           weighted=sample_weight_train is not None)
+                           weighted=sample_weight_train is not None,
+                           output_mean=self._output_mean())
         optimizer: SGD | Adam
         if self.solver == "sgd":
             momentum = float(self.momentum)
