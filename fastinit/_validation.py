@@ -120,7 +120,8 @@ def check_targets(Y: Any, m: int, dtype: np.dtype, n_outputs: int, loss: Any,
     them, shape (n_outputs, m): class labels for the cross-entropies (see
     :func:`check_labels`; 0/1 per unit, shape (k, m), for a binary
     cross-entropy of k >= 2 sigmoid units: multilabel), real values for
-    "mse" (a (m,) array is taken for one output)."""
+    "mse", non-negative ones for "poisson" (a (m,) array is taken for one
+    output)."""
     if loss.targets == "classes" or (loss.targets == "binary" and n_outputs == 1):
         return check_labels(Y, m, dtype, n_outputs=n_outputs, name=name)
     arr = real_array(Y, name)
@@ -135,7 +136,11 @@ def check_targets(Y: Any, m: int, dtype: np.dtype, n_outputs: int, loss: Any,
         if bad.size:
             raise ValueError(f"{name} must contain only 0 and 1 (one column of 0/1 per "
                              f"example: multilabel), found {bad.tolist()}")
-    return check_array(arr, name, dtype, ndim=2)
+    checked = check_array(arr, name, dtype, ndim=2)
+    if loss.targets == "counts" and (checked < 0).any():
+        raise ValueError(f"{name} must be >= 0 for loss={loss.name!r} (counts or rates), "
+                         f"found {float(checked.min())}")
+    return checked
 
 
 def check_activation(activation: Any, negative_slope: Any = 0.01) -> tuple[str, float]:

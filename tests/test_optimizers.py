@@ -146,6 +146,9 @@ def _data(dtype, loss=None, n_out=1, m=M, seed=0):
     if targets == "real":
         Y = rng.standard_normal((n_out, m)).astype(dtype)
         return X, Y, Y
+    if targets == "counts":
+        Y = rng.poisson(1.5, (n_out, m)).astype(dtype)
+        return X, Y, Y
     raise AssertionError(f"no test targets for loss {loss!r} (targets {targets!r}): add them here")
 
 
@@ -248,6 +251,9 @@ def _loss_formula(loss, Z, Y):
     if loss == "categorical_cross_entropy":
         lse = np.log(np.sum(np.exp(Z), axis=0))
         return np.mean(lse - np.sum(Y * Z, axis=0))
+    if loss == "poisson":  # scikit-learn's poisson_loss: xlogy(y, y / exp(z)) - y + exp(z)
+        ylogy = np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1.0)), 0.0)
+        return np.mean(np.sum(ylogy - Y * Z - Y + np.exp(Z), axis=0))
     pytest.fail(f"no documented formula for loss {loss!r}: add it to _loss_formula")
 
 

@@ -66,6 +66,8 @@ def test_each_loss_twin_equals_its_kernel(name):
         Y = reference.one_hot(rng.integers(0, k, m), k)
     elif entry.targets == "binary":
         Y = rng.integers(0, 2, (k, m)).astype(np.float64)
+    elif entry.targets == "counts":
+        Y = rng.poisson(2.0, (k, m)).astype(np.float64)
     else:
         Y = rng.standard_normal((k, m))
     got = kernels.loss_from_logits(ZL=Z, Y=Y, loss=entry.code)

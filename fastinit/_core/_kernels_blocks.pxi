@@ -293,9 +293,10 @@ cdef enum:
     LOSS_BCE = 0       # sigmoid outputs, binary cross-entropy (0/1 labels)
     LOSS_CCE = 1       # softmax output, categorical cross-entropy (one-hot labels)
     LOSS_MSE = 2       # identity output, half the squared error (real targets)
+    LOSS_POISSON = 3   # exp output, Poisson deviance (non-negative targets: counts)
 
 LOSS_CODES = {"binary_cross_entropy": LOSS_BCE, "categorical_cross_entropy": LOSS_CCE,
-              "mse": LOSS_MSE}
+              "mse": LOSS_MSE, "poisson": LOSS_POISSON}
 
 # Sample weights (scikit-learn's ``sample_weight``): the training loops take
 # a loss code or'ed with LOSS_WEIGHTED (from ``NetworkSpec.weighted``); the
@@ -327,7 +328,7 @@ cdef inline floating _inverse_count(const floating* Y, Py_ssize_t n_out, Py_ssiz
 
 cdef inline bint _output_is_probability(int loss) noexcept nogil:
     """Whether the loss's outputs are probabilities (they saturate near 0 and 1)."""
-    return loss != LOSS_MSE
+    return loss == LOSS_BCE or loss == LOSS_CCE
 
 
 cdef inline void _output_block(
@@ -336,8 +337,8 @@ cdef inline void _output_block(
         floating* out, Py_ssize_t ldo,          # OUT (n, nb) the loss's output (may be Z)
         Py_ssize_t n, Py_ssize_t nb,
         floating* work) noexcept nogil:         # WORK (2 * BLOCK,)
-    """The output layer's activation of a loss: sigmoid, softmax per column
-    or the identity."""
+    """The output layer's activation of a loss: sigmoid, softmax per column,
+    the identity or exp."""
     cdef Py_ssize_t j, i
     if loss == LOSS_CCE:
         _softmax_block(Z, ldz, out, ldo, n, nb, work)
@@ -345,6 +346,10 @@ cdef inline void _output_block(
         for j in range(n):
             for i in range(nb):
                 out[j * ldo + i] = Z[j * ldz + i]
+    elif loss == LOSS_POISSON:
+        for j in range(n):
+            for i in range(nb):
+                out[j * ldo + i] = _exp(Z[j * ldz + i])
     else:
         for j in range(n):
             for i in range(nb):
@@ -380,6 +385,25 @@ cdef inline floating _mse_block(
     return total
 
 
+cdef inline floating _poisson_block(
+        const floating* Z, Py_ssize_t ldz, const floating* Y, Py_ssize_t ldy,
+        Py_ssize_t n, Py_ssize_t nb) noexcept nogil:
+    """Sum over a block of the Poisson deviance of exp outputs, as
+    scikit-learn's poisson_loss counts it: exp(z) - y + y (log y - z), the
+    last term 0 for y = 0, in example order."""
+    cdef Py_ssize_t j, i
+    cdef floating y, z, t, total = 0
+    for j in range(n):
+        for i in range(nb):
+            z = Z[j * ldz + i]
+            y = Y[j * ldy + i]
+            t = _exp(z) - y
+            if y > 0:
+                t = t + y * (log(y) - z)
+            total = total + t
+    return total
+
+
 cdef inline floating _bce_from_logits_block(
         const floating* Z, Py_ssize_t ldz, const floating* Y, Py_ssize_t ldy,
         Py_ssize_t n, Py_ssize_t nb) noexcept nogil:
@@ -401,6 +425,8 @@ cdef inline floating _loss_block(
         return _cce_from_logits_block(Z, ldz, Y, ldy, n, nb)
     if loss == LOSS_MSE:
         return _mse_block(Z, ldz, Y, ldy, n, nb)
+    if loss == LOSS_POISSON:
+        return _poisson_block(Z, ldz, Y, ldy, n, nb)
     return _bce_from_logits_block(Z, ldz, Y, ldy, n, nb)
 
 

@@ -279,6 +279,8 @@ def output_activation(Z, loss=None):
     loss = loss or ("binary_cross_entropy" if Z.shape[0] == 1 else "categorical_cross_entropy")
     if loss == "mse":
         return Z
+    if loss == "poisson":
+        return np.exp(Z)
     return softmax(Z) if loss == "categorical_cross_entropy" else sigmoid(Z)
 
 
@@ -287,11 +289,22 @@ def mse(ZL, Y):
     return 1.0 / ZL.shape[1] * np.sum(0.5 * (ZL - Y) ** 2)
 
 
+def poisson(ZL, Y):
+    """The Poisson deviance of exp outputs as scikit-learn's poisson_loss
+    counts it, exp(z) - y + y log(y / exp(z)) (0 for y = 0), summed over the
+    outputs, mean over the examples."""
+    safe = np.where(Y > 0, Y, 1.0)
+    return 1.0 / ZL.shape[1] * np.sum(np.exp(ZL) - Y + np.where(Y > 0, Y * (np.log(safe) - ZL),
+                                                                 0.0))
+
+
 def loss_from_logits(ZL, Y, loss=None):
     """The mean loss of the output logits ``ZL`` (None: cross-entropy by the
     output width)."""
     if loss == "mse":
         return mse(ZL, Y)
+    if loss == "poisson":
+        return poisson(ZL, Y)
     if loss == "categorical_cross_entropy":
         return categorical_cross_entropy_from_logits(ZL, Y)
     if loss == "binary_cross_entropy":

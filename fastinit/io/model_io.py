@@ -219,7 +219,8 @@ class SavedModel:
 
     def outputs(self, X: ArrayLike) -> np.ndarray:
         """The network's outputs of shape (n_L, m) for ``X`` of shape (n_x,
-        m): probabilities for the cross-entropies, the values for "mse"."""
+        m): probabilities for the cross-entropies, the values for "mse" and
+        "poisson"."""
         if self._default_loss:
             return predict_proba(X, self.parameters, self.activation, self.negative_slope)
         logits = forward_propagation(X, self.parameters, self.activation,
@@ -228,10 +229,10 @@ class SavedModel:
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Output probabilities of shape (n_L, m) for ``X`` of shape (n_x, m)
-        (a classifier's: ``ValueError`` for a model of ``loss="mse"``)."""
-        if self.loss == "mse":
-            raise ValueError("predict_proba: a network trained with loss='mse' outputs values, "
-                             "not probabilities; use outputs() or predict()")
+        (a classifier's: ``ValueError`` for a regression model)."""
+        if not LOSSES[self.loss].is_classification:
+            raise ValueError(f"predict_proba: a network trained with loss={self.loss!r} outputs "
+                             f"values, not probabilities; use outputs() or predict()")
         return self.outputs(X)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
@@ -241,11 +242,11 @@ class SavedModel:
         elements of :attr:`classes` when the model has them, else class
         indices (int64).  For a multilabel ``"binary_cross_entropy"`` (n_L
         >= 2 sigmoid units), 0/1 (int64) per unit, shape (n_L, m).  For
-        ``"mse"``, the outputs (values), shape (n_L, m).
+        ``"mse"`` and ``"poisson"``, the outputs (values), shape (n_L, m).
         """
         if not self._default_loss:
             out = self.outputs(X)
-            return out if self.loss == "mse" else (out > 0.5).astype(np.int64)
+            return out if not LOSSES[self.loss].is_classification else (out > 0.5).astype(np.int64)
         indices = predict_labels(X, self.parameters, self.activation, self.negative_slope)
         if self.classes is None:
             return indices
@@ -256,9 +257,9 @@ class SavedModel:
         label equals ``Y``'s (shape (1, m) or (m,)): labels of :attr:`classes`
         when the model has them, else 0 .. k-1; for a multilabel output, Y
         of shape (n_L, m) and every unit's label must be right.
-        ``ValueError`` for a model of ``loss="mse"`` (a regressor)."""
-        if self.loss == "mse":
-            raise ValueError("accuracy: a network trained with loss='mse' is a regressor")
+        ``ValueError`` for a regression model (``"mse"``, ``"poisson"``)."""
+        if not LOSSES[self.loss].is_classification:
+            raise ValueError(f"accuracy: a network trained with loss={self.loss!r} is a regressor")
         if not self._default_loss:
             predicted = self.predict(X)
             truth = check_targets(Y, predicted.shape[1], np.dtype(np.float64),

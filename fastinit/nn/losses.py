@@ -46,9 +46,11 @@ class Loss:
     name : str
         What ``loss=`` takes.
     output : str
-        The output layer's activation: "sigmoid", "softmax" or "identity".
+        The output layer's activation: "sigmoid", "softmax", "identity" or
+        "exp".
     targets : str
-        "binary" (0/1 labels), "classes" (0 .. k-1 labels) or "real".
+        "binary" (0/1 labels), "classes" (0 .. k-1 labels), "real" or
+        "counts" (real and >= 0).
     description : str
     """
 
@@ -64,7 +66,7 @@ class Loss:
 
     @property
     def is_classification(self) -> bool:
-        return self.targets != "real"
+        return self.targets in ("binary", "classes")
 
 
 _TABLE = (
@@ -73,6 +75,8 @@ _TABLE = (
     Loss("categorical_cross_entropy", "softmax", "classes",
          "categorical cross-entropy of a softmax output"),
     Loss("mse", "identity", "real", "half the squared error of identity outputs (regression)"),
+    Loss("poisson", "exp", "counts",
+         "Poisson deviance of exp outputs (regression of counts and rates: targets >= 0)"),
 )
 
 #: every loss, by name

@@ -36,7 +36,7 @@ between ``partial_fit`` calls and is new at every ``fit``, as in scikit-learn.
   weights, as scikit-learn weighs them.
 
 Not yet compiled (a ``ValueError`` says so; scikit-learn's own class does
-them): ``loss="poisson"`` and ``init="lsuv"``.
+it): ``init="lsuv"``.
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 _ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 # scikit-learn's output activations -> fastinit's loss
 _LOSSES = {"logistic": "binary_cross_entropy", "softmax": "categorical_cross_entropy",
-           "identity": "mse"}
+           "identity": "mse", "exp": "poisson"}
 
 _FASTINIT_CONSTRAINTS = {
     "init": [StrOptions(set(INITIALIZERS)), Initializer],
@@ -109,9 +109,7 @@ class _CompiledMLP(_MixinBase):
     def _check_compiled(self, X: Any, sample_weight: Any) -> None:
         """A clear error for what the compiled path does not do yet."""
         what = None
-        if getattr(self, "loss", None) == "poisson":
-            what = "loss='poisson'"
-        elif isinstance(self.init, LSUV) or self.init == "lsuv":
+        if isinstance(self.init, LSUV) or self.init == "lsuv":
             what = "init='lsuv'"
         elif self.n_threads == 0:
             raise ValueError("n_threads must be -1 (every CPU) or >= 1, got 0")
@@ -270,8 +268,10 @@ class _CompiledMLP(_MixinBase):
 
     def _output_mean(self) -> bool:
         """Whether the loss is reported as a mean over the outputs:
-        scikit-learn's squared loss (its gradient is the summed loss's)."""
-        return not is_classifier(self) and self.n_outputs_ > 1
+        scikit-learn's squared loss (its gradient is the summed loss's; its
+        Poisson loss is a sum over the outputs, as fastinit's)."""
+        return (not is_classifier(self) and self.n_outputs_ > 1
+                and getattr(self, "loss", "") == "squared_error")
 
     # ------------------------------------------------------------ the epochs
     def _fit_stochastic(self, X, y, sample_weight, activations, deltas, coef_grads,

@@ -50,7 +50,7 @@ from .._validation import (
 from .diagnostics import Diagnostics, gradient_norms, stack_records, layer_statistics
 from ..exceptions import DivergenceWarning, TrainingDivergedError
 from ..nn.initializers import DEFAULT_SEED, Initializer, initialize_parameters
-from ..nn.losses import Loss, get_loss
+from ..nn.losses import LOSSES, Loss, get_loss
 from ..nn.network import accuracy_of, forward_propagation, predict_labels, predict_proba
 from ..nn.optimizers import (Optimizer, OptimizerState, Schedule, get_optimizer, get_schedule)
 from ..engines import reference as _reference
@@ -161,7 +161,8 @@ class TrainingResult:
 
     def outputs(self, X: ArrayLike) -> np.ndarray:
         """The network's outputs of shape (n_L, m) for ``X`` of shape (n_x,
-        m): probabilities for the cross-entropies, the values for "mse"."""
+        m): probabilities for the cross-entropies, the values for "mse" and
+        "poisson"."""
         if self.loss == get_loss(None, self.layers_dims[-1]).name:
             return predict_proba(X, self.parameters, self.activation, self.negative_slope)
         logits = forward_propagation(X, self.parameters, self.activation,
@@ -170,26 +171,27 @@ class TrainingResult:
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Output probabilities of shape (n_L, m) for ``X`` of shape (n_x, m)
-        (a classifier's: not for ``loss="mse"``)."""
-        if self.loss == "mse":
-            raise ValueError("predict_proba: a network trained with loss='mse' outputs values, "
-                             "not probabilities; use outputs() or predict()")
+        (a classifier's: not for the regression losses "mse" and "poisson")."""
+        if not LOSSES[self.loss].is_classification:
+            raise ValueError(f"predict_proba: a network trained with loss={self.loss!r} outputs "
+                             f"values, not probabilities; use outputs() or predict()")
         return self.outputs(X)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted labels (``int64``) of shape (1, m) (see
         :func:`fastinit.predict_labels`); 0/1 per output unit, shape (n_L,
-        m), for a multilabel binary cross-entropy; the outputs for "mse"."""
+        m), for a multilabel binary cross-entropy; the outputs for "mse" and
+        "poisson"."""
         if self.loss == get_loss(None, self.layers_dims[-1]).name:
             return predict_labels(X, self.parameters, self.activation, self.negative_slope)
         out = self.outputs(X)
-        return out if self.loss == "mse" else (out > 0.5).astype(np.int64)
+        return out if not LOSSES[self.loss].is_classification else (out > 0.5).astype(np.int64)
 
     def accuracy(self, X: ArrayLike, Y: ArrayLike) -> float:
         """Fraction of examples of ``X`` whose predicted label equals ``Y``'s
         (every unit's, for a multilabel output)."""
-        if self.loss == "mse":
-            raise ValueError("accuracy: a network trained with loss='mse' is a regressor")
+        if not LOSSES[self.loss].is_classification:
+            raise ValueError(f"accuracy: a network trained with loss={self.loss!r} is a regressor")
         if self.loss == get_loss(None, self.layers_dims[-1]).name:
             return accuracy_of(self.predict(X), Y, self.layers_dims[-1])
         predicted = self.predict(X)
