@@ -14,7 +14,8 @@ import warnings
 import numpy as np
 import pytest
 
-sklearn = pytest.importorskip("sklearn")
+# the drop-ins follow scikit-learn >= 1.7 (fastinit.sklearn.MLP_MIN_SKLEARN)
+sklearn = pytest.importorskip("sklearn", minversion="1.7")
 
 from sklearn import neural_network as sk  # noqa: E402
 from sklearn.base import clone  # noqa: E402

@@ -1005,7 +1005,7 @@ def _estimator(block: Any, params: dict[str, np.ndarray], loss: str) -> Any:
         from ..sklearn._persist import rebuild
     except ImportError:
         raise _Invalid("it holds a scikit-learn estimator (format version 3): install "
-                       "scikit-learn to load it") from None
+                       "scikit-learn >= 1.7 to load it") from None
     try:
         return rebuild(block, params, loss)
     except (TypeError, ValueError) as exc:

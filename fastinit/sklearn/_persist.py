@@ -25,7 +25,12 @@ from typing import Any
 import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 
-from ._mlp import _ACTIVATIONS, _LOSSES, MLPClassifier, MLPRegressor
+from . import MLP_MIN_SKLEARN, _sklearn_version
+
+if _sklearn_version() < MLP_MIN_SKLEARN:  # model_io turns this into "install scikit-learn >= 1.7"
+    raise ImportError("fastinit.sklearn's estimators need scikit-learn >= 1.7")
+
+from ._mlp import _ACTIVATIONS, _LOSSES, MLPClassifier, MLPRegressor  # noqa: E402
 
 #: the estimators a model file may hold, by the name it stores
 ESTIMATORS: dict[str, Any] = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
