@@ -234,13 +234,19 @@ def _next_call(done: int, num_iterations: int, record_every: int,
     return min(next_record, num_iterations, done + per_call) - done, done % record_every == 0
 
 
-def _divergence(cost: float, record: bool, theta: np.ndarray, done: int, n_iter: int) -> str:
-    """Why a call that ran iterations ``done .. done + n_iter`` diverged, or ""."""
+def _divergence(cost: float, record: bool, theta: np.ndarray, state: np.ndarray, done: int,
+                n_iter: int) -> str:
+    """Why a call that ran iterations ``done .. done + n_iter`` diverged, or "".
+    The optimizer's state counts too: a squared gradient can overflow (float32)
+    while the parameters stay finite, and the next steps would make them NaN."""
     if record and not np.isfinite(cost):
         return f"the cost became {cost} at iteration {done}"
     if not np.isfinite(theta).all():
         return (f"the parameters became NaN or infinite between iterations "
                 f"{done} and {done + n_iter}")
+    if not np.isfinite(state).all():
+        return (f"the optimizer's state (its moments) became NaN or infinite between "
+                f"iterations {done} and {done + n_iter}")
     return ""
 
 
@@ -328,7 +334,7 @@ def _drive(models: list[_Model], step: Callable[[list[_Model], int, int, bool], 
                 model.costs.append(float(cost))
                 if on_record is not None:
                     on_record(done, float(cost))
-            model.message = _divergence(cost, record, model.theta, done, n_iter)
+            model.message = _divergence(cost, record, model.theta, model.state, done, n_iter)
             if model.stop_with is not None:
                 model.committed = model.stop_with
             elif not model.message:
