@@ -151,13 +151,22 @@ class _CompiledMLP(_MixinBase):
         """Layer sizes, fastinit's loss name and the packed parameter vector
         of the current ``coefs_`` / ``intercepts_`` in ``dtype``."""
         dims = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+        theta = pack(self._parameters(dtype), dims, self._activation_code)[0]
+        return dims, _LOSSES[self.out_activation_], theta
+
+    def _parameters(self, dtype: Any = None) -> dict[str, np.ndarray]:
+        """``coefs_`` / ``intercepts_`` as fastinit's parameter dict (W1 =
+        coefs_[0].T, b1 a column, ...), in ``dtype`` (None: as they are)."""
         parameters = {}
         for l, (coef, intercept) in enumerate(zip(self.coefs_, self.intercepts_), start=1):
             parameters[f"W{l}"] = np.ascontiguousarray(np.asarray(coef).T, dtype=dtype)
             parameters[f"b{l}"] = np.asarray(intercept, dtype=dtype).reshape(-1, 1)
-        act = _kernels.ACTIVATION_CODES[_ACTIVATIONS[self.activation]]
-        theta = pack(parameters, dims, act)[0]
-        return dims, _LOSSES[self.out_activation_], theta
+        return parameters
+
+    @property
+    def _activation_code(self) -> int:
+        """The kernels' code of the hidden activation."""
+        return int(_kernels.ACTIVATION_CODES[_ACTIVATIONS[self.activation]])
 
     def _compiled_dtype(self, X: np.ndarray) -> np.dtype:
         if self.dtype is not None:
@@ -177,10 +186,7 @@ class _CompiledMLP(_MixinBase):
                                   [np.empty((0, self.coefs_[-1].shape[1]))])
         dtype = np.dtype(self.coefs_[0].dtype)
         Xt = np.ascontiguousarray(np.asarray(X, dtype=dtype).T)
-        parameters = {}
-        for l, (coef, intercept) in enumerate(zip(self.coefs_, self.intercepts_), start=1):
-            parameters[f"W{l}"] = np.ascontiguousarray(coef.T)
-            parameters[f"b{l}"] = np.asarray(intercept).reshape(-1, 1)
+        parameters = self._parameters()
         diverged = np.full((Xt.shape[1], self.coefs_[-1].shape[1]), np.nan, dtype=dtype)
         if not all(np.isfinite(p).all() for p in parameters.values()):
             return diverged  # scikit-learn's outputs are NaN too (its _score is then NaN)
@@ -201,8 +207,7 @@ class _CompiledMLP(_MixinBase):
         one compiled pass over the data (:meth:`_loss_grad_lbfgs`)."""
         dtype = self._compiled_dtype(X)
         dims, loss, theta = self._network(dtype)
-        act = _kernels.ACTIVATION_CODES[_ACTIVATIONS[self.activation]]
-        net = network_spec(dims, act, 0.0, _kernels.LOSS_CODES[loss],
+        net = network_spec(dims, self._activation_code, 0.0, _kernels.LOSS_CODES[loss],
                            weighted=sample_weight is not None,
                            output_mean=self._output_mean())
         # one plain gradient step of size 0: the cost before it and its gradient
@@ -328,8 +333,7 @@ class _CompiledMLP(_MixinBase):
         # the compiled problem: examples as columns, parameters packed
         dtype = self._compiled_dtype(X_train)
         dims, loss, theta = self._network(dtype)
-        act = _kernels.ACTIVATION_CODES[_ACTIVATIONS[self.activation]]
-        net = network_spec(dims, act, 0.0, _kernels.LOSS_CODES[loss],
+        net = network_spec(dims, self._activation_code, 0.0, _kernels.LOSS_CODES[loss],
                            weighted=sample_weight_train is not None,
                            output_mean=self._output_mean())
         optimizer: SGD | Adam

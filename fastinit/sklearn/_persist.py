@@ -87,9 +87,7 @@ def describe(est: Any) -> dict[str, Any]:
         if block["label_type"] != "multilabel-indicator" and est.classes_.dtype.kind in "iuUf":
             classes = est.classes_
     return {
-        "parameters": {k: np.ascontiguousarray(a) for l, (c, b) in
-                       enumerate(zip(est.coefs_, est.intercepts_), start=1)
-                       for k, a in ((f"W{l}", np.asarray(c).T), (f"b{l}", np.reshape(b, (-1, 1))))},
+        "parameters": est._parameters(),
         "activation": _ACTIVATIONS[est.activation],
         "loss": _LOSSES[est.out_activation_],
         "classes": classes,
